@@ -1,0 +1,140 @@
+/* cli.c - see cli.h. */
+#include "cli.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "err.h"
+#include "log.h"
+
+static void print_usage(const dq_cli_spec_t *spec, FILE *out)
+{
+    fprintf(out, "Usage: %s [options]\n%s\n\nOptions:\n", spec->program, spec->summary);
+    fprintf(out, "  -h, --help                 show this help and exit\n"
+                 "      --help-config          list every configuration key and exit\n"
+                 "  -c, --config FILE          read an INI configuration file\n"
+                 "  -s, --set SECTION.KEY=VAL  override one key (repeatable; after --config)\n"
+                 "      --print-config         print the effective configuration and exit\n");
+    for (const dq_cli_alias_t *a = spec->aliases; a && a->flag; a++)
+        fprintf(out, "      %-22s %s (same as --set %s=VALUE)\n", a->flag, a->help, a->key);
+    fprintf(out, "\nConfiguration keys are documented in docs/config.md.\n");
+}
+
+static const dq_cli_alias_t *find_alias(const dq_cli_spec_t *spec, const char *flag)
+{
+    for (const dq_cli_alias_t *a = spec->aliases; a && a->flag; a++)
+        if (strcmp(a->flag, flag) == 0) return a;
+    return NULL;
+}
+
+int dq_cli_parse(const dq_cli_spec_t *spec, int argc, char **argv, dq_config_t *cfg)
+{
+    char err[768];
+    int print_config = 0;
+    dq_config_defaults(cfg);
+
+    /* Pass 1: help, the config file, and unknown options. */
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+            print_usage(spec, stdout);
+            return 1;
+        }
+        if (!strcmp(a, "--help-config")) {
+            dq_config_print_help(stdout);
+            return 1;
+        }
+        if (!strcmp(a, "--print-config")) {
+            print_config = 1;
+            continue;
+        }
+        int takes_value = !strcmp(a, "-c") || !strcmp(a, "--config") || !strcmp(a, "-s") ||
+                          !strcmp(a, "--set") || find_alias(spec, a);
+        if (!takes_value) {
+            fprintf(stderr, "%s: unknown option '%s' (try --help)\n", spec->program, a);
+            return DQ_EINVAL;
+        }
+        if (i + 1 >= argc) {
+            fprintf(stderr, "%s: option '%s' needs a value\n", spec->program, a);
+            return DQ_EINVAL;
+        }
+        if (!strcmp(a, "-c") || !strcmp(a, "--config")) {
+            if (dq_config_load_file(cfg, argv[i + 1], err, sizeof err) < 0) {
+                fprintf(stderr, "%s: %s\n", spec->program, err);
+                return DQ_ECONFIG;
+            }
+        }
+        i++;
+    }
+    /* Pass 2: overrides in command-line order. */
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        const dq_cli_alias_t *al = find_alias(spec, a);
+        int rc = DQ_OK;
+        if (!strcmp(a, "-s") || !strcmp(a, "--set")) {
+            rc = dq_config_set(cfg, argv[++i], "--set", err, sizeof err);
+        } else if (al) {
+            char assignment[DQ_CONFIG_STR_MAX + 128];
+            snprintf(assignment, sizeof assignment, "%s=%s", al->key, argv[++i]);
+            rc = dq_config_set(cfg, assignment, al->flag, err, sizeof err);
+        } else if (!strcmp(a, "-c") || !strcmp(a, "--config")) {
+            i++;
+        }
+        if (rc < 0) {
+            fprintf(stderr, "%s: %s\n", spec->program, err);
+            return rc;
+        }
+    }
+    if (print_config) {
+        dq_config_write(cfg, stdout);
+        return 1;
+    }
+    dq_log_init(spec->program, (dq_log_level_t)dq_log_level_parse(cfg->run_log_level));
+    return 0;
+}
+
+static volatile sig_atomic_t stop_flag = 0;
+
+static void on_stop_signal(int sig)
+{
+    if (stop_flag) signal(sig, SIG_DFL); /* a second ^C while stopping kills */
+    stop_flag = 1;
+}
+
+void dq_cli_install_stop_handlers(void)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_stop_signal;
+    sigemptyset(&sa.sa_mask);
+    sa.sa_flags = 0; /* no SA_RESTART: blocking zmq/poll calls return EINTR */
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+}
+
+int dq_cli_stop_requested(void) { return stop_flag != 0; }
+
+int dq_mkdir_p(const char *dir)
+{
+    char path[1024];
+    if (snprintf(path, sizeof path, "%s", dir) >= (int)sizeof path) return DQ_EINVAL;
+    for (char *p = path + 1; *p; p++) {
+        if (*p != '/') continue;
+        *p = '\0';
+        if (mkdir(path, 0755) < 0 && errno != EEXIST) return DQ_EIO;
+        *p = '/';
+    }
+    if (mkdir(path, 0755) < 0 && errno != EEXIST) return DQ_EIO;
+    return DQ_OK;
+}
+
+double dq_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}

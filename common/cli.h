@@ -1,0 +1,45 @@
+/* cli.h - the command line every dqnlm program shares, and its stop signal.
+ *
+ *   static const dq_cli_alias_t aliases[] = {{"--id", "actor.id", "actor index"}, {0}};
+ *   dq_cli_spec_t spec = {"dqnlm-actor", "Steps environments and streams transitions.", aliases};
+ *   dq_config_t cfg;
+ *   int rc = dq_cli_parse(&spec, argc, argv, &cfg);
+ *   if (rc != 0) return rc > 0 ? 0 : 2;       // help printed, or error printed
+ *   dq_cli_install_stop_handlers();
+ *   while (!dq_cli_stop_requested()) ...
+ *
+ * Precedence: defaults < --config FILE < --set and aliases, in command-line order.
+ */
+#ifndef DQ_CLI_H
+#define DQ_CLI_H
+
+#include "config.h"
+
+typedef struct {
+    const char *flag; /* "--id" */
+    const char *key;  /* "actor.id" */
+    const char *help;
+} dq_cli_alias_t;
+
+typedef struct {
+    const char *program;
+    const char *summary;
+    const dq_cli_alias_t *aliases; /* terminated by an entry with flag == NULL; may be NULL */
+} dq_cli_spec_t;
+
+/* Returns 0 to run, 1 when --help or --help-config was printed (exit 0), or a
+ * negative dq_err_t after printing the error to stderr (exit 2). Also sets up
+ * logging from run.log_level. */
+int dq_cli_parse(const dq_cli_spec_t *spec, int argc, char **argv, dq_config_t *cfg);
+
+/* SIGINT and SIGTERM set a flag (and interrupt blocking calls); a second
+ * signal while stopping restores the default action. */
+void dq_cli_install_stop_handlers(void);
+int dq_cli_stop_requested(void);
+
+/* Creates dir and its parents (mkdir -p). */
+int dq_mkdir_p(const char *dir);
+/* Monotonic seconds. */
+double dq_now(void);
+
+#endif

@@ -1,0 +1,280 @@
+/* config.c - see config.h. */
+#include "config.h"
+
+#include <errno.h>
+#include <ini.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "err.h"
+
+static const dq_config_key_t key_table[] = {
+#define DQ_CFG_ROW_(sec, key, kind, dflt, lo, hi, doc) \
+    {#sec, #key, DQ_CFG_##kind, dflt, (double)(lo), (double)(hi), doc, offsetof(dq_config_t, sec##_##key)},
+    DQ_CONFIG_KEYS(DQ_CFG_ROW_)
+#undef DQ_CFG_ROW_
+};
+#define N_KEYS (sizeof key_table / sizeof key_table[0])
+
+const dq_config_key_t *dq_config_keys(size_t *n)
+{
+    *n = N_KEYS;
+    return key_table;
+}
+
+static const dq_config_key_t *find_key(const char *section, const char *key, int *section_known)
+{
+    *section_known = 0;
+    for (size_t i = 0; i < N_KEYS; i++) {
+        if (strcmp(key_table[i].section, section) != 0) continue;
+        *section_known = 1;
+        if (strcmp(key_table[i].key, key) == 0) return &key_table[i];
+    }
+    return NULL;
+}
+
+/* For a STR key with choices: the doc starts "[a|b|c]". Returns 1 if value is
+ * one of them. */
+static int in_choices(const char *doc, const char *value)
+{
+    if (doc[0] != '[') return 1;
+    const char *p = doc + 1;
+    size_t vlen = strlen(value);
+    while (*p && *p != ']') {
+        const char *end = p + strcspn(p, "|]");
+        if ((size_t)(end - p) == vlen && strncmp(p, value, vlen) == 0) return 1;
+        p = (*end == '|') ? end + 1 : end;
+    }
+    return 0;
+}
+
+static void trim_copy(char *dst, size_t cap, const char *src)
+{
+    while (*src == ' ' || *src == '\t') src++;
+    size_t n = strlen(src);
+    while (n > 0 && (src[n - 1] == ' ' || src[n - 1] == '\t' || src[n - 1] == '\r')) n--;
+    /* Strip one pair of matching quotes, so both key = "a b" and key = a b work. */
+    if (n >= 2 && (src[0] == '"' || src[0] == '\'') && src[n - 1] == src[0]) {
+        src++;
+        n -= 2;
+    }
+    if (n >= cap) n = cap - 1;
+    memcpy(dst, src, n);
+    dst[n] = '\0';
+}
+
+int dq_config_set_value(dq_config_t *cfg, const char *section, const char *key,
+                        const char *raw, const char *where, char *err, size_t errlen)
+{
+    int section_known;
+    const dq_config_key_t *k = find_key(section, key, &section_known);
+    if (!k) {
+        if (!section_known)
+            snprintf(err, errlen, "%s: unknown section [%s] (key '%s')", where, section, key);
+        else
+            snprintf(err, errlen, "%s: unknown key '%s' in section [%s]", where, key, section);
+        return DQ_ECONFIG;
+    }
+    char value[DQ_CONFIG_STR_MAX + 2];
+    if (strlen(raw) > DQ_CONFIG_STR_MAX) {
+        snprintf(err, errlen, "%s: %s.%s: value longer than %d characters", where, section, key,
+                 DQ_CONFIG_STR_MAX);
+        return DQ_ECONFIG;
+    }
+    trim_copy(value, sizeof value, raw);
+    char *base = (char *)cfg + k->offset;
+    char *end = NULL;
+    errno = 0;
+    switch (k->kind) {
+    case DQ_CFG_INT: {
+        long v = strtol(value, &end, 0);
+        if (value[0] == '\0' || *end != '\0' || errno == ERANGE) {
+            snprintf(err, errlen, "%s: %s.%s: '%s' is not an integer", where, section, key, value);
+            return DQ_ECONFIG;
+        }
+        if ((double)v < k->lo || (double)v > k->hi) {
+            snprintf(err, errlen, "%s: %s.%s = %ld is out of range [%.15g, %.15g]", where, section,
+                     key, v, k->lo, k->hi);
+            return DQ_ECONFIG;
+        }
+        *(long *)base = v;
+        break;
+    }
+    case DQ_CFG_REAL: {
+        double v = strtod(value, &end);
+        if (value[0] == '\0' || *end != '\0' || errno == ERANGE || !isfinite(v)) {
+            snprintf(err, errlen, "%s: %s.%s: '%s' is not a finite number", where, section, key,
+                     value);
+            return DQ_ECONFIG;
+        }
+        if (v < k->lo || v > k->hi) {
+            snprintf(err, errlen, "%s: %s.%s = %g is out of range [%g, %g]", where, section, key, v,
+                     k->lo, k->hi);
+            return DQ_ECONFIG;
+        }
+        *(double *)base = v;
+        break;
+    }
+    case DQ_CFG_BOOL: {
+        int v;
+        if (!strcasecmp(value, "true") || !strcmp(value, "1") || !strcasecmp(value, "yes") ||
+            !strcasecmp(value, "on"))
+            v = 1;
+        else if (!strcasecmp(value, "false") || !strcmp(value, "0") || !strcasecmp(value, "no") ||
+                 !strcasecmp(value, "off"))
+            v = 0;
+        else {
+            snprintf(err, errlen, "%s: %s.%s: '%s' is not a boolean (true/false)", where, section,
+                     key, value);
+            return DQ_ECONFIG;
+        }
+        *(int *)base = v;
+        break;
+    }
+    case DQ_CFG_STR:
+        if (k->lo > 0 && !in_choices(k->doc, value)) {
+            int w = (int)strcspn(k->doc, "]") + 1;
+            snprintf(err, errlen, "%s: %s.%s: '%s' is not one of %.*s", where, section, key, value,
+                     w, k->doc);
+            return DQ_ECONFIG;
+        }
+        memcpy(base, value, strlen(value) + 1);
+        break;
+    }
+    return DQ_OK;
+}
+
+void dq_config_defaults(dq_config_t *cfg)
+{
+    memset(cfg, 0, sizeof *cfg);
+    char err[256];
+    for (size_t i = 0; i < N_KEYS; i++) {
+        /* Defaults pass the same validation as user input; test_config checks
+         * that this never fails. */
+        dq_config_set_value(cfg, key_table[i].section, key_table[i].key, key_table[i].dflt,
+                            "default", err, sizeof err);
+    }
+}
+
+typedef struct {
+    dq_config_t *cfg;
+    char *err;
+    size_t errlen;
+    int failed;
+} load_ctx_t;
+
+/* Debian's libinih passes no line number to the handler; returning 0 makes
+ * ini_parse_file() report the line of the first failure, which the caller
+ * prefixes to the message written here. */
+static int on_ini_entry(void *user, const char *section, const char *name, const char *value)
+{
+    load_ctx_t *ctx = user;
+    if (ctx->failed) return 0;
+    if (section[0] == '\0') {
+        snprintf(ctx->err, ctx->errlen, "key '%s' appears before any [section]", name);
+        ctx->failed = 1;
+        return 0;
+    }
+    if (dq_config_set_value(ctx->cfg, section, name, value, "", ctx->err, ctx->errlen) < 0) {
+        ctx->failed = 1;
+        return 0;
+    }
+    return 1;
+}
+
+int dq_config_load_file(dq_config_t *cfg, const char *path, char *err, size_t errlen)
+{
+    FILE *f = fopen(path, "r");
+    if (!f) {
+        snprintf(err, errlen, "%s: cannot open config file: %s", path, strerror(errno));
+        return DQ_EIO;
+    }
+    char msg[512] = "";
+    load_ctx_t ctx = {cfg, msg, sizeof msg, 0};
+    int line = ini_parse_file(f, on_ini_entry, &ctx);
+    fclose(f);
+    if (ctx.failed) {
+        /* msg starts with ": " from the empty "where" of dq_config_set_value */
+        snprintf(err, errlen, "%s:%d%s%s", path, line, msg[0] == ':' ? "" : ": ", msg);
+        return DQ_ECONFIG;
+    }
+    if (line != 0) {
+        snprintf(err, errlen, "%s:%d: syntax error (expected [section] or key = value)", path, line);
+        return DQ_ECONFIG;
+    }
+    return DQ_OK;
+}
+
+int dq_config_set(dq_config_t *cfg, const char *assignment, const char *source, char *err,
+                  size_t errlen)
+{
+    const char *dot = strchr(assignment, '.');
+    const char *eq = strchr(assignment, '=');
+    if (!dot || !eq || dot > eq || dot == assignment || eq == dot + 1) {
+        snprintf(err, errlen, "%s '%s': expected section.key=value", source, assignment);
+        return DQ_ECONFIG;
+    }
+    char section[64], key[64];
+    size_t sl = (size_t)(dot - assignment), kl = (size_t)(eq - dot - 1);
+    if (sl >= sizeof section || kl >= sizeof key) {
+        snprintf(err, errlen, "%s '%s': section or key name too long", source, assignment);
+        return DQ_ECONFIG;
+    }
+    memcpy(section, assignment, sl);
+    section[sl] = '\0';
+    memcpy(key, dot + 1, kl);
+    key[kl] = '\0';
+    return dq_config_set_value(cfg, section, key, eq + 1, source, err, errlen);
+}
+
+int dq_config_write(const dq_config_t *cfg, FILE *out)
+{
+    const char *last = "";
+    for (size_t i = 0; i < N_KEYS; i++) {
+        const dq_config_key_t *k = &key_table[i];
+        if (strcmp(k->section, last) != 0) {
+            fprintf(out, "%s[%s]\n", i ? "\n" : "", k->section);
+            last = k->section;
+        }
+        const char *base = (const char *)cfg + k->offset;
+        switch (k->kind) {
+        case DQ_CFG_INT: fprintf(out, "%s = %ld\n", k->key, *(const long *)base); break;
+        case DQ_CFG_REAL: fprintf(out, "%s = %.17g\n", k->key, *(const double *)base); break;
+        case DQ_CFG_BOOL: fprintf(out, "%s = %s\n", k->key, *(const int *)base ? "true" : "false"); break;
+        case DQ_CFG_STR: fprintf(out, "%s = %s\n", k->key, base); break;
+        }
+    }
+    return ferror(out) ? DQ_EIO : DQ_OK;
+}
+
+void dq_config_print_help(FILE *out)
+{
+    static const char *kinds[] = {"int", "real", "bool", "string"};
+    for (size_t i = 0; i < N_KEYS; i++) {
+        const dq_config_key_t *k = &key_table[i];
+        fprintf(out, "  %s.%s (%s, default %s", k->section, k->key, kinds[k->kind], k->dflt);
+        if (k->kind == DQ_CFG_INT || k->kind == DQ_CFG_REAL)
+            fprintf(out, ", range [%.15g, %.15g]", k->lo, k->hi);
+        fprintf(out, ")\n      %s\n", k->doc);
+    }
+}
+
+int dq_config_parse_int_list(const char *s, int *out, int max, int *n)
+{
+    *n = 0;
+    const char *p = s;
+    while (*p) {
+        char *end;
+        errno = 0;
+        long v = strtol(p, &end, 10);
+        if (end == p || errno || v <= 0 || v > 1000000 || *n >= max) return DQ_ECONFIG;
+        out[(*n)++] = (int)v;
+        p = end;
+        while (*p == ' ') p++;
+        if (*p == ',') p++;
+        else if (*p) return DQ_ECONFIG;
+    }
+    return DQ_OK;
+}

@@ -1,0 +1,58 @@
+/* config_keys.h - every configuration key of dqnlm, in one list.
+ *
+ * X(section, key, kind, default, min, max, doc)
+ *   kind     INT (long), REAL (double), BOOL (int 0/1), STR (char[256])
+ *   default  always a string, parsed and validated like user input
+ *   min/max  inclusive range for INT and REAL; for STR, min > 0 means the
+ *            value must be one of the '|'-separated words in doc's first
+ *            bracket, e.g. "[chain|lm]"
+ * The struct dq_config_t, the parser, --help-config and the docs check in
+ * tests/test_config.c are all generated from this list; docs/config.md must
+ * describe every key.
+ */
+#ifndef DQ_CONFIG_KEYS_H
+#define DQ_CONFIG_KEYS_H
+
+#define DQ_CONFIG_KEYS(X)                                                                       \
+    /* [run] the whole job */                                                                   \
+    X(run, seed, INT, "1", 0, 4294967295.0, "base seed; every actor, env and rank derives its own stream") \
+    X(run, dir, STR, "runs/latest", 0, 0, "run folder: metrics CSVs, logs, checkpoints")        \
+    X(run, log_level, STR, "info", 1, 0, "[debug|info|warn|error] log threshold")               \
+    X(run, max_message_bytes, INT, "67108864", 1024, 1073741824.0, "largest message any program accepts or sends") \
+    /* [env] the environment actors step */                                                     \
+    X(env, name, STR, "chain", 1, 0, "[chain|lm] environment: the known-optimum chain or the LM-training env") \
+    X(env, chain_length, INT, "8", 2, 1000, "chain: number of states; reward 1 for stepping right off the last") \
+    X(env, chain_max_steps, INT, "40", 1, 100000, "chain: steps before an episode is truncated")  \
+    /* [dqn] the agent, shared by actors and learners */                                        \
+    X(dqn, gamma, REAL, "0.9", 0, 1, "discount factor")                                       \
+    X(dqn, n_step, INT, "1", 1, 64, "length of the n-step returns assembled by actors")         \
+    X(dqn, hidden, STR, "64,64", 0, 0, "Q-network hidden layer widths, comma-separated (ReLU)") \
+    /* [replay] the replay server */                                                            \
+    X(replay, endpoint, STR, "tcp://127.0.0.1:5555", 0, 0, "ZeroMQ endpoint the server binds and clients connect to") \
+    X(replay, capacity, INT, "100000", 1, 1e9, "transitions held; the oldest is evicted first (FIFO)") \
+    /* [actor] the exploring processes */                                                       \
+    X(actor, id, INT, "0", 0, 1e6, "index of this actor (set per process by the launcher)")     \
+    X(actor, count, INT, "2", 1, 4096, "number of actor processes in the job")                  \
+    X(actor, envs, INT, "1", 1, 1024, "environments stepped round-robin by one actor")          \
+    X(actor, max_steps, INT, "0", 0, 1e15, "env steps per actor before it exits; 0 = until stopped") \
+    X(actor, epsilon, REAL, "0.2", 0, 1, "probability of a uniformly random action")            \
+    X(actor, batch, INT, "64", 1, 65536, "transitions per INSERT message")                      \
+    X(actor, max_unacked, INT, "8", 1, 1024, "INSERT messages in flight before the actor waits for acks") \
+    X(actor, metrics_every, INT, "200", 1, 1e9, "env steps between metric rows")                \
+    /* [learner] the MPI learner group */                                                       \
+    X(learner, weights_endpoint, STR, "tcp://127.0.0.1:5556", 0, 0, "ZeroMQ PUB endpoint rank 0 binds for weights") \
+    X(learner, batch, INT, "64", 1, 65536, "transitions per update, split across ranks")        \
+    X(learner, lr, REAL, "0.001", 0, 10, "Adam learning rate")                                  \
+    X(learner, adam_beta1, REAL, "0.9", 0, 0.999999, "Adam first-moment decay")                 \
+    X(learner, adam_beta2, REAL, "0.999", 0, 0.99999999, "Adam second-moment decay")            \
+    X(learner, adam_eps, REAL, "1e-8", 0, 1, "Adam epsilon")                                    \
+    X(learner, grad_clip, REAL, "10", 0, 1e9, "global gradient-norm clip; 0 = off")             \
+    X(learner, huber_delta, REAL, "1", 0, 1e9, "Huber loss threshold")                          \
+    X(learner, updates, INT, "0", 0, 1e15, "updates before the group exits; 0 = until stopped") \
+    X(learner, min_replay, INT, "500", 1, 1e9, "replay size before the first update")           \
+    X(learner, target_sync, INT, "100", 1, 1e9, "updates between target-network copies")        \
+    X(learner, publish_every, INT, "10", 1, 1e9, "updates between weight publications")         \
+    X(learner, inflight, INT, "2", 1, 64, "SAMPLE requests each rank keeps in flight")          \
+    X(learner, metrics_every, INT, "100", 1, 1e9, "updates between metric rows and progress lines")
+
+#endif

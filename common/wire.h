@@ -1,0 +1,175 @@
+/* wire.h - the dqnlm wire protocol: msgpack messages carried over ZeroMQ.
+ *
+ * Every message is one ZeroMQ frame holding one msgpack map with at least
+ * "type" (str) and "v" (protocol version, uint). Float vectors travel as msgpack
+ * bin of little-endian float32; integer vectors as msgpack arrays. docs/protocol.md
+ * defines every message field by field.
+ *
+ *   dq_msg_t m = {.type = DQ_MSG_SAMPLE, .u.sample = {.table = "main", .n = 32}};
+ *   dq_buf_t buf = {0};
+ *   dq_msg_encode(&m, &buf);                          // buf.data, buf.len
+ *   dq_msg_t r;
+ *   char why[256];
+ *   int rc = dq_msg_decode(data, len, max_bytes, &r, why, sizeof why);
+ *   if (rc < 0) reply with dq_msg_error(rc, why)   // never crash on peer input
+ *   ...
+ *   dq_msg_clear(&r);                                  // frees what decode allocated
+ *
+ * The decoder validates field types, vector lengths against count and obs_dim,
+ * finiteness of every float, and the maximum message size, and returns a
+ * negative dq_err_t with a readable reason. Unknown extra keys are ignored
+ * (forward compatibility); missing required keys are errors.
+ */
+#ifndef DQ_WIRE_H
+#define DQ_WIRE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define DQ_PROTOCOL_VERSION 1
+#define DQ_TABLE_NAME_MAX 32
+#define DQ_STATS_MAX 96
+#define DQ_STAT_NAME_MAX 48
+#define DQ_QNET_MAX_LAYERS 8
+
+typedef enum {
+    DQ_MSG_INSERT = 0,        /* actor -> replay: a batch of transitions */
+    DQ_MSG_ACK,               /* replay -> client: request done */
+    DQ_MSG_SAMPLE,            /* learner -> replay: ask for n items */
+    DQ_MSG_ITEMS,             /* replay -> learner: sampled items */
+    DQ_MSG_UPDATE_PRIORITIES, /* learner -> replay: new priorities by key */
+    DQ_MSG_WEIGHTS,           /* learner rank 0 -> actors (PUB): Q-network weights */
+    DQ_MSG_STATS,             /* any -> replay: ask for counters */
+    DQ_MSG_STATS_REPLY,       /* replay -> client: counters */
+    DQ_MSG_CHECKPOINT,        /* any -> replay: write a checkpoint now */
+    DQ_MSG_ERROR,             /* any reply: the request failed */
+    DQ_MSG_COUNT_
+} dq_msg_type_t;
+
+/* Wire names: "insert", "ack", "sample", "items", "update_priorities",
+ * "weights", "stats", "stats_reply", "checkpoint", "error". */
+const char *dq_msg_type_name(dq_msg_type_t t);
+
+/* A batch of transitions in columnar form. Each transition is
+ * (obs, action, reward, discount, next_obs): reward is the n-step discounted
+ * return and discount is gamma^n, or 0 when the episode terminated inside the
+ * n steps, so the learner's target is reward + discount * max Q(next_obs). */
+typedef struct {
+    uint32_t count;     /* transitions */
+    uint32_t obs_dim;   /* floats per observation */
+    float *obs;         /* (count, obs_dim) */
+    float *next_obs;    /* (count, obs_dim) */
+    int32_t *action;    /* (count) */
+    float *reward;      /* (count) */
+    float *discount;    /* (count) in [0, 1] */
+    float *epsilon;     /* (count) exploration parameter the action was chosen with */
+    uint32_t *version;  /* (count) weights version of the policy that acted */
+    float *priority;    /* (count) optional initial priorities (> 0), NULL if absent */
+} dq_batch_t;
+
+typedef struct {
+    uint32_t actor;     /* actor id */
+    uint64_t seq;       /* per-actor sequence number of this INSERT, from 0 */
+    dq_batch_t batch;
+} dq_insert_t;
+
+typedef struct {
+    uint64_t seq;       /* echoes the request's seq (insert) or id (others) */
+    uint32_t count;     /* items accepted / updated */
+    uint8_t duplicate;  /* 1 if the insert was already held and was dropped */
+} dq_ack_t;
+
+typedef struct {
+    char table[DQ_TABLE_NAME_MAX];
+    uint32_t n;         /* items wanted */
+    uint64_t id;        /* request id, echoed in the reply */
+} dq_sample_t;
+
+typedef struct {
+    uint64_t id;        /* the SAMPLE's id */
+    uint64_t size;      /* table size when sampled (for importance weights) */
+    uint64_t *keys;     /* (batch.count) */
+    float *prob;        /* (batch.count) sampling probability of each item, in (0, 1] */
+    dq_batch_t batch;   /* batch.priority is NULL */
+} dq_items_t;
+
+typedef struct {
+    char table[DQ_TABLE_NAME_MAX];
+    uint32_t count;
+    uint64_t *keys;     /* (count) */
+    float *priority;    /* (count), finite and >= 0 */
+} dq_update_priorities_t;
+
+typedef struct {
+    uint64_t version;   /* increases with every publication */
+    uint64_t step;      /* learner updates done */
+    uint32_t n_layers;
+    uint32_t shape[DQ_QNET_MAX_LAYERS][2]; /* (in, out) of each dense layer */
+    uint32_t n_floats;  /* length of blob; equals the sum of in*out + out */
+    float *blob;        /* layer by layer: W (in, out) row-major, then b (out) */
+} dq_weights_t;
+
+typedef struct {
+    char name[DQ_STAT_NAME_MAX];
+    double value;
+} dq_stat_t;
+
+typedef struct {
+    uint32_t count;
+    dq_stat_t stats[DQ_STATS_MAX];
+} dq_stats_reply_t;
+
+typedef struct {
+    uint64_t id;
+} dq_request_t; /* STATS and CHECKPOINT carry only a request id */
+
+typedef struct {
+    int32_t code;       /* a negative dq_err_t */
+    char name[32];      /* dq_errname(code) */
+    char message[256];  /* human-readable reason */
+    uint64_t id;        /* id/seq of the failed request, 0 if unknown */
+} dq_error_t;
+
+typedef struct {
+    dq_msg_type_t type;
+    union {
+        dq_insert_t insert;
+        dq_ack_t ack;
+        dq_sample_t sample;
+        dq_items_t items;
+        dq_update_priorities_t update_priorities;
+        dq_weights_t weights;
+        dq_request_t stats;
+        dq_stats_reply_t stats_reply;
+        dq_request_t checkpoint;
+        dq_error_t error;
+    } u;
+} dq_msg_t;
+
+/* A growable byte buffer the encoder writes into; reuse it across messages. */
+typedef struct {
+    char *data;
+    size_t len, cap;
+} dq_buf_t;
+
+void dq_buf_free(dq_buf_t *buf);
+
+/* Encodes m into buf (buf->len is reset first). Validates like the decoder:
+ * a message that would be refused on receipt is refused here. */
+int dq_msg_encode(const dq_msg_t *m, dq_buf_t *buf);
+/* Decodes one message. On error returns a negative dq_err_t, leaves *m empty
+ * (nothing to free) and writes the reason into why. */
+int dq_msg_decode(const void *data, size_t len, size_t max_bytes, dq_msg_t *m, char *why,
+                  size_t whylen);
+/* Frees the arrays a decode allocated; safe on a zeroed or cleared message. */
+void dq_msg_clear(dq_msg_t *m);
+
+/* Allocates the arrays of a batch for count transitions of obs_dim floats
+ * (priority only when with_priority). Returns 0 or DQ_ENOMEM. */
+int dq_batch_alloc(dq_batch_t *b, uint32_t count, uint32_t obs_dim, int with_priority);
+void dq_batch_free(dq_batch_t *b);
+
+/* Fills an ERROR message. */
+void dq_msg_error(dq_msg_t *m, int code, uint64_t id, const char *message);
+
+#endif

@@ -1,0 +1,169 @@
+/* test_config.c - configuration: defaults, INI files, --set, and every error
+ * message naming the file, line and key; docs/config.md documents every key. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "config.h"
+#include "err.h"
+
+static char err[768];
+
+static const char *write_tmp(const char *text)
+{
+    static char path[64];
+    snprintf(path, sizeof path, "/tmp/dqnlm-test-config-%d.ini", (int)getpid());
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fputs(text, f);
+    fclose(f);
+    return path;
+}
+
+static void test_defaults_are_valid(void **state)
+{
+    (void)state;
+    size_t n;
+    const dq_config_key_t *keys = dq_config_keys(&n);
+    assert_true(n > 20);
+    dq_config_t cfg;
+    for (size_t i = 0; i < n; i++)
+        assert_int_equal(dq_config_set_value(&cfg, keys[i].section, keys[i].key, keys[i].dflt,
+                                             "default", err, sizeof err),
+                         DQ_OK);
+    dq_config_defaults(&cfg);
+    assert_int_equal(cfg.env_chain_length, 8);
+    assert_string_equal(cfg.replay_endpoint, "tcp://127.0.0.1:5555");
+    assert_true(cfg.learner_lr > 0.0009 && cfg.learner_lr < 0.0011);
+}
+
+static void test_file_and_set(void **state)
+{
+    (void)state;
+    dq_config_t cfg;
+    dq_config_defaults(&cfg);
+    const char *p = write_tmp("; comment\n[learner]\nlr = 3e-4\nbatch = 128\n\n[env]\nname = \"lm\"\n");
+    assert_int_equal(dq_config_load_file(&cfg, p, err, sizeof err), DQ_OK);
+    assert_int_equal(cfg.learner_batch, 128);
+    assert_string_equal(cfg.env_name, "lm");
+    assert_int_equal(dq_config_set(&cfg, "learner.batch=32", "--set", err, sizeof err), DQ_OK);
+    assert_int_equal(cfg.learner_batch, 32);
+    remove(p);
+}
+
+static void expect_file_error(const char *text, const char *needle1, const char *needle2)
+{
+    dq_config_t cfg;
+    dq_config_defaults(&cfg);
+    const char *p = write_tmp(text);
+    assert_int_equal(dq_config_load_file(&cfg, p, err, sizeof err), DQ_ECONFIG);
+    if (!strstr(err, needle1) || !strstr(err, needle2) || !strstr(err, p))
+        fail_msg("error '%s' lacks '%s' / '%s' / path", err, needle1, needle2);
+    remove(p);
+}
+
+static void test_file_errors_name_line_and_key(void **state)
+{
+    (void)state;
+    expect_file_error("[learner]\nlr = 1e-3\n[bogus]\nx = 1\n", ":4", "unknown section [bogus]");
+    expect_file_error("[learner]\n\nlearning_rate = 1\n", ":3", "unknown key 'learning_rate'");
+    expect_file_error("[learner]\nbatch = 12x\n", ":2", "learner.batch: '12x' is not an integer");
+    expect_file_error("[dqn]\ngamma = 1.5\n", ":2", "out of range");
+    expect_file_error("[dqn]\ngamma = nan\n", ":2", "not a finite number");
+    expect_file_error("[env]\nname = gridworld\n", ":2", "not one of [chain|lm");
+    expect_file_error("lr = 1\n", ":1", "before any [section]");
+    expect_file_error("[learner\nlr = 1\n", ":1", "syntax error");
+}
+
+static void test_set_errors(void **state)
+{
+    (void)state;
+    dq_config_t cfg;
+    dq_config_defaults(&cfg);
+    assert_int_equal(dq_config_set(&cfg, "learner.lr", "--set", err, sizeof err), DQ_ECONFIG);
+    assert_non_null(strstr(err, "expected section.key=value"));
+    assert_int_equal(dq_config_set(&cfg, "learner.batch=0", "--set", err, sizeof err), DQ_ECONFIG);
+    assert_non_null(strstr(err, "--set: learner.batch = 0 is out of range"));
+    assert_int_equal(dq_config_set(&cfg, "nope.x=1", "--set", err, sizeof err), DQ_ECONFIG);
+    assert_non_null(strstr(err, "unknown section [nope]"));
+    assert_int_equal(cfg.learner_batch, 64); /* a failed set changes nothing */
+}
+
+static void test_missing_file(void **state)
+{
+    (void)state;
+    dq_config_t cfg;
+    dq_config_defaults(&cfg);
+    assert_int_equal(dq_config_load_file(&cfg, "/nonexistent/x.ini", err, sizeof err), DQ_EIO);
+    assert_non_null(strstr(err, "/nonexistent/x.ini"));
+}
+
+static void test_write_round_trip(void **state)
+{
+    (void)state;
+    dq_config_t a, b;
+    dq_config_defaults(&a);
+    assert_int_equal(dq_config_set(&a, "learner.lr=0.000123", "--set", err, sizeof err), DQ_OK);
+    assert_int_equal(dq_config_set(&a, "run.dir=/tmp/some dir", "--set", err, sizeof err), DQ_OK);
+    const char *p = write_tmp("");
+    FILE *f = fopen(p, "w");
+    assert_int_equal(dq_config_write(&a, f), DQ_OK);
+    fclose(f);
+    dq_config_defaults(&b);
+    assert_int_equal(dq_config_load_file(&b, p, err, sizeof err), DQ_OK);
+    assert_memory_equal(&a, &b, sizeof a);
+    remove(p);
+}
+
+static void test_int_list(void **state)
+{
+    (void)state;
+    int v[8], n;
+    assert_int_equal(dq_config_parse_int_list("64, 32,16", v, 8, &n), DQ_OK);
+    assert_int_equal(n, 3);
+    assert_int_equal(v[1], 32);
+    assert_int_equal(dq_config_parse_int_list("64,,", v, 8, &n), DQ_ECONFIG);
+    assert_int_equal(dq_config_parse_int_list("64,-1", v, 8, &n), DQ_ECONFIG);
+}
+
+static void test_docs_cover_every_key(void **state)
+{
+    (void)state;
+    const char *src = getenv("DQNLM_SRC");
+    if (!src) skip();
+    char path[1024];
+    snprintf(path, sizeof path, "%s/docs/config.md", src);
+    FILE *f = fopen(path, "r");
+    assert_non_null(f);
+    static char doc[1 << 20];
+    size_t len = fread(doc, 1, sizeof doc - 1, f);
+    doc[len] = '\0';
+    fclose(f);
+    size_t n;
+    const dq_config_key_t *keys = dq_config_keys(&n);
+    for (size_t i = 0; i < n; i++) {
+        char name[160];
+        snprintf(name, sizeof name, "`%s.%s`", keys[i].section, keys[i].key);
+        if (!strstr(doc, name)) fail_msg("docs/config.md does not document %s", name);
+    }
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_defaults_are_valid),
+        cmocka_unit_test(test_file_and_set),
+        cmocka_unit_test(test_file_errors_name_line_and_key),
+        cmocka_unit_test(test_set_errors),
+        cmocka_unit_test(test_missing_file),
+        cmocka_unit_test(test_write_round_trip),
+        cmocka_unit_test(test_int_list),
+        cmocka_unit_test(test_docs_cover_every_key),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
