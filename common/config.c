@@ -160,48 +160,55 @@ void dq_config_defaults(dq_config_t *cfg)
 
 typedef struct {
     dq_config_t *cfg;
-    char *err;
-    size_t errlen;
-    int failed;
+    FILE *file;
+    int line;      /* lines read so far: the line the handler is looking at */
+    int fail_line; /* line of the first rejected entry, 0 if none */
+    char msg[512];
 } load_ctx_t;
 
-/* Debian's libinih passes no line number to the handler; returning 0 makes
- * ini_parse_file() report the line of the first failure, which the caller
- * prefixes to the message written here. */
+/* inih's fgets-like reader; counting lines here gives the handler its line
+ * number (Debian's libinih does not pass one). */
+static char *read_line(char *str, int num, void *stream)
+{
+    load_ctx_t *ctx = stream;
+    char *r = fgets(str, num, ctx->file);
+    if (r) ctx->line++;
+    return r;
+}
+
 static int on_ini_entry(void *user, const char *section, const char *name, const char *value)
 {
     load_ctx_t *ctx = user;
-    if (ctx->failed) return 0;
+    if (ctx->fail_line) return 1;
+    int rc = DQ_OK;
     if (section[0] == '\0') {
-        snprintf(ctx->err, ctx->errlen, "key '%s' appears before any [section]", name);
-        ctx->failed = 1;
-        return 0;
+        snprintf(ctx->msg, sizeof ctx->msg, ": key '%s' appears before any [section]", name);
+        rc = DQ_ECONFIG;
+    } else {
+        rc = dq_config_set_value(ctx->cfg, section, name, value, "", ctx->msg, sizeof ctx->msg);
     }
-    if (dq_config_set_value(ctx->cfg, section, name, value, "", ctx->err, ctx->errlen) < 0) {
-        ctx->failed = 1;
-        return 0;
-    }
+    if (rc < 0) ctx->fail_line = ctx->line;
     return 1;
 }
 
 int dq_config_load_file(dq_config_t *cfg, const char *path, char *err, size_t errlen)
 {
-    FILE *f = fopen(path, "r");
-    if (!f) {
+    load_ctx_t ctx = {.cfg = cfg};
+    ctx.file = fopen(path, "r");
+    if (!ctx.file) {
         snprintf(err, errlen, "%s: cannot open config file: %s", path, strerror(errno));
         return DQ_EIO;
     }
-    char msg[512] = "";
-    load_ctx_t ctx = {cfg, msg, sizeof msg, 0};
-    int line = ini_parse_file(f, on_ini_entry, &ctx);
-    fclose(f);
-    if (ctx.failed) {
-        /* msg starts with ": " from the empty "where" of dq_config_set_value */
-        snprintf(err, errlen, "%s:%d%s%s", path, line, msg[0] == ':' ? "" : ": ", msg);
+    int syntax_line = ini_parse_stream(read_line, &ctx, on_ini_entry, &ctx);
+    fclose(ctx.file);
+    /* Report whichever error comes first in the file. */
+    if (ctx.fail_line && (syntax_line <= 0 || ctx.fail_line < syntax_line)) {
+        snprintf(err, errlen, "%s:%d%s", path, ctx.fail_line, ctx.msg);
         return DQ_ECONFIG;
     }
-    if (line != 0) {
-        snprintf(err, errlen, "%s:%d: syntax error (expected [section] or key = value)", path, line);
+    if (syntax_line != 0) {
+        snprintf(err, errlen, "%s:%d: syntax error (expected [section] or key = value)", path,
+                 syntax_line);
         return DQ_ECONFIG;
     }
     return DQ_OK;
