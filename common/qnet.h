@@ -16,6 +16,12 @@
  *
  * Every matrix product goes through cblas_sgemm. Processes use one BLAS thread
  * (dq_blas_single_thread) unless the user set OPENBLAS_NUM_THREADS.
+ *
+ * A workspace holds the activations of one forward, which backward uses: a
+ * learner that evaluates s' with the online net (double DQN) either does so
+ * before the forward on s or uses a second workspace.
+ *
+ * Functions returning int return 0 or a negative dq_err_t (err.h).
  */
 #ifndef DQ_QNET_H
 #define DQ_QNET_H
@@ -51,41 +57,71 @@ typedef struct {
     float lr, beta1, beta2, eps;
 } dq_adam_t;
 
-/* He-uniform weights, zero biases, zero Adam moments. */
+/* Largest layer width dq_qnet_init accepts. */
+#define DQ_QNET_MAX_WIDTH 65536
+
+/* He-uniform weights (U(-sqrt(6/fan_in), +sqrt(6/fan_in))), zero biases,
+ * zero grads and Adam moments. params, grads, m and v share one 64-byte
+ * aligned allocation owned by params. 1 <= n_layers <= DQ_QNET_MAX_LAYERS,
+ * 1 <= sizes[i] <= DQ_QNET_MAX_WIDTH, else DQ_EINVAL; DQ_ENOMEM. On failure
+ * *net is zeroed. */
 int dq_qnet_init(dq_qnet_t *net, const int *sizes, int n_layers, dq_rng_t *rng);
+/* Frees and zeroes; safe on a zeroed net and twice. */
 void dq_qnet_free(dq_qnet_t *net);
+/* DQ_EINVAL unless max_batch >= 1; DQ_ENOMEM. On failure *ws is zeroed. */
 int dq_qnet_ws_init(dq_qnet_ws_t *ws, const dq_qnet_t *net, int max_batch);
 void dq_qnet_ws_free(dq_qnet_ws_t *ws);
 
-/* q (B, n_actions) = net(x (B, sizes[0])); B <= ws->max_batch. */
-void dq_qnet_forward(const dq_qnet_t *net, dq_qnet_ws_t *ws, const float *x, int B, float *q);
-/* Given dL/dq (B, n_actions) for the last forward, adds dL/dparams to grads. */
-void dq_qnet_backward(dq_qnet_t *net, dq_qnet_ws_t *ws, const float *dq, int B);
+/* q (B, n_actions) = net(x (B, sizes[0])); DQ_EINVAL unless 1 <= B <=
+ * ws->max_batch. Keeps the activations in ws for backward. */
+int dq_qnet_forward(const dq_qnet_t *net, dq_qnet_ws_t *ws, const float *x, int B, float *q);
+/* Given dL/dq (B, n_actions) for the last forward with ws (same B), adds
+ * dL/dparams to grads; DQ_EINVAL unless 1 <= B <= ws->max_batch. */
+int dq_qnet_backward(dq_qnet_t *net, dq_qnet_ws_t *ws, const float *dq, int B);
 void dq_qnet_zero_grad(dq_qnet_t *net);
 /* Scales grads so their global L2 norm is at most max_norm (0 = no clip);
- * returns the norm before clipping. */
+ * returns the norm before clipping (computed in double). A non-finite norm
+ * is returned without scaling anything: the caller reports DQ_EDIVERGED. */
 float dq_qnet_clip_grad(dq_qnet_t *net, float max_norm);
 
-/* One Adam step with bias correction; t is the 1-based step count. */
+/* One Adam step with bias correction; t is the 1-based step count:
+ *   m = b1 m + (1-b1) g;  v = b2 v + (1-b2) g^2;
+ *   p -= lr * (m / (1-b1^t)) / (sqrt(v / (1-b2^t)) + eps). */
 void dq_adam_step(float *params, const float *grads, float *m, float *v, size_t n,
                   const dq_adam_t *adam, uint64_t t);
 
-/* Copies parameters (not moments) between nets of the same shape. */
+/* Copies parameters (not moments) between nets of the same shape; DQ_ESHAPE
+ * otherwise. */
 int dq_qnet_copy_params(dq_qnet_t *dst, const dq_qnet_t *src);
 /* Fills a WEIGHTS message that points into net->params (no copy; do not
  * dq_msg_clear it). */
 void dq_qnet_to_weights(const dq_qnet_t *net, uint64_t version, uint64_t step, dq_weights_t *w);
 /* Loads parameters from a received WEIGHTS message; DQ_ESHAPE if the shapes
- * differ from net's. */
+ * (n_layers, each (in, out), n_floats) differ from net's, DQ_EINVAL if blob is
+ * NULL. net is unchanged on error. */
 int dq_qnet_from_weights(dq_qnet_t *net, const dq_weights_t *w);
 
-/* Versioned binary file: magic "DQNQNET1", format version, layer sizes,
- * parameters, checksum; written atomically (temporary file, fsync, rename).
- * Load checks magic, version, sizes and checksum and writes a reason into why. */
+/* Versioned binary file, all integers and floats little-endian:
+ *   "DQNQNET1" (8 bytes), u32 format version (DQ_QNET_FILE_VERSION),
+ *   u32 n_layers, u32 sizes[n_layers + 1], u64 n_params, f32 params[n_params]
+ *   (the layout above), u64 FNV-1a (fileio.h) of every byte before it.
+ * Parameters only: Adam moments are not saved. Written atomically through
+ * fileio.h (temporary file, fsync, rename); DQ_EIO on failure, the old file
+ * is then intact. */
+#define DQ_QNET_FILE_MAGIC "DQNQNET1"
+#define DQ_QNET_FILE_VERSION 1u
 int dq_qnet_save(const dq_qnet_t *net, const char *path);
+/* Initialises *net from the file, allocating as dq_qnet_init does (zero
+ * grads and moments); the caller frees it with dq_qnet_free. *net must not
+ * hold an initialised net (it is overwritten). Refuses with a reason in why
+ * and DQ_EFORMAT (bad magic, unsupported version, truncated or trailing
+ * bytes, inconsistent sizes), DQ_ECHECKSUM, DQ_EIO, DQ_ETOOBIG or DQ_ENOMEM;
+ * on any error *net is zeroed (never half loaded; dq_qnet_free on it is a
+ * no-op). */
 int dq_qnet_load(dq_qnet_t *net, const char *path, char *why, size_t whylen);
 
-/* openblas_set_num_threads(1) unless OPENBLAS_NUM_THREADS is set. */
+/* openblas_set_num_threads(1) unless OPENBLAS_NUM_THREADS or
+ * OMP_NUM_THREADS is set in the environment. */
 void dq_blas_single_thread(void);
 
 #endif

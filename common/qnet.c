@@ -1,0 +1,417 @@
+/* qnet.c - the Q-network of qnet.h: a ReLU MLP whose matrix products go
+ * through cblas_sgemm, its backward pass, gradient clipping, Adam, the WEIGHTS
+ * message view and the versioned checkpoint file. */
+#include "qnet.h"
+
+#include <cblas.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "err.h"
+#include "fileio.h"
+
+#define ALIGN_FLOATS 16 /* 64 bytes */
+#define QNET_FILE_MAX_BYTES ((size_t)1 << 31)
+
+static size_t round_up(size_t n) { return (n + ALIGN_FLOATS - 1) / ALIGN_FLOATS * ALIGN_FLOATS; }
+
+static int check_sizes(const int *sizes, int n_layers, size_t *n_params)
+{
+    if (n_layers < 1 || n_layers > DQ_QNET_MAX_LAYERS) return DQ_EINVAL;
+    size_t n = 0;
+    for (int l = 0; l <= n_layers; l++)
+        if (sizes[l] < 1 || sizes[l] > DQ_QNET_MAX_WIDTH) return DQ_EINVAL;
+    for (int l = 0; l < n_layers; l++)
+        n += (size_t)sizes[l] * (size_t)sizes[l + 1] + (size_t)sizes[l + 1];
+    /* WEIGHTS carries n_floats as u32. With the width cap this cannot overflow. */
+    if (n > UINT32_MAX) return DQ_EINVAL;
+    *n_params = n;
+    return DQ_OK;
+}
+
+/* Allocates params, grads, m, v (zeroed) and carves the per-layer views. */
+static int qnet_alloc(dq_qnet_t *net, const int *sizes, int n_layers)
+{
+    memset(net, 0, sizeof *net);
+    size_t n;
+    int rc = check_sizes(sizes, n_layers, &n);
+    if (rc < 0) return rc;
+    size_t stride = round_up(n);
+    size_t bytes = 4 * stride * sizeof(float);
+    float *mem = aligned_alloc(64, bytes);
+    if (!mem) return DQ_ENOMEM;
+    memset(mem, 0, bytes);
+    net->n_layers = n_layers;
+    for (int l = 0; l <= n_layers; l++) net->sizes[l] = sizes[l];
+    net->n_params = n;
+    net->params = mem;
+    net->grads = mem + stride;
+    net->m = mem + 2 * stride;
+    net->v = mem + 3 * stride;
+    size_t off = 0;
+    for (int l = 0; l < n_layers; l++) {
+        size_t in = (size_t)sizes[l], out = (size_t)sizes[l + 1];
+        net->W[l] = net->params + off;
+        net->dW[l] = net->grads + off;
+        off += in * out;
+        net->b[l] = net->params + off;
+        net->db[l] = net->grads + off;
+        off += out;
+    }
+    return DQ_OK;
+}
+
+int dq_qnet_init(dq_qnet_t *net, const int *sizes, int n_layers, dq_rng_t *rng)
+{
+    int rc = qnet_alloc(net, sizes, n_layers);
+    if (rc < 0) return rc;
+    for (int l = 0; l < n_layers; l++) {
+        size_t nw = (size_t)sizes[l] * (size_t)sizes[l + 1];
+        double limit = sqrt(6.0 / sizes[l]);
+        for (size_t i = 0; i < nw; i++)
+            net->W[l][i] = (float)((2.0 * dq_rng_uniform(rng) - 1.0) * limit);
+    }
+    return DQ_OK;
+}
+
+void dq_qnet_free(dq_qnet_t *net)
+{
+    free(net->params);
+    memset(net, 0, sizeof *net);
+}
+
+int dq_qnet_ws_init(dq_qnet_ws_t *ws, const dq_qnet_t *net, int max_batch)
+{
+    memset(ws, 0, sizeof *ws);
+    if (max_batch < 1 || net->n_layers < 1) return DQ_EINVAL;
+    size_t B = (size_t)max_batch, total = 0, width = 0;
+    for (int l = 0; l <= net->n_layers; l++) {
+        total += round_up(B * (size_t)net->sizes[l]);
+        if ((size_t)net->sizes[l] > width) width = (size_t)net->sizes[l];
+    }
+    total += 2 * round_up(B * width);
+    float *mem = aligned_alloc(64, total * sizeof(float));
+    if (!mem) return DQ_ENOMEM;
+    ws->mem = mem;
+    ws->max_batch = max_batch;
+    for (int l = 0; l <= net->n_layers; l++) {
+        ws->act[l] = mem;
+        mem += round_up(B * (size_t)net->sizes[l]);
+    }
+    ws->dact[0] = mem;
+    ws->dact[1] = mem + round_up(B * width);
+    return DQ_OK;
+}
+
+void dq_qnet_ws_free(dq_qnet_ws_t *ws)
+{
+    free(ws->mem);
+    memset(ws, 0, sizeof *ws);
+}
+
+int dq_qnet_forward(const dq_qnet_t *net, dq_qnet_ws_t *ws, const float *x, int B, float *q)
+{
+    if (B < 1 || B > ws->max_batch) return DQ_EINVAL;
+    int L = net->n_layers;
+    memcpy(ws->act[0], x, (size_t)B * (size_t)net->sizes[0] * sizeof(float));
+    for (int l = 0; l < L; l++) {
+        int in = net->sizes[l], out = net->sizes[l + 1];
+        float *y = ws->act[l + 1];
+        const float *b = net->b[l];
+        /* y (B, out) = act (B, in) . W (in, out) */
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, B, out, in, 1.0f, ws->act[l], in,
+                    net->W[l], out, 0.0f, y, out);
+        if (l < L - 1) {
+            for (int i = 0; i < B; i++) {
+                float *row = y + (size_t)i * out;
+                for (int j = 0; j < out; j++) {
+                    float z = row[j] + b[j];
+                    row[j] = z > 0.0f ? z : 0.0f;
+                }
+            }
+        } else {
+            for (int i = 0; i < B; i++) {
+                float *row = y + (size_t)i * out;
+                for (int j = 0; j < out; j++) row[j] += b[j];
+            }
+        }
+    }
+    memcpy(q, ws->act[L], (size_t)B * (size_t)net->sizes[L] * sizeof(float));
+    return DQ_OK;
+}
+
+int dq_qnet_backward(dq_qnet_t *net, dq_qnet_ws_t *ws, const float *dq, int B)
+{
+    if (B < 1 || B > ws->max_batch) return DQ_EINVAL;
+    /* g: dL/d(pre-activation output) of layer l, (B, sizes[l+1]). */
+    const float *g = dq;
+    int next = 0;
+    for (int l = net->n_layers - 1; l >= 0; l--) {
+        int in = net->sizes[l], out = net->sizes[l + 1];
+        /* dW (in, out) += act[l]^T (in, B) . g (B, out) */
+        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, in, out, B, 1.0f, ws->act[l], in, g,
+                    out, 1.0f, net->dW[l], out);
+        float *db = net->db[l];
+        for (int i = 0; i < B; i++) {
+            const float *row = g + (size_t)i * out;
+            for (int j = 0; j < out; j++) db[j] += row[j];
+        }
+        if (l == 0) break;
+        /* gin (B, in) = g (B, out) . W^T (out, in), then through the ReLU of
+         * layer l-1, whose output act[l] is positive exactly where it passed. */
+        float *gin = ws->dact[next];
+        next ^= 1;
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, B, in, out, 1.0f, g, out, net->W[l],
+                    out, 0.0f, gin, in);
+        const float *a = ws->act[l];
+        size_t n = (size_t)B * (size_t)in;
+        for (size_t i = 0; i < n; i++)
+            if (!(a[i] > 0.0f)) gin[i] = 0.0f;
+        g = gin;
+    }
+    return DQ_OK;
+}
+
+void dq_qnet_zero_grad(dq_qnet_t *net)
+{
+    if (net->grads) memset(net->grads, 0, net->n_params * sizeof(float));
+}
+
+float dq_qnet_clip_grad(dq_qnet_t *net, float max_norm)
+{
+    double ss = 0.0;
+    for (size_t i = 0; i < net->n_params; i++) ss += (double)net->grads[i] * net->grads[i];
+    double norm = sqrt(ss);
+    if (max_norm > 0.0f && isfinite(norm) && norm > max_norm) {
+        float scale = (float)(max_norm / norm);
+        for (size_t i = 0; i < net->n_params; i++) net->grads[i] *= scale;
+    }
+    return (float)norm;
+}
+
+void dq_adam_step(float *params, const float *grads, float *m, float *v, size_t n,
+                  const dq_adam_t *adam, uint64_t t)
+{
+    const float b1 = adam->beta1, b2 = adam->beta2, eps = adam->eps;
+    double tt = (double)(t ? t : 1);
+    const float c1 = (float)(1.0 / (1.0 - pow(b1, tt)));
+    const float c2 = (float)(1.0 / (1.0 - pow(b2, tt)));
+    const float lr = adam->lr;
+    for (size_t i = 0; i < n; i++) {
+        float g = grads[i];
+        float mi = b1 * m[i] + (1.0f - b1) * g;
+        float vi = b2 * v[i] + (1.0f - b2) * g * g;
+        m[i] = mi;
+        v[i] = vi;
+        params[i] -= lr * (mi * c1) / (sqrtf(vi * c2) + eps);
+    }
+}
+
+static int same_shape(const dq_qnet_t *a, const dq_qnet_t *b)
+{
+    if (a->n_layers != b->n_layers || a->n_params != b->n_params) return 0;
+    for (int l = 0; l <= a->n_layers; l++)
+        if (a->sizes[l] != b->sizes[l]) return 0;
+    return 1;
+}
+
+int dq_qnet_copy_params(dq_qnet_t *dst, const dq_qnet_t *src)
+{
+    if (!same_shape(dst, src)) return DQ_ESHAPE;
+    if (dst != src) memcpy(dst->params, src->params, src->n_params * sizeof(float));
+    return DQ_OK;
+}
+
+void dq_qnet_to_weights(const dq_qnet_t *net, uint64_t version, uint64_t step, dq_weights_t *w)
+{
+    memset(w, 0, sizeof *w);
+    w->version = version;
+    w->step = step;
+    w->n_layers = (uint32_t)net->n_layers;
+    for (int l = 0; l < net->n_layers; l++) {
+        w->shape[l][0] = (uint32_t)net->sizes[l];
+        w->shape[l][1] = (uint32_t)net->sizes[l + 1];
+    }
+    w->n_floats = (uint32_t)net->n_params; /* init caps n_params at UINT32_MAX */
+    w->blob = net->params;
+}
+
+int dq_qnet_from_weights(dq_qnet_t *net, const dq_weights_t *w)
+{
+    if (w->n_layers != (uint32_t)net->n_layers) return DQ_ESHAPE;
+    for (int l = 0; l < net->n_layers; l++)
+        if (w->shape[l][0] != (uint32_t)net->sizes[l] ||
+            w->shape[l][1] != (uint32_t)net->sizes[l + 1])
+            return DQ_ESHAPE;
+    if ((size_t)w->n_floats != net->n_params) return DQ_ESHAPE;
+    if (!w->blob) return DQ_EINVAL;
+    memcpy(net->params, w->blob, net->n_params * sizeof(float));
+    return DQ_OK;
+}
+
+/* ---- checkpoint file ---- */
+
+static void put_u32(unsigned char *p, uint32_t x)
+{
+    for (int i = 0; i < 4; i++) p[i] = (unsigned char)(x >> (8 * i));
+}
+
+static void put_u64(unsigned char *p, uint64_t x)
+{
+    for (int i = 0; i < 8; i++) p[i] = (unsigned char)(x >> (8 * i));
+}
+
+static uint32_t get_u32(const unsigned char *p)
+{
+    uint32_t x = 0;
+    for (int i = 0; i < 4; i++) x |= (uint32_t)p[i] << (8 * i);
+    return x;
+}
+
+static uint64_t get_u64(const unsigned char *p)
+{
+    uint64_t x = 0;
+    for (int i = 0; i < 8; i++) x |= (uint64_t)p[i] << (8 * i);
+    return x;
+}
+
+int dq_qnet_save(const dq_qnet_t *net, const char *path)
+{
+    unsigned char hdr[8 + 4 + 4 + 4 * (DQ_QNET_MAX_LAYERS + 1) + 8];
+    size_t h = 0;
+    memcpy(hdr, DQ_QNET_FILE_MAGIC, 8);
+    h = 8;
+    put_u32(hdr + h, DQ_QNET_FILE_VERSION);
+    h += 4;
+    put_u32(hdr + h, (uint32_t)net->n_layers);
+    h += 4;
+    for (int l = 0; l <= net->n_layers; l++, h += 4) put_u32(hdr + h, (uint32_t)net->sizes[l]);
+    put_u64(hdr + h, (uint64_t)net->n_params);
+    h += 8;
+
+    dq_atomic_file_t af;
+    int rc = dq_atomic_open(&af, path);
+    if (rc < 0) return rc;
+    rc = dq_atomic_write(&af, hdr, h);
+    /* Parameters as little-endian float32, in chunks. */
+    unsigned char chunk[4096];
+    for (size_t i = 0; rc == DQ_OK && i < net->n_params;) {
+        size_t k = 0;
+        for (; k < sizeof chunk / 4 && i < net->n_params; k++, i++) {
+            uint32_t u;
+            memcpy(&u, &net->params[i], 4);
+            put_u32(chunk + 4 * k, u);
+        }
+        rc = dq_atomic_write(&af, chunk, 4 * k);
+    }
+    if (rc == DQ_OK) {
+        unsigned char sum[8];
+        put_u64(sum, af.hash);
+        rc = dq_atomic_write(&af, sum, 8);
+    }
+    if (rc < 0) {
+        dq_atomic_abort(&af);
+        return rc;
+    }
+    return dq_atomic_commit(&af);
+}
+
+int dq_qnet_load(dq_qnet_t *net, const char *path, char *why, size_t whylen)
+{
+    memset(net, 0, sizeof *net);
+    void *data = NULL;
+    size_t len = 0;
+    int rc = dq_file_read_all(path, QNET_FILE_MAX_BYTES, &data, &len, why, whylen);
+    if (rc < 0) return rc;
+    const unsigned char *p = data;
+    rc = DQ_EFORMAT;
+    if (len < 16) {
+        snprintf(why, whylen, "%s: truncated (%zu bytes, shorter than the header)", path, len);
+        goto fail;
+    }
+    if (memcmp(p, DQ_QNET_FILE_MAGIC, 8) != 0) {
+        snprintf(why, whylen, "%s: bad magic, not a Q-network file (expected \"%s\")", path,
+                 DQ_QNET_FILE_MAGIC);
+        goto fail;
+    }
+    uint32_t version = get_u32(p + 8);
+    if (version != DQ_QNET_FILE_VERSION) {
+        snprintf(why, whylen, "%s: unsupported format version %u (this build reads %u)", path,
+                 (unsigned)version, DQ_QNET_FILE_VERSION);
+        goto fail;
+    }
+    uint32_t n_layers = get_u32(p + 12);
+    if (n_layers < 1 || n_layers > DQ_QNET_MAX_LAYERS) {
+        snprintf(why, whylen, "%s: sizes inconsistent: %u layers (1 to %d allowed)", path,
+                 (unsigned)n_layers, DQ_QNET_MAX_LAYERS);
+        goto fail;
+    }
+    size_t hdr = 16 + 4 * ((size_t)n_layers + 1) + 8;
+    if (len < hdr) {
+        snprintf(why, whylen, "%s: truncated (%zu bytes, header needs %zu)", path, len, hdr);
+        goto fail;
+    }
+    int sizes[DQ_QNET_MAX_LAYERS + 1];
+    for (uint32_t l = 0; l <= n_layers; l++) {
+        uint32_t s = get_u32(p + 16 + 4 * l);
+        if (s < 1 || s > DQ_QNET_MAX_WIDTH) {
+            snprintf(why, whylen, "%s: sizes inconsistent: sizes[%u] = %u (1 to %d allowed)",
+                     path, (unsigned)l, (unsigned)s, DQ_QNET_MAX_WIDTH);
+            goto fail;
+        }
+        sizes[l] = (int)s;
+    }
+    size_t expect;
+    if (check_sizes(sizes, (int)n_layers, &expect) < 0) {
+        snprintf(why, whylen, "%s: sizes inconsistent: too many parameters", path);
+        goto fail;
+    }
+    uint64_t n_params = get_u64(p + hdr - 8);
+    if (n_params != expect) {
+        snprintf(why, whylen,
+                 "%s: sizes inconsistent: n_params = %llu but the layer sizes need %zu", path,
+                 (unsigned long long)n_params, expect);
+        goto fail;
+    }
+    size_t total = hdr + 4 * expect + 8;
+    if (len < total) {
+        snprintf(why, whylen, "%s: truncated (%zu bytes, expected %zu)", path, len, total);
+        goto fail;
+    }
+    if (len > total) {
+        snprintf(why, whylen, "%s: %zu trailing bytes after the checksum", path, len - total);
+        goto fail;
+    }
+    uint64_t stored = get_u64(p + total - 8);
+    uint64_t computed = dq_fnv1a64(p, total - 8, DQ_FNV1A64_INIT);
+    if (stored != computed) {
+        snprintf(why, whylen, "%s: checksum mismatch (stored %016llx, computed %016llx)", path,
+                 (unsigned long long)stored, (unsigned long long)computed);
+        rc = DQ_ECHECKSUM;
+        goto fail;
+    }
+    dq_qnet_t tmp;
+    rc = qnet_alloc(&tmp, sizes, (int)n_layers);
+    if (rc < 0) {
+        snprintf(why, whylen, "%s: %s", path, dq_strerror(rc));
+        goto fail;
+    }
+    for (size_t i = 0; i < expect; i++) {
+        uint32_t u = get_u32(p + hdr + 4 * i);
+        memcpy(&tmp.params[i], &u, 4);
+    }
+    free(data);
+    *net = tmp;
+    return DQ_OK;
+fail:
+    free(data);
+    return rc;
+}
+
+void dq_blas_single_thread(void)
+{
+    const char *a = getenv("OPENBLAS_NUM_THREADS"), *b = getenv("OMP_NUM_THREADS");
+    if ((a && *a) || (b && *b)) return;
+    openblas_set_num_threads(1);
+}
