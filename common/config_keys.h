@@ -27,6 +27,39 @@
     X(dqn, gamma, REAL, "0.9", 0, 1, "discount factor")                                       \
     X(dqn, n_step, INT, "1", 1, 64, "length of the n-step returns assembled by actors")         \
     X(dqn, hidden, STR, "64,64", 0, 0, "Q-network hidden layer widths, comma-separated (ReLU)") \
+    /* [lm] the LM-training environment (docs/lmenv.md) */                                      \
+    X(lm, corpus, STR, "/usr/share/games/fortunes", 0, 0, "text corpus: comma-separated files or folders (a folder's regular files, not .dat/.u8, not subfolders)") \
+    X(lm, finetune_corpus, STR, "", 0, 0, "corpus finetune mode trains on; empty = lm.corpus") \
+    X(lm, split_seed, INT, "0", 0, 4294967295.0, "seed of the record hash that assigns corpus slices and the validation split") \
+    X(lm, val_fraction, REAL, "0.1", 0.01, 0.9, "fraction of records held out for validation (per slice)") \
+    X(lm, heldout_fraction, REAL, "0.3", 0.05, 0.95, "fraction of records in the held-out instances' corpus slice") \
+    X(lm, instances, STR, "train", 1, 0, "[train|heldout] instance set programs draw from (dqnlm-lmtrain, evaluation)") \
+    X(lm, mode, STR, "pretrain", 1, 0, "[pretrain|finetune] random init, or start from lm.checkpoint") \
+    X(lm, checkpoint, STR, "", 0, 0, "LM checkpoint finetune mode starts from") \
+    X(lm, sizes, STR, "1x32x4x32,2x32x4x32,1x48x4x32", 0, 0, "training instances' model sizes LAYERSxWIDTHxHEADSxCONTEXT, comma-separated") \
+    X(lm, heldout_sizes, STR, "2x48x4x32", 0, 0, "held-out instances' model sizes, same grammar") \
+    X(lm, batch_sizes, STR, "8,16", 0, 0, "batch sizes instances draw from, comma-separated") \
+    X(lm, lr_init_min, REAL, "1e-4", 1e-9, 10, "initial LR: lower end of the log-uniform range") \
+    X(lm, lr_init_max, REAL, "3e-2", 1e-9, 10, "initial LR: upper end of the log-uniform range") \
+    X(lm, lr, REAL, "0", 0, 100, "if > 0, every instance starts at this LR instead of a sampled one") \
+    X(lm, lr_min, REAL, "1e-6", 1e-12, 100, "the LR is clamped to [lm.lr_min, lm.lr_max]") \
+    X(lm, lr_max, REAL, "1", 1e-12, 100, "upper LR clamp") \
+    X(lm, actions, STR, "0.5,0.8,1,1.25,2", 0, 0, "LR multipliers, one per discrete action, comma-separated") \
+    X(lm, opt_steps, INT, "8", 1, 100000, "K: AdamW steps per environment step") \
+    X(lm, episode_steps, INT, "32", 1, 1000000, "T_env: environment steps before truncation") \
+    X(lm, val_batches, INT, "4", 1, 1024, "batches in the fixed validation set of an episode") \
+    X(lm, val_batch_size, INT, "16", 1, 4096, "sequences per validation batch") \
+    X(lm, loss_ema, REAL, "0.9", 0, 0.9999, "decay of the train-loss EMA, per optimizer step") \
+    X(lm, diverge_factor, REAL, "2", 1.01, 1000, "divergence: a loss above this multiple of the initial validation loss") \
+    X(lm, diverge_penalty, REAL, "1", 0, 1000, "extra negative reward on divergence (see docs/lmenv.md)") \
+    X(lm, grad_clip, REAL, "1", 0, 1e9, "global gradient-norm clip; 0 = off") \
+    X(lm, weight_decay, REAL, "0.1", 0, 10, "AdamW decoupled weight decay (matrices only)") \
+    X(lm, adam_beta1, REAL, "0.9", 0, 0.999999, "AdamW first-moment decay") \
+    X(lm, adam_beta2, REAL, "0.95", 0, 0.99999999, "AdamW second-moment decay") \
+    X(lm, schedule, STR, "constant", 0, 0, "dqnlm-lmtrain baseline LR schedule, e.g. cosine:warmup=0.05 (docs/lmenv.md)") \
+    X(lm, action_seq, STR, "", 0, 0, "dqnlm-lmtrain: fixed action indices, comma-separated, last one repeated") \
+    X(lm, curve, STR, "", 0, 0, "dqnlm-lmtrain loss-curve CSV; empty = RUN_DIR/lmtrain.csv") \
+    X(lm, save, STR, "", 0, 0, "dqnlm-lmtrain: write the trained LM checkpoint here (for finetune)") \
     /* [replay] the replay server */                                                            \
     X(replay, endpoint, STR, "tcp://127.0.0.1:5555", 0, 0, "ZeroMQ endpoint the server binds and clients connect to") \
     X(replay, capacity, INT, "100000", 1, 1e9, "transitions held; the oldest is evicted first (FIFO)") \

@@ -1,0 +1,570 @@
+/* lmenv.c - see lmenv.h; the tables are in docs/lmenv.md. */
+#include "lmenv.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "corpus.h"
+#include "err.h"
+#include "lm_model.h"
+#include "log.h"
+#include "rng.h"
+
+#define LMENV_MAX_LIST 16
+#define LN256 5.545177444479562
+
+static const char *const obs_names[LMENV_OBS_DIM] = {
+    "progress",   "log_lr",      "log_train_ema", "log_val_loss", "loss_slope",   "loss_variance",
+    "log_grad_norm", "grad_norm_trend", "update_ratio", "grad_alignment", "since_lr_change",
+    "crashed"};
+
+const char *lmenv_obs_name(int i) { return i >= 0 && i < LMENV_OBS_DIM ? obs_names[i] : NULL; }
+
+typedef struct {
+    /* settings, fixed at init */
+    int heldout, finetune;
+    int K, T_env;
+    double actions[LMENV_MAX_LIST];
+    int n_actions;
+    double lr_min, lr_max, lr_init_min, lr_init_max, lr_fixed;
+    lm_config_t sizes[LMENV_MAX_LIST];
+    int n_sizes;
+    int batches[LMENV_MAX_LIST];
+    int n_batches;
+    int val_batches, val_bs;
+    double ema_decay, div_factor, div_penalty, grad_clip;
+    lm_adamw_config_t opt;
+    corpus_slice_t *slice;
+    lm_model_t base; /* finetune: the checkpoint's weights */
+    dq_rng_t rng;    /* instance stream */
+    uint64_t forced_seed;
+    lm_schedule_t sched_proto, sched;
+
+    /* the instance */
+    uint64_t inst_seed;
+    lm_config_t mcfg;
+    int B;
+    double lr0;
+    lm_model_t model;
+    dq_rng_t data_rng;
+    uint8_t *win, *inp, *tgt, *val_inp, *val_tgt;
+    float *prev_grad;
+    float *losses; /* K */
+    int have_prev;
+
+    /* the episode */
+    int started, done, diverged;
+    int t;
+    long s;
+    double lr_agent, lr_last, ema, L0, val, train_mean;
+    double gn_prev;
+    int since_change;
+} lmenv_t;
+
+static const dq_env_ops_t lmenv_ops;
+
+/* ---- parsing ------------------------------------------------------------ */
+
+int lmenv_parse_actions(const char *s, double *out, int max, int *n)
+{
+    *n = 0;
+    const char *p = s;
+    while (*p) {
+        char *end;
+        errno = 0;
+        double v = strtod(p, &end);
+        if (end == p || errno || !isfinite(v) || v <= 0 || *n >= max) return DQ_ECONFIG;
+        out[(*n)++] = v;
+        p = end;
+        while (*p == ' ') p++;
+        if (*p == ',') {
+            p++;
+            if (!*p) return DQ_ECONFIG;
+        } else if (*p) {
+            return DQ_ECONFIG;
+        }
+    }
+    return *n > 0 ? DQ_OK : DQ_ECONFIG;
+}
+
+static int parse_sizes(const char *key, const char *s, lm_config_t *out, int *n, char *why,
+                       size_t whylen)
+{
+    *n = 0;
+    const char *p = s;
+    while (*p) {
+        int L, C, H, T, used = 0;
+        if (sscanf(p, "%dx%dx%dx%d%n", &L, &C, &H, &T, &used) != 4 || *n >= LMENV_MAX_LIST) {
+            snprintf(why, whylen, "%s = '%s': expected LAYERSxWIDTHxHEADSxCONTEXT,... (at most %d)",
+                     key, s, LMENV_MAX_LIST);
+            return DQ_ECONFIG;
+        }
+        lm_config_t c = lm_config_default();
+        c.layers = L;
+        c.channels = C;
+        c.heads = H;
+        c.max_seq = T;
+        char reason[160];
+        if (lm_config_check(&c, reason, sizeof reason) < 0) {
+            snprintf(why, whylen, "%s = '%s': %s", key, s, reason);
+            return DQ_ECONFIG;
+        }
+        out[(*n)++] = c;
+        p += used;
+        if (*p == ',') p++;
+        else if (*p) {
+            snprintf(why, whylen, "%s = '%s': unexpected '%s'", key, s, p);
+            return DQ_ECONFIG;
+        }
+    }
+    if (*n == 0) {
+        snprintf(why, whylen, "%s is empty", key);
+        return DQ_ECONFIG;
+    }
+    return DQ_OK;
+}
+
+/* ---- instance and episode ----------------------------------------------- */
+
+static double clampd(double x, double lo, double hi) { return x < lo ? lo : x > hi ? hi : x; }
+
+static float fin(double x)
+{
+    if (!isfinite(x)) return 0.0f;
+    return (float)clampd(x, -LMENV_OBS_CLAMP, LMENV_OBS_CLAMP);
+}
+
+static void free_instance(lmenv_t *e)
+{
+    lm_free(&e->model);
+    free(e->win);
+    free(e->inp);
+    free(e->tgt);
+    free(e->val_inp);
+    free(e->val_tgt);
+    free(e->prev_grad);
+    free(e->losses);
+    e->win = e->inp = e->tgt = e->val_inp = e->val_tgt = NULL;
+    e->prev_grad = e->losses = NULL;
+}
+
+/* Splits (n, T+1) windows into inputs and targets (n, T). */
+static void split_windows(const uint8_t *win, int n, int T, uint8_t *inp, uint8_t *tgt)
+{
+    for (int b = 0; b < n; b++) {
+        const uint8_t *w = win + (size_t)b * (size_t)(T + 1);
+        memcpy(inp + (size_t)b * (size_t)T, w, (size_t)T);
+        memcpy(tgt + (size_t)b * (size_t)T, w + 1, (size_t)T);
+    }
+}
+
+static int new_instance(lmenv_t *e)
+{
+    free_instance(e);
+    uint64_t half = 1ULL << 31;
+    e->inst_seed = e->forced_seed != UINT64_MAX
+                       ? e->forced_seed
+                       : (e->heldout ? half : 0) + dq_rng_below(&e->rng, half);
+    dq_rng_t ir;
+    dq_rng_seed(&ir, dq_rng_mix(e->inst_seed, 1, 0));
+    e->mcfg = e->sizes[dq_rng_below(&ir, (uint64_t)e->n_sizes)];
+    e->B = e->batches[dq_rng_below(&ir, (uint64_t)e->n_batches)];
+    double u = dq_rng_uniform(&ir);
+    e->lr0 = e->lr_fixed > 0 ? e->lr_fixed
+                             : exp(log(e->lr_init_min) + u * (log(e->lr_init_max) - log(e->lr_init_min)));
+    e->lr0 = clampd(e->lr0, e->lr_min, e->lr_max);
+    e->mcfg.max_batch = e->B > e->val_bs ? e->B : e->val_bs;
+
+    dq_rng_t init_rng;
+    dq_rng_seed(&init_rng, dq_rng_mix(e->inst_seed, 2, 0));
+    int rc = lm_init(&e->model, &e->mcfg, &init_rng);
+    if (rc < 0) return rc;
+    if (e->finetune && (rc = lm_copy_weights(&e->model, &e->base)) < 0) return rc;
+    dq_rng_seed(&e->data_rng, dq_rng_mix(e->inst_seed, 3, 0));
+
+    int T = e->mcfg.max_seq;
+    size_t nv = (size_t)e->val_batches * (size_t)e->val_bs;
+    size_t nwin = nv > (size_t)e->B ? nv : (size_t)e->B;
+    e->win = malloc(nwin * (size_t)(T + 1));
+    e->inp = malloc((size_t)e->B * (size_t)T);
+    e->tgt = malloc((size_t)e->B * (size_t)T);
+    e->val_inp = malloc(nv * (size_t)T);
+    e->val_tgt = malloc(nv * (size_t)T);
+    e->prev_grad = malloc(e->model.num_params * sizeof(float));
+    e->losses = malloc((size_t)e->K * sizeof(float));
+    if (!e->win || !e->inp || !e->tgt || !e->val_inp || !e->val_tgt || !e->prev_grad || !e->losses)
+        return DQ_ENOMEM;
+    dq_rng_t val_rng;
+    dq_rng_seed(&val_rng, dq_rng_mix(e->inst_seed, 4, 0));
+    rc = corpus_sample(e->slice, CORPUS_VAL, &val_rng, (int)nv, T, e->win);
+    if (rc < 0) return rc;
+    split_windows(e->win, (int)nv, T, e->val_inp, e->val_tgt);
+    e->have_prev = 0;
+    DQ_DEBUG("lmenv: instance %llu: %dx%dx%dx%d, batch %d, %zu params, lr %.3g",
+             (unsigned long long)e->inst_seed, e->mcfg.layers, e->mcfg.channels, e->mcfg.heads,
+             e->mcfg.max_seq, e->B, e->model.num_params, e->lr0);
+    return DQ_OK;
+}
+
+/* Mean loss over the fixed validation set; NaN/Inf pass through. */
+static int val_loss(lmenv_t *e, double *out)
+{
+    int T = e->mcfg.max_seq;
+    double sum = 0.0;
+    for (int i = 0; i < e->val_batches; i++) {
+        size_t off = (size_t)i * (size_t)e->val_bs * (size_t)T;
+        float l;
+        int rc = lm_forward(&e->model, e->val_inp + off, e->val_tgt + off, e->val_bs, &l);
+        if (rc < 0) return rc;
+        sum += (double)l;
+    }
+    *out = sum / e->val_batches;
+    return DQ_OK;
+}
+
+static double lr_pos(const lmenv_t *e, double lr)
+{
+    return (log(lr) - log(e->lr_min)) / (log(e->lr_max) - log(e->lr_min));
+}
+
+static int lmenv_reset(void *self, float *obs)
+{
+    lmenv_t *e = self;
+    e->started = 0;
+    int rc = new_instance(e);
+    if (rc < 0) return rc;
+    e->sched = e->sched_proto;
+    schedule_reset(&e->sched);
+    e->t = 0;
+    e->s = 0;
+    e->done = e->diverged = 0;
+    e->lr_agent = e->lr0;
+    e->lr_last = clampd(e->lr0 * schedule_factor(&e->sched, 0, (long)e->T_env * e->K), e->lr_min,
+                        e->lr_max);
+    double v;
+    if ((rc = val_loss(e, &v)) < 0) return rc;
+    if (!isfinite(v)) return DQ_ENONFINITE; /* a fresh or loaded model must be finite */
+    e->L0 = e->val = e->ema = e->train_mean = v;
+    e->gn_prev = 0.0;
+    e->since_change = 0;
+    e->started = 1;
+    for (int i = 0; i < LMENV_OBS_DIM; i++) obs[i] = 0.0f;
+    obs[LMENV_OBS_LOG_LR] = fin(lr_pos(e, e->lr_last));
+    obs[LMENV_OBS_TRAIN_EMA] = fin(log(v / LN256));
+    obs[LMENV_OBS_VAL] = fin(log(v / LN256));
+    return DQ_OK;
+}
+
+static double cosine(const float *a, const float *b, size_t n)
+{
+    double ab = 0, aa = 0, bb = 0;
+    for (size_t i = 0; i < n; i++) {
+        ab += (double)a[i] * b[i];
+        aa += (double)a[i] * a[i];
+        bb += (double)b[i] * b[i];
+    }
+    return aa > 0 && bb > 0 ? ab / sqrt(aa * bb) : NAN;
+}
+
+static int lmenv_step(void *self, int action, float *obs, dq_step_t *out)
+{
+    lmenv_t *e = self;
+    if (!e->started || e->done || action < 0 || action >= e->n_actions) return DQ_EINVAL;
+    double mult = e->actions[action];
+    e->lr_agent = clampd(e->lr_agent * mult, e->lr_min, e->lr_max);
+    e->since_change = mult != 1.0 ? 0 : e->since_change + 1;
+
+    int T = e->mcfg.max_seq, n = 0, n_align = 0, rc;
+    double cap = e->div_factor * e->L0;
+    double gn_sum = 0, ratio_sum = 0, align_sum = 0;
+    long total = (long)e->T_env * e->K;
+    int diverged = 0;
+    for (int k = 0; k < e->K && !diverged; k++) {
+        if ((rc = corpus_sample(e->slice, CORPUS_TRAIN, &e->data_rng, e->B, T, e->win)) < 0)
+            return rc;
+        split_windows(e->win, e->B, T, e->inp, e->tgt);
+        float loss;
+        if ((rc = lm_forward(&e->model, e->inp, e->tgt, e->B, &loss)) < 0) return rc;
+        e->losses[n++] = loss;
+        if (!isfinite(loss) || loss > cap) {
+            diverged = 1;
+            break;
+        }
+        if ((rc = lm_backward(&e->model)) < 0) return rc;
+        float gn = lm_clip_grad_norm(&e->model, (float)e->grad_clip);
+        if (!isfinite(gn)) {
+            diverged = 1;
+            break;
+        }
+        if (e->have_prev) {
+            double c = cosine(e->prev_grad, e->model.grads_memory, e->model.num_params);
+            if (isfinite(c)) {
+                align_sum += c;
+                n_align++;
+            }
+        }
+        memcpy(e->prev_grad, e->model.grads_memory, e->model.num_params * sizeof(float));
+        e->have_prev = 1;
+        double lr = clampd(e->lr_agent * schedule_factor(&e->sched, e->s, total), e->lr_min,
+                           e->lr_max);
+        lm_step_stats_t st;
+        if ((rc = lm_adamw_step(&e->model, &e->opt, (float)lr, &st)) < 0) return rc;
+        e->lr_last = lr;
+        e->s++;
+        e->ema = e->ema_decay * e->ema + (1.0 - e->ema_decay) * loss;
+        gn_sum += gn;
+        ratio_sum += st.update_ratio;
+    }
+    double v = NAN;
+    if (!diverged) {
+        if ((rc = val_loss(e, &v)) < 0) return rc;
+        if (!isfinite(v) || v > cap) diverged = 1;
+    }
+    double prev = e->val;
+    memset(out, 0, sizeof *out);
+    if (diverged) {
+        e->val = cap;
+        out->reward = (float)(log(prev) - log(cap) - e->div_penalty);
+    } else {
+        e->val = v;
+        out->reward = (float)(log(prev) - log(v));
+    }
+    e->t++;
+    schedule_observe(&e->sched, e->val);
+    e->diverged = diverged;
+    out->terminated = diverged;
+    out->truncated = !diverged && e->t >= e->T_env;
+    e->done = out->terminated || out->truncated;
+    out->final_metric = e->done ? e->val : NAN;
+
+    /* Statistics of this env step's training losses (ln scale). */
+    double ymean = 0, kmean = 0, sxy = 0, sxx = 0, var = 0, tmean = 0;
+    int nf = 0;
+    for (int i = 0; i < n; i++)
+        if (isfinite(e->losses[i]) && e->losses[i] > 0) {
+            ymean += log(e->losses[i]);
+            kmean += i;
+            tmean += e->losses[i];
+            nf++;
+        }
+    double slope = NAN;
+    if (nf > 0) {
+        ymean /= nf;
+        kmean /= nf;
+        tmean /= nf;
+        for (int i = 0; i < n; i++)
+            if (isfinite(e->losses[i]) && e->losses[i] > 0) {
+                double y = log(e->losses[i]) - ymean, x = i - kmean;
+                sxy += x * y;
+                sxx += x * x;
+                var += y * y;
+            }
+        var /= nf;
+        if (sxx > 0) slope = sxy / sxx * e->K;
+        e->train_mean = tmean;
+    } else {
+        e->train_mean = cap;
+    }
+    int steps = diverged ? n - 1 : n; /* optimizer steps actually taken */
+    double gn_mean = steps > 0 ? gn_sum / steps : NAN;
+    double ratio_mean = steps > 0 ? ratio_sum / steps : NAN;
+
+    obs[LMENV_OBS_PROGRESS] = fin((double)e->t / e->T_env);
+    obs[LMENV_OBS_LOG_LR] = fin(lr_pos(e, e->lr_last));
+    obs[LMENV_OBS_TRAIN_EMA] = fin(isfinite(e->ema) ? log(e->ema / LN256) : log(cap / LN256));
+    obs[LMENV_OBS_VAL] = fin(log(e->val / LN256));
+    obs[LMENV_OBS_SLOPE] = fin(slope);
+    obs[LMENV_OBS_VARIANCE] = fin(nf >= 2 ? (log10(var + 1e-8) + 4.0) / 4.0 : NAN);
+    obs[LMENV_OBS_GRAD_NORM] = fin(log10(gn_mean));
+    obs[LMENV_OBS_GRAD_TREND] = fin(e->gn_prev > 0 ? log(gn_mean / e->gn_prev) : NAN);
+    obs[LMENV_OBS_UPDATE_RATIO] = fin((log10(ratio_mean + 1e-12) + 3.0) / 2.0);
+    obs[LMENV_OBS_GRAD_ALIGN] = fin(n_align > 0 ? align_sum / n_align : NAN);
+    obs[LMENV_OBS_SINCE_CHANGE] = fin(fmin(1.0, (double)e->since_change / e->T_env));
+    obs[LMENV_OBS_CRASHED] = diverged ? 1.0f : 0.0f;
+    if (isfinite(gn_mean) && gn_mean > 0) e->gn_prev = gn_mean;
+    if (!isfinite(out->reward)) out->reward = (float)(-log(e->div_factor) - e->div_penalty);
+    return DQ_OK;
+}
+
+static void lmenv_destroy(void *self)
+{
+    lmenv_t *e = self;
+    free_instance(e);
+    lm_free(&e->base);
+    corpus_slice_destroy(&e->slice);
+    free(e);
+}
+
+static const dq_env_ops_t lmenv_ops = {"lm", lmenv_reset, lmenv_step, lmenv_destroy};
+
+/* ---- construction ------------------------------------------------------- */
+
+int lmenv_init(dq_env_t *env, const dq_config_t *cfg, const char *instance_set, uint64_t seed,
+               char *why, size_t whylen)
+{
+    memset(env, 0, sizeof *env);
+    int rc = DQ_ECONFIG;
+    corpus_t *corpus = NULL;
+    lmenv_t *e = calloc(1, sizeof *e);
+    if (!e) return DQ_ENOMEM;
+    if (!strcmp(instance_set, "heldout")) e->heldout = 1;
+    else if (strcmp(instance_set, "train")) {
+        snprintf(why, whylen, "lmenv: instance set '%s' is neither 'train' nor 'heldout'",
+                 instance_set);
+        rc = DQ_EINVAL;
+        goto fail;
+    }
+    e->finetune = !strcmp(cfg->lm_mode, "finetune");
+    e->K = (int)cfg->lm_opt_steps;
+    e->T_env = (int)cfg->lm_episode_steps;
+    e->lr_min = cfg->lm_lr_min;
+    e->lr_max = cfg->lm_lr_max;
+    e->lr_init_min = cfg->lm_lr_init_min;
+    e->lr_init_max = cfg->lm_lr_init_max;
+    e->lr_fixed = cfg->lm_lr;
+    e->val_batches = (int)cfg->lm_val_batches;
+    e->val_bs = (int)cfg->lm_val_batch_size;
+    e->ema_decay = cfg->lm_loss_ema;
+    e->div_factor = cfg->lm_diverge_factor;
+    e->div_penalty = cfg->lm_diverge_penalty;
+    e->grad_clip = cfg->lm_grad_clip;
+    e->opt = lm_adamw_default();
+    e->opt.beta1 = (float)cfg->lm_adam_beta1;
+    e->opt.beta2 = (float)cfg->lm_adam_beta2;
+    e->opt.weight_decay = (float)cfg->lm_weight_decay;
+    e->forced_seed = UINT64_MAX;
+    e->sched_proto.kind = SCHED_CONSTANT;
+    schedule_reset(&e->sched_proto);
+    dq_rng_seed(&e->rng, dq_rng_mix(seed, 0x1e, (uint64_t)e->heldout));
+
+    if (!(e->lr_min < e->lr_max)) {
+        snprintf(why, whylen, "lm.lr_min (%g) must be below lm.lr_max (%g)", e->lr_min, e->lr_max);
+        goto fail;
+    }
+    if (e->lr_init_min > e->lr_init_max) {
+        snprintf(why, whylen, "lm.lr_init_min (%g) exceeds lm.lr_init_max (%g)", e->lr_init_min,
+                 e->lr_init_max);
+        goto fail;
+    }
+    if (lmenv_parse_actions(cfg->lm_actions, e->actions, LMENV_MAX_LIST, &e->n_actions) < 0) {
+        snprintf(why, whylen, "lm.actions = '%s': expected up to %d positive numbers, comma-separated",
+                 cfg->lm_actions, LMENV_MAX_LIST);
+        goto fail;
+    }
+    if (dq_config_parse_int_list(cfg->lm_batch_sizes, e->batches, LMENV_MAX_LIST, &e->n_batches) < 0 ||
+        e->n_batches == 0) {
+        snprintf(why, whylen, "lm.batch_sizes = '%s': expected positive integers, comma-separated",
+                 cfg->lm_batch_sizes);
+        goto fail;
+    }
+    const char *corpus_paths = cfg->lm_corpus;
+    if (e->finetune) {
+        if (!cfg->lm_checkpoint[0]) {
+            snprintf(why, whylen, "lm.mode = finetune needs lm.checkpoint");
+            goto fail;
+        }
+        lm_config_t cc;
+        char reason[256];
+        if ((rc = lm_checkpoint_config(cfg->lm_checkpoint, &cc, reason, sizeof reason)) < 0) {
+            snprintf(why, whylen, "lm.checkpoint '%s': %s", cfg->lm_checkpoint, reason);
+            goto fail;
+        }
+        dq_rng_t r;
+        dq_rng_seed(&r, 1);
+        if ((rc = lm_init(&e->base, &cc, &r)) < 0 ||
+            (rc = lm_load(&e->base, cfg->lm_checkpoint, reason, sizeof reason)) < 0) {
+            snprintf(why, whylen, "lm.checkpoint '%s': %s", cfg->lm_checkpoint, reason);
+            goto fail;
+        }
+        e->sizes[0] = cc;
+        e->n_sizes = 1;
+        if (cfg->lm_finetune_corpus[0]) corpus_paths = cfg->lm_finetune_corpus;
+    } else {
+        const char *key = e->heldout ? "lm.heldout_sizes" : "lm.sizes";
+        if ((rc = parse_sizes(key, e->heldout ? cfg->lm_heldout_sizes : cfg->lm_sizes, e->sizes,
+                              &e->n_sizes, why, whylen)) < 0)
+            goto fail;
+    }
+    int max_ctx = 0;
+    for (int i = 0; i < e->n_sizes; i++)
+        if (e->sizes[i].max_seq > max_ctx) max_ctx = e->sizes[i].max_seq;
+
+    if ((rc = corpus_load(&corpus, corpus_paths, why, whylen)) < 0) goto fail;
+    double h = cfg->lm_heldout_fraction;
+    double lo = e->heldout ? 1.0 - h : 0.0, hi = e->heldout ? 1.0 : 1.0 - h;
+    if ((rc = corpus_slice_new(&e->slice, corpus, lo, hi, cfg->lm_val_fraction,
+                               (uint64_t)cfg->lm_split_seed, (size_t)max_ctx + 1, why, whylen)) < 0)
+        goto fail;
+    corpus_destroy(&corpus);
+
+    env->ops = &lmenv_ops;
+    env->self = e;
+    env->obs_dim = LMENV_OBS_DIM;
+    env->n_actions = e->n_actions;
+    return DQ_OK;
+fail:
+    corpus_destroy(&corpus);
+    lmenv_destroy(e);
+    return rc;
+}
+
+/* ---- extras ------------------------------------------------------------- */
+
+static lmenv_t *as_lmenv(const dq_env_t *env)
+{
+    return env && env->ops == &lmenv_ops ? (lmenv_t *)env->self : NULL;
+}
+
+int lmenv_get_info(const dq_env_t *env, lmenv_info_t *info)
+{
+    lmenv_t *e = as_lmenv(env);
+    if (!e || !e->started) return DQ_EINVAL;
+    memset(info, 0, sizeof *info);
+    info->instance_seed = e->inst_seed;
+    info->layers = e->mcfg.layers;
+    info->channels = e->mcfg.channels;
+    info->heads = e->mcfg.heads;
+    info->context = e->mcfg.max_seq;
+    info->batch = e->B;
+    info->num_params = e->model.num_params;
+    info->lr_init = e->lr0;
+    info->lr = e->lr_last;
+    info->opt_steps = e->s;
+    info->t = e->t;
+    info->train_loss = e->train_mean;
+    info->val_loss = e->val;
+    info->val_loss0 = e->L0;
+    info->diverged = e->diverged;
+    return DQ_OK;
+}
+
+int lmenv_set_schedule(dq_env_t *env, const lm_schedule_t *s)
+{
+    lmenv_t *e = as_lmenv(env);
+    if (!e) return DQ_EINVAL;
+    e->sched_proto = *s;
+    schedule_reset(&e->sched_proto);
+    e->sched = e->sched_proto;
+    return DQ_OK;
+}
+
+int lmenv_set_instance_seed(dq_env_t *env, uint64_t instance_seed)
+{
+    lmenv_t *e = as_lmenv(env);
+    if (!e) return DQ_EINVAL;
+    e->forced_seed = instance_seed;
+    return DQ_OK;
+}
+
+int lmenv_save_model(const dq_env_t *env, const char *path, char *why, size_t whylen)
+{
+    lmenv_t *e = as_lmenv(env);
+    if (!e || !e->started) {
+        snprintf(why, whylen, "lmenv: no model to save (reset first)");
+        return DQ_EINVAL;
+    }
+    return lm_save(&e->model, path, why, whylen);
+}
