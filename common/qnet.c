@@ -3,6 +3,8 @@
  * message view and the versioned checkpoint file. */
 #include "qnet.h"
 
+#include "config.h"
+
 #include <cblas.h>
 #include <math.h>
 #include <stdlib.h>
@@ -414,4 +416,16 @@ void dq_blas_single_thread(void)
     const char *a = getenv("OPENBLAS_NUM_THREADS"), *b = getenv("OMP_NUM_THREADS");
     if ((a && *a) || (b && *b)) return;
     openblas_set_num_threads(1);
+}
+
+int dq_qnet_sizes(const char *hidden, int obs_dim, int n_actions, int *sizes, int *n_layers)
+{
+    int widths[DQ_QNET_MAX_LAYERS], n_hidden;
+    if (dq_config_parse_int_list(hidden, widths, DQ_QNET_MAX_LAYERS - 1, &n_hidden) < 0)
+        return DQ_ECONFIG;
+    sizes[0] = obs_dim;
+    for (int i = 0; i < n_hidden; i++) sizes[i + 1] = widths[i];
+    sizes[n_hidden + 1] = n_actions;
+    *n_layers = n_hidden + 1;
+    return DQ_OK;
 }

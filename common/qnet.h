@@ -120,6 +120,11 @@ int dq_qnet_save(const dq_qnet_t *net, const char *path);
  * no-op). */
 int dq_qnet_load(dq_qnet_t *net, const char *path, char *why, size_t whylen);
 
+/* Layer sizes for an MLP from obs_dim, a hidden-width list such as "64,64"
+ * (the dqn.hidden key) and n_actions; sizes needs DQ_QNET_MAX_LAYERS + 1
+ * entries. DQ_ECONFIG for a malformed list or too many layers. */
+int dq_qnet_sizes(const char *hidden, int obs_dim, int n_actions, int *sizes, int *n_layers);
+
 /* openblas_set_num_threads(1) unless OPENBLAS_NUM_THREADS or
  * OMP_NUM_THREADS is set in the environment. */
 void dq_blas_single_thread(void);

@@ -1,0 +1,42 @@
+/* net.h - sending and receiving dq_msg_t over ZeroMQ sockets.
+ *
+ * One message = one frame holding one msgpack map (see wire.h). A ROUTER
+ * socket adds the peer's routing id as a first frame; dq_net_recv_routed and
+ * dq_net_send_routed handle it. Receives refuse frames above max_bytes before
+ * decoding and never trust their content: a bad frame yields a negative
+ * dq_err_t and a reason, and the caller answers with an ERROR.
+ */
+#ifndef DQ_NET_H
+#define DQ_NET_H
+
+#include <stddef.h>
+
+#include "wire.h"
+
+#define DQ_ROUTING_ID_MAX 256
+
+typedef struct {
+    unsigned char data[DQ_ROUTING_ID_MAX];
+    size_t len;
+    int envelope; /* the peer is a REQ socket: replies carry an empty delimiter frame */
+} dq_peer_t;
+
+/* Common socket options: linger, a transport-level size guard above
+ * max_bytes, and (for clients) reconnect interval. */
+int dq_net_configure(void *sock, size_t max_bytes);
+
+/* Encodes m into buf and sends it as one frame. Returns 0 or a dq_err_t
+ * (DQ_ETIMEOUT when ZMQ_DONTWAIT and the queue is full). */
+int dq_net_send(void *sock, const dq_msg_t *m, dq_buf_t *buf, int zmq_flags);
+int dq_net_send_routed(void *sock, const dq_peer_t *peer, const dq_msg_t *m, dq_buf_t *buf);
+
+/* Receives and decodes one frame. Returns 0, DQ_ETIMEOUT (nothing within the
+ * socket's receive timeout / would block), DQ_EINTERRUPTED, DQ_ENET, or a
+ * decode error with the reason in why. */
+int dq_net_recv(void *sock, dq_msg_t *m, size_t max_bytes, int zmq_flags, char *why,
+                size_t whylen);
+/* Same for a ROUTER socket: fills *peer with the sender's routing id. */
+int dq_net_recv_routed(void *sock, dq_peer_t *peer, dq_msg_t *m, size_t max_bytes, char *why,
+                       size_t whylen);
+
+#endif
