@@ -14,7 +14,9 @@
  * CPU supports a faster one (avx512f -> SkylakeX, avx2 -> Haswell), it sets
  * OPENBLAS_CORETYPE and re-executes /proc/self/exe with the same argv;
  * DQNLM_BLAS_REEXEC guards against loops. A value the user set is never
- * overridden. It also pins OpenBLAS to one thread unless OPENBLAS_NUM_THREADS
+ * overridden. (DQNLM_BLAS_ASSUME_CORE=NAME makes it treat the running kernel
+ * as NAME, so tests can exercise the re-exec on CPUs OpenBLAS recognises.)
+ * It also pins OpenBLAS to one thread unless OPENBLAS_NUM_THREADS
  * or OMP_NUM_THREADS is set (processes, not BLAS threads, fill the cores).
  */
 #ifndef DQ_BLASENV_H
