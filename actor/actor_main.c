@@ -17,6 +17,7 @@
 #include <string.h>
 #include <zmq.h>
 
+#include "blasenv.h"
 #include "cli.h"
 #include "config.h"
 #include "envs.h"
@@ -329,6 +330,7 @@ static int actor_run(actor_t *a)
 
 int main(int argc, char **argv)
 {
+    dq_blas_select_kernel(argc, argv);
     static const dq_cli_alias_t aliases[] = {
         {"--id", "actor.id", "index of this actor"},
         {"--max-steps", "actor.max_steps", "env steps before exiting"},
@@ -343,6 +345,7 @@ int main(int argc, char **argv)
     if (rc != 0) return rc > 0 ? 0 : 2;
     dq_cli_install_stop_handlers();
     dq_blas_single_thread();
+    dq_blas_log_kernel();
 
     actor_t a;
     char why[512] = "";

@@ -8,6 +8,7 @@
 #include <zmq.h>
 
 #include "err.h"
+#include "fileio.h"
 
 int dq_net_configure(void *sock, size_t max_bytes)
 {
@@ -21,6 +22,20 @@ int dq_net_configure(void *sock, size_t max_bytes)
         zmq_setsockopt(sock, ZMQ_MAXMSGSIZE, &guard, sizeof guard) != 0 ||
         zmq_setsockopt(sock, ZMQ_RECONNECT_IVL, &reconnect, sizeof reconnect) != 0)
         return DQ_ENET;
+    return DQ_OK;
+}
+
+int dq_net_bind(void *sock, const char *endpoint, const char *record_path, char *bound,
+                size_t boundlen)
+{
+    if (zmq_bind(sock, endpoint) != 0) return DQ_ENET;
+    size_t len = boundlen;
+    if (zmq_getsockopt(sock, ZMQ_LAST_ENDPOINT, bound, &len) != 0) return DQ_ENET;
+    if (record_path) {
+        char line[300];
+        int n = snprintf(line, sizeof line, "%s\n", bound);
+        if (dq_file_write_atomic(record_path, line, (size_t)n) < 0) return DQ_EIO;
+    }
     return DQ_OK;
 }
 

@@ -25,6 +25,13 @@ typedef struct {
  * max_bytes, and (for clients) reconnect interval. */
 int dq_net_configure(void *sock, size_t max_bytes);
 
+/* Binds sock to endpoint (a "tcp://127.0.0.1:*" wildcard port is allowed) and,
+ * when record_path is not NULL, writes the endpoint actually bound into that
+ * file (atomically), so launchers and tests can find a kernel-chosen port.
+ * The bound endpoint is also copied to bound (size boundlen). */
+int dq_net_bind(void *sock, const char *endpoint, const char *record_path, char *bound,
+                size_t boundlen);
+
 /* Encodes m into buf and sends it as one frame. Returns 0 or a dq_err_t
  * (DQ_ETIMEOUT when ZMQ_DONTWAIT and the queue is full). */
 int dq_net_send(void *sock, const dq_msg_t *m, dq_buf_t *buf, int zmq_flags);

@@ -25,6 +25,7 @@
 #include <unistd.h>
 #include <zmq.h>
 
+#include "blasenv.h"
 #include "cli.h"
 #include "config.h"
 #include "dqn.h"
@@ -109,12 +110,15 @@ static int open_sockets(learner_t *L, char *why, size_t whylen)
     }
     if (L->rank != 0) return DQ_OK;
     L->pub = zmq_socket(L->zctx, ZMQ_PUB);
+    char record[DQ_CONFIG_STR_MAX + 32], bound[256];
+    snprintf(record, sizeof record, "%s/weights.endpoint", cfg->run_dir);
     if (!L->pub || dq_net_configure(L->pub, max_bytes) < 0 ||
-        zmq_bind(L->pub, cfg->learner_weights_endpoint) != 0) {
+        dq_net_bind(L->pub, cfg->learner_weights_endpoint, record, bound, sizeof bound) < 0) {
         snprintf(why, whylen, "cannot bind learner.weights_endpoint=%s: %s",
                  cfg->learner_weights_endpoint, zmq_strerror(zmq_errno()));
         return DQ_ENET;
     }
+    DQ_INFO("publishing weights on %s", bound);
     return DQ_OK;
 }
 
@@ -331,6 +335,7 @@ static int learner_run(learner_t *L)
 
 int main(int argc, char **argv)
 {
+    dq_blas_select_kernel(argc, argv); /* may re-exec once, so before MPI_Init */
     MPI_Init(&argc, &argv);
     learner_t L;
     memset(&L, 0, sizeof L);
@@ -355,6 +360,7 @@ int main(int argc, char **argv)
     dq_log_init(tag, (dq_log_level_t)dq_log_level_parse(cfg.run_log_level));
     dq_cli_install_stop_handlers();
     dq_blas_single_thread();
+    if (L.rank == 0) dq_blas_log_kernel();
 
     L.cfg = &cfg;
     L.share = (int)(cfg.learner_batch / L.size) + (L.rank < (int)(cfg.learner_batch % L.size));
@@ -364,6 +370,10 @@ int main(int argc, char **argv)
     rc = L.share > 0 ? build_nets(&L, why, sizeof why) : DQ_ECONFIG;
     if (L.share <= 0)
         snprintf(why, sizeof why, "learner.batch = %ld is smaller than the %d ranks", cfg.learner_batch, L.size);
+    if (rc == DQ_OK && dq_mkdir_p(cfg.run_dir) < 0) {
+        snprintf(why, sizeof why, "cannot create run.dir=%s", cfg.run_dir);
+        rc = DQ_EIO;
+    }
     if (rc == DQ_OK) rc = open_sockets(&L, why, sizeof why);
     if (rc == DQ_OK && L.rank == 0) {
         char path[DQ_CONFIG_STR_MAX + 32];

@@ -35,6 +35,7 @@ struct replay_server {
     counters_t c;
     dq_buf_t buf;
     size_t max_bytes;
+    char bound[256];   /* the endpoint actually bound (resolves a wildcard port) */
 };
 
 replay_server_t *replay_server_new(const dq_config_t *cfg, char *why, size_t whylen)
@@ -58,9 +59,12 @@ replay_server_t *replay_server_new(const dq_config_t *cfg, char *why, size_t why
         snprintf(why, whylen, "cannot create the ROUTER socket: %s", zmq_strerror(zmq_errno()));
         goto fail;
     }
-    if (zmq_bind(srv->sock, cfg->replay_endpoint) != 0) {
-        snprintf(why, whylen, "cannot bind replay.endpoint=%s: %s", cfg->replay_endpoint,
-                 zmq_strerror(zmq_errno()));
+    char record[DQ_CONFIG_STR_MAX + 32];
+    snprintf(record, sizeof record, "%s/replay.endpoint", cfg->run_dir);
+    if (dq_mkdir_p(cfg->run_dir) < 0 ||
+        dq_net_bind(srv->sock, cfg->replay_endpoint, record, srv->bound, sizeof srv->bound) < 0) {
+        snprintf(why, whylen, "cannot bind replay.endpoint=%s (or record it in %s): %s",
+                 cfg->replay_endpoint, record, zmq_strerror(zmq_errno()));
         goto fail;
     }
     return srv;
@@ -232,7 +236,7 @@ static void handle_one(replay_server_t *srv)
 int replay_server_run(replay_server_t *srv)
 {
     DQ_INFO("serving table 'main' (capacity %zu, uniform, FIFO) on %s",
-            replay_table_capacity(srv->table), srv->cfg->replay_endpoint);
+            replay_table_capacity(srv->table), srv->bound);
     double last_log = dq_now();
     uint64_t last_inserts = 0, last_samples = 0;
     while (!dq_cli_stop_requested()) {
