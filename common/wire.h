@@ -31,6 +31,10 @@
 #define DQ_STATS_MAX 96
 #define DQ_STAT_NAME_MAX 48
 #define DQ_QNET_MAX_LAYERS 8
+/* Limits every decoder and encoder enforces (DQ_ERANGE / DQ_ETOOBIG). */
+#define DQ_WIRE_MAX_COUNT 65536      /* transitions, items, keys or SAMPLE.n per message */
+#define DQ_WIRE_MAX_DIM 65536        /* obs_dim, and each in/out of a WEIGHTS layer */
+#define DQ_WIRE_MAX_OBJECTS (1u << 20) /* msgpack objects in one message (bounds decode memory) */
 
 typedef enum {
     DQ_MSG_INSERT = 0,        /* actor -> replay: a batch of transitions */
@@ -47,7 +51,8 @@ typedef enum {
 } dq_msg_type_t;
 
 /* Wire names: "insert", "ack", "sample", "items", "update_priorities",
- * "weights", "stats", "stats_reply", "checkpoint", "error". */
+ * "weights", "stats", "stats_reply", "checkpoint", "error"; "unknown" for a
+ * value outside the enum. */
 const char *dq_msg_type_name(dq_msg_type_t t);
 
 /* A batch of transitions in columnar form. Each transition is
@@ -154,13 +159,28 @@ typedef struct {
 
 void dq_buf_free(dq_buf_t *buf);
 
-/* Encodes m into buf (buf->len is reset first). Validates like the decoder:
- * a message that would be refused on receipt is refused here. */
+/* Encodes m into buf (buf->len is reset first; the capacity is kept and
+ * reused). Validates like the decoder: a message that would be refused on
+ * receipt is refused here with the same negative dq_err_t (buf->len is 0);
+ * call dq_msg_validate for the reason. The size limit is the caller's to
+ * check against buf->len. INSERT sends batch.priority when it is not NULL;
+ * ITEMS never sends it. */
 int dq_msg_encode(const dq_msg_t *m, dq_buf_t *buf);
+/* The value checks shared by encoder and decoder: ranges, finiteness, shapes,
+ * NUL-terminated names, non-NULL arrays. Returns 0 or a negative dq_err_t and
+ * writes the reason (e.g. "insert.reward[3] is NaN") into why (may be NULL). */
+int dq_msg_validate(const dq_msg_t *m, char *why, size_t whylen);
 /* Decodes one message. On error returns a negative dq_err_t, leaves *m empty
- * (nothing to free) and writes the reason into why. */
+ * (nothing to free) and writes the reason into why. *m is overwritten, so
+ * clear a previously decoded message first. Never reads outside data[0, len)
+ * and allocates at most a small multiple of len. */
 int dq_msg_decode(const void *data, size_t len, size_t max_bytes, dq_msg_t *m, char *why,
                   size_t whylen);
+/* The id to put in the ERROR reply to a message dq_msg_decode refused: its
+ * "seq" when "type" is "insert", else its "id", when the data is a
+ * well-formed msgpack map (at most max_bytes) holding that key as a uint;
+ * 0 otherwise. Same safety guarantees as the decoder. */
+uint64_t dq_msg_peek_id(const void *data, size_t len, size_t max_bytes);
 /* Frees the arrays a decode allocated; safe on a zeroed or cleared message. */
 void dq_msg_clear(dq_msg_t *m);
 
@@ -169,7 +189,9 @@ void dq_msg_clear(dq_msg_t *m);
 int dq_batch_alloc(dq_batch_t *b, uint32_t count, uint32_t obs_dim, int with_priority);
 void dq_batch_free(dq_batch_t *b);
 
-/* Fills an ERROR message. */
+/* Fills an ERROR message: code (a negative dq_err_t; DQ_EINVAL if code >= 0),
+ * name = dq_errname(code), message (cut to 255 bytes; dq_strerror(code) if
+ * NULL) and the id/seq of the failed request. */
 void dq_msg_error(dq_msg_t *m, int code, uint64_t id, const char *message);
 
 #endif
