@@ -5,7 +5,8 @@
  * path the agent uses, and writes the loss curve as CSV
  *   step,lr,train_loss,val_loss,val_bpb
  * (one row per env step, step = optimizer steps so far) with progress on
- * stderr. Ctrl-C stops after the current env step and keeps the CSV.
+ * stderr. Ctrl-C stops after the current env step and keeps the CSV (exit
+ * 130); a run that diverged exits 3, configuration errors 2.
  *
  *   dqnlm-lmtrain --schedule cosine:warmup=0.05 --lr 3e-3 --steps 64 --out curve.csv
  */
@@ -180,5 +181,6 @@ int main(int argc, char **argv)
     }
     dq_env_close(&env);
     if (interrupted) return 130;
-    return rc < 0 ? 1 : 0;
+    if (rc < 0) return 1;
+    return info.diverged ? 3 : 0;
 }
