@@ -86,6 +86,16 @@
     X(learner, target_sync, INT, "100", 1, 1e9, "updates between target-network copies")        \
     X(learner, publish_every, INT, "10", 1, 1e9, "updates between weight publications")         \
     X(learner, inflight, INT, "2", 1, 64, "SAMPLE requests each rank keeps in flight")          \
-    X(learner, metrics_every, INT, "100", 1, 1e9, "updates between metric rows and progress lines")
+    X(learner, metrics_every, INT, "100", 1, 1e9, "updates between metric rows and progress lines") \
+    /* [eval] dqnlm-eval: the greedy controller against the baselines */                       \
+    X(eval, qnet, STR, "", 0, 0, "Q-network file to evaluate; empty = RUN_DIR/qnet.bin")         \
+    X(eval, instances, INT, "8", 1, 10000, "held-out LM instances every method is run on")      \
+    X(eval, seed, INT, "1000", 0, 4294967295.0, "seed that draws the held-out (and tuning) instances") \
+    X(eval, baselines, STR, "constant cosine:warmup=0.05 step invsqrt plateau", 0, 0, "baseline LR schedules, space-separated (docs/lmenv.md grammar)") \
+    X(eval, lr_grid, STR, "0.001,0.003,0.01,0.03", 0, 0, "LRs each baseline is tuned over on training instances, comma-separated") \
+    X(eval, tune_instances, INT, "3", 0, 10000, "training instances per grid point when tuning baseline LRs; 0 = no tuning") \
+    X(eval, workers, INT, "2", 1, 256, "worker processes running episodes in parallel")       \
+    X(eval, boot, INT, "2000", 10, 1000000, "bootstrap resamples for the confidence intervals") \
+    X(eval, out, STR, "", 0, 0, "output folder; empty = RUN_DIR/eval")
 
 #endif
