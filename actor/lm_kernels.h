@@ -33,10 +33,18 @@ void lm_matmul_backward(float *dinp, float *dw, float *dbias, const float *dout,
 
 /* Causal multi-head attention. inp (B,T,3C) holds q,k,v (each C = NH heads of
  * hs = C/NH), out (B,T,C), att (B,NH,T,T) softmax of q·k/sqrt(hs) over keys
- * t2 <= t (entries t2 > t are set to 0). */
-void lm_attention_forward(float *out, float *att, const float *inp, int B, int T, int C,
-                          int NH);
-/* dinp (B,T,3C) += gradient; work: T floats of scratch. */
+ * t2 <= t (entries t2 > t are set to 0); exp is a polynomial (about 2 ulp). */
+void lm_attention_forward(float *out, float *att, float *work, const float *inp, int B, int T,
+                          int C, int NH);
+/* dinp (B,T,3C) += gradient. work: scratch of LM_ATTN_WORK(T, C/NH) floats
+ * (the forward needs less: 2*hs*T). */
+#define LM_ATTN_WORK(T, hs) ((size_t)(4 * (size_t)(hs) + 1) * (size_t)(T))
+/* The same on sgemm per (batch, head), identical results up to rounding.
+ * work: T*T floats (backward only). */
+void lm_attention_forward_gemm(float *out, float *att, const float *inp, int B, int T, int C,
+                               int NH);
+void lm_attention_backward_gemm(float *dinp, float *work, const float *dout, const float *inp,
+                                const float *att, int B, int T, int C, int NH);
 void lm_attention_backward(float *dinp, float *work, const float *dout, const float *inp,
                            const float *att, int B, int T, int C, int NH);
 

@@ -181,11 +181,16 @@ static void lm_carve_acts(lm_acts_t *a, float *mem, const size_t s[LM_NUM_ACT_TE
 
 /* Backward work buffers, for max_batch rows N = B*T:
  *   dres (N,C) residual-stream gradient, dln (N,C), datty (N,C), dqkv (N,3C),
- *   dfch (N,4C), dfchg (N,4C), dlogits (N,V), attwork (T). */
+ *   dfch (N,4C), dfchg (N,4C), dlogits (N,V), attwork (LM_ATTN_WORK).
+ * The forward uses the start of it as attention work space. */
 static size_t scratch_floats(const lm_config_t *cfg)
 {
     const size_t N = (size_t)cfg->max_batch * (size_t)cfg->max_seq, C = (size_t)cfg->channels;
-    return N * C * 3 + N * 3 * C + N * 8 * C + N * (size_t)cfg->vocab + (size_t)cfg->max_seq;
+    const size_t T = (size_t)cfg->max_seq;
+    size_t att = LM_ATTN_WORK(T, cfg->channels / cfg->heads);
+    if (att < T * T)
+        att = T * T; /* the sgemm attention's backward */
+    return N * C * 3 + N * 3 * C + N * 8 * C + N * (size_t)cfg->vocab + att;
 }
 
 static float *alloc_floats(size_t n)
@@ -193,6 +198,12 @@ static float *alloc_floats(size_t n)
     if (n == 0 || n > SIZE_MAX / sizeof(float))
         return NULL;
     return calloc(n, sizeof(float));
+}
+
+int lm_attention_prefers_gemm(const lm_config_t *cfg)
+{
+    /* Measured in tests/bench_lm.c (both variants): LM_ATTN_GEMM_MIN_T */
+    return cfg->max_seq >= LM_ATTN_GEMM_MIN_T;
 }
 
 dq_err_t lm_init(lm_model_t *m, const lm_config_t *cfg, dq_rng_t *rng)
@@ -251,6 +262,7 @@ dq_err_t lm_init(lm_model_t *m, const lm_config_t *cfg, dq_rng_t *rng)
         p += n;
         mask += n;
     }
+    m->attn_gemm = lm_attention_prefers_gemm(cfg);
     m->mean_loss = -1.0f;
     return DQ_OK;
 fail:
@@ -309,7 +321,10 @@ dq_err_t lm_forward(lm_model_t *m, const uint8_t *tokens, const uint8_t *targets
                              p->ln1b + l * C, N, C);
         lm_matmul_forward(qkv, ln1, p->qkvw + (size_t)l * 3 * C * C, p->qkvb + l * 3 * C, N, C,
                           3 * C);
-        lm_attention_forward(atty, att, qkv, B, T, C, NH);
+        if (m->attn_gemm)
+            lm_attention_forward_gemm(atty, att, qkv, B, T, C, NH);
+        else
+            lm_attention_forward(atty, att, m->scratch, qkv, B, T, C, NH);
         lm_matmul_forward(attproj, atty, p->attprojw + (size_t)l * C * C, p->attprojb + l * C, N,
                           C, C);
         lm_residual_forward(res2, x, attproj, N * C);
@@ -390,7 +405,10 @@ dq_err_t lm_backward(lm_model_t *m)
         lm_matmul_backward(datty, g->attprojw + (size_t)l * C * C, g->attprojb + l * C, dres,
                            atty, p->attprojw + (size_t)l * C * C, N, C, C);
         memset(dqkv, 0, NC * 3 * sizeof(float));
-        lm_attention_backward(dqkv, attwork, datty, qkv, att, B, T, C, NH);
+        if (m->attn_gemm)
+            lm_attention_backward_gemm(dqkv, attwork, datty, qkv, att, B, T, C, NH);
+        else
+            lm_attention_backward(dqkv, attwork, datty, qkv, att, B, T, C, NH);
         memset(dln, 0, NC * sizeof(float));
         lm_matmul_backward(dln, g->qkvw + (size_t)l * 3 * C * C, g->qkvb + l * 3 * C, dqkv, ln1,
                            p->qkvw + (size_t)l * 3 * C * C, N, C, 3 * C);

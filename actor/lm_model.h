@@ -144,7 +144,14 @@ typedef struct {
     int have_targets;     /* the last forward had targets (backward allowed) */
     float mean_loss;      /* loss of the last forward (-1 if no targets) */
     long step;            /* AdamW steps taken (for bias correction) */
+    int attn_gemm;        /* attention on sgemm per (batch, head) (1) or loops (0);
+                             set by lm_init from lm_attention_prefers_gemm(), may be
+                             changed between steps (same results up to rounding) */
 } lm_model_t;
+
+/* Context length from which attention on sgemm beats the loops (measured). */
+#define LM_ATTN_GEMM_MIN_T 32
+int lm_attention_prefers_gemm(const lm_config_t *cfg);
 
 /* Defaults: V=256, T=32, C=32, L=1, NH=4, max_batch=8. */
 lm_config_t lm_config_default(void);

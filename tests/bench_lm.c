@@ -1,13 +1,16 @@
 /* bench_lm.c - training speed of the transformer LM (actor/lm_model.c).
  *
  *   OPENBLAS_CORETYPE=SkylakeX build/tests/bench_lm [tests/lm_torch_check.py] [--quick]
+ *                                                   [--attn-both]
  *
  * For each model size: AdamW steps/s (forward + backward + clip + AdamW) and
  * tokens/s, the achieved GFLOP/s (3 x forward matmul+attention FLOPs per
  * token) against a plain single-thread sgemm of the model's largest matrix
  * product shape measured in the same run, and, when the PyTorch script is
  * given and torch imports, the same step in PyTorch (one thread) for the
- * ratio. Uses one BLAS thread unless OPENBLAS_NUM_THREADS is set.
+ * ratio. --attn-both also times both attention variants (loops, sgemm); the
+ * default line uses the model's own choice. --quick skips the largest size.
+ * Uses one BLAS thread unless OPENBLAS_NUM_THREADS is set.
  * OpenBLAS 0.3.21 picks a slow fallback kernel on recent Xeons unless
  * OPENBLAS_CORETYPE is set before the process starts: the core name is printed.
  */
@@ -80,7 +83,7 @@ static double torch_steps(const char *script, const lm_config_t *c, int steps)
     return rc == 0 ? v : 0.0;
 }
 
-static int bench_one(const lm_config_t *cfg, int steps, const char *script)
+static int bench_one(const lm_config_t *cfg, int steps, const char *script, int attn_gemm)
 {
     dq_rng_t r;
     dq_rng_seed(&r, 1);
@@ -90,6 +93,8 @@ static int bench_one(const lm_config_t *cfg, int steps, const char *script)
         fprintf(stderr, "lm_init: %s\n", dq_strerror(rc));
         return 1;
     }
+    if (attn_gemm >= 0)
+        m.attn_gemm = attn_gemm;
     const int B = cfg->max_batch, T = cfg->max_seq, n = B * T;
     uint8_t *tok = malloc((size_t)n), *tgt = malloc((size_t)n);
     if (!tok || !tgt) {
@@ -124,13 +129,14 @@ static int bench_one(const lm_config_t *cfg, int steps, const char *script)
     }
     const double flops = 3.0 * lm_flops_per_token(cfg) * n * best / 1e9;
     const double peak = sgemm_gflops(n, cfg->channels, 4 * cfg->channels);
-    printf("L=%d C=%d NH=%d T=%d B=%d (%zu params): %8.1f steps/s %9.0f tokens/s | "
+    printf("L=%d C=%d NH=%d T=%d B=%d (%zu params) attn=%s: %8.1f steps/s %9.0f tokens/s | "
            "fwd %.3f bwd %.3f opt %.3f ms | %.1f GFLOP/s = %.0f%% of sgemm (%dx%dx%d) %.1f GFLOP/s",
-           cfg->layers, cfg->channels, cfg->heads, T, B, m.num_params, best, best * n, tf * 1e3,
+           cfg->layers, cfg->channels, cfg->heads, T, B, m.num_params,
+           m.attn_gemm ? "sgemm" : "loops", best, best * n, tf * 1e3,
            tb * 1e3, to * 1e3, flops, 100.0 * flops / peak, n, cfg->channels, 4 * cfg->channels,
            peak);
     fflush(stdout);
-    const double pt = torch_steps(script, cfg, steps);
+    const double pt = attn_gemm < 0 ? torch_steps(script, cfg, steps) : 0.0;
     if (pt > 0.0)
         printf(" | PyTorch %.1f steps/s, C/PyTorch %.2fx\n", pt, best / pt);
     else
@@ -143,10 +149,12 @@ static int bench_one(const lm_config_t *cfg, int steps, const char *script)
 int main(int argc, char **argv)
 {
     const char *script = NULL;
-    int quick = 0;
+    int quick = 0, both = 0;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--quick") == 0)
             quick = 1;
+        else if (strcmp(argv[i], "--attn-both") == 0)
+            both = 1;
         else
             script = argv[i];
     }
@@ -163,7 +171,11 @@ int main(int argc, char **argv)
     for (int i = 0; i < ns; i++) {
         lm_config_t c = {.vocab = 256, .max_seq = sizes[i].T, .channels = sizes[i].C,
                          .layers = sizes[i].L, .heads = sizes[i].NH, .max_batch = sizes[i].B};
-        rc |= bench_one(&c, sizes[i].steps, script);
+        if (both) {
+            rc |= bench_one(&c, sizes[i].steps, NULL, 0);
+            rc |= bench_one(&c, sizes[i].steps, NULL, 1);
+        }
+        rc |= bench_one(&c, sizes[i].steps, script, -1);
     }
     return rc;
 }

@@ -4,7 +4,8 @@
     lm_torch_check.py TEST_LM_MODEL_EXE      # compare loss, logits, every gradient
     lm_torch_check.py --bench L C NH T B N   # time N PyTorch AdamW steps (1 thread)
 
-The check runs `TEST_LM_MODEL_EXE --dump FILE`, which writes a model's config,
+The check runs `TEST_LM_MODEL_EXE --dump FILE loops|gemm` (both attention
+variants, one after the other), which writes a model's config,
 weights, a batch, and the C side's loss, logits and gradients (format in
 tests/test_lm_model.c, dump_for_torch()). It rebuilds the identical model in
 PyTorch in float64, and compares:
@@ -65,10 +66,10 @@ def forward(p, idx, tgt, V, T, C, L, NH):
     return logits, loss
 
 
-def check(exe):
+def check(exe, variant):
     with tempfile.TemporaryDirectory() as d:
         path = os.path.join(d, "dump.bin")
-        subprocess.run([exe, "--dump", path], check=True)
+        subprocess.run([exe, "--dump", path, variant], check=True)
         raw = open(path, "rb").read()
     if raw[:8] != b"DQLMDUMP":
         print("FAIL: bad dump magic")
@@ -98,7 +99,7 @@ def check(exe):
     loss.backward()
 
     ok = True
-    print(f"model V={V} T={T} C={C} L={L} NH={NH} B={B}, {npar} parameters")
+    print(f"model V={V} T={T} C={C} L={L} NH={NH} B={B}, {npar} parameters, attention on {variant}")
     dl = abs(c_loss - loss.item())
     good = dl <= 1e-5 * max(1.0, abs(loss.item()))
     ok &= good
@@ -197,4 +198,4 @@ if __name__ == "__main__":
     if len(sys.argv) != 2:
         print(__doc__)
         sys.exit(2)
-    sys.exit(check(sys.argv[1]))
+    sys.exit(check(sys.argv[1], "loops") | check(sys.argv[1], "gemm"))

@@ -3,7 +3,7 @@
  * computation, checkpoints (round trip and refusals), and that training on a
  * small repeated text really lowers the loss.
  *
- * Also the C half of the PyTorch cross-check: `test_lm_model --dump FILE` writes
+ * Also the C half of the PyTorch cross-check: `test_lm_model --dump FILE [gemm]` writes
  * a model's config, weights, batch, loss, logits and gradients to FILE for
  * tests/lm_torch_check.py (format described at dump_for_torch()).
  */
@@ -149,22 +149,26 @@ static void test_matmul_backward(void **state)
 enum { AT_B = 2, AT_T = 5, AT_C = 6, AT_NH = 2 };
 typedef struct {
     float inp[AT_B * AT_T * 3 * AT_C], out[AT_B * AT_T * AT_C], R[AT_B * AT_T * AT_C];
-    float att[AT_B * AT_NH * AT_T * AT_T];
+    float att[AT_B * AT_NH * AT_T * AT_T], work[(4 * (AT_C / AT_NH) + 1) * AT_T];
+    int gemm; /* use the sgemm variant */
 } at_ctx_t;
 
 static double at_obj(void *p)
 {
     at_ctx_t *c = p;
-    lm_attention_forward(c->out, c->att, c->inp, AT_B, AT_T, AT_C, AT_NH);
+    if (c->gemm)
+        lm_attention_forward_gemm(c->out, c->att, c->inp, AT_B, AT_T, AT_C, AT_NH);
+    else
+        lm_attention_forward(c->out, c->att, c->work, c->inp, AT_B, AT_T, AT_C, AT_NH);
     return weighted_sum(c->out, c->R, AT_B * AT_T * AT_C);
 }
 
-static void test_attention_backward(void **state)
+static void attention_check(int gemm)
 {
-    (void)state;
     dq_rng_t r;
     dq_rng_seed(&r, 3);
     at_ctx_t c;
+    c.gemm = gemm;
     fill_normal(c.inp, AT_B * AT_T * 3 * AT_C, &r, 1.0f);
     fill_normal(c.R, AT_B * AT_T * AT_C, &r, 1.0f);
     at_obj(&c);
@@ -181,9 +185,45 @@ static void test_attention_backward(void **state)
             assert_float_equal(s, 1.0, 1e-5);
         }
     assert_float_equal(c.out[0], c.inp[2 * AT_C], 1e-6);
-    float dinp[AT_B * AT_T * 3 * AT_C] = {0}, work[AT_T];
-    lm_attention_backward(dinp, work, c.R, c.inp, c.att, AT_B, AT_T, AT_C, AT_NH);
-    check_grad("attn.qkv", c.inp, dinp, AT_B * AT_T * 3 * AT_C, at_obj, &c, 1e-2f, 1e-3, 1e-2);
+    assert_int_equal(LM_ATTN_WORK(AT_T, AT_C / AT_NH), sizeof c.work / sizeof(float));
+    float dinp[AT_B * AT_T * 3 * AT_C] = {0};
+    if (gemm)
+        lm_attention_backward_gemm(dinp, c.work, c.R, c.inp, c.att, AT_B, AT_T, AT_C, AT_NH);
+    else
+        lm_attention_backward(dinp, c.work, c.R, c.inp, c.att, AT_B, AT_T, AT_C, AT_NH);
+    check_grad(gemm ? "attn.gemm" : "attn.loops", c.inp, dinp, AT_B * AT_T * 3 * AT_C, at_obj, &c,
+               1e-2f, 1e-3, 1e-2);
+}
+
+static void test_attention_backward(void **state)
+{
+    (void)state;
+    attention_check(0);
+    attention_check(1);
+}
+
+/* The loop and sgemm variants agree on a larger random case (T*T work fits). */
+static void test_attention_variants_agree(void **state)
+{
+    (void)state;
+    enum { B = 2, T = 40, C = 24, NH = 3, HS = C / NH };
+    static float inp[B * T * 3 * C], dout[B * T * C], o1[B * T * C], o2[B * T * C];
+    static float a1[B * NH * T * T], a2[B * NH * T * T], d1[B * T * 3 * C], d2[B * T * 3 * C];
+    static float work[T * T + (4 * HS + 1) * T];
+    dq_rng_t r;
+    dq_rng_seed(&r, 33);
+    fill_normal(inp, sizeof inp / sizeof(float), &r, 1.0f);
+    fill_normal(dout, sizeof dout / sizeof(float), &r, 1.0f);
+    lm_attention_forward(o1, a1, work, inp, B, T, C, NH);
+    lm_attention_forward_gemm(o2, a2, inp, B, T, C, NH);
+    lm_attention_backward(d1, work, dout, inp, a1, B, T, C, NH);
+    lm_attention_backward_gemm(d2, work, dout, inp, a2, B, T, C, NH);
+    for (size_t i = 0; i < sizeof o1 / sizeof(float); i++)
+        assert_float_equal(o1[i], o2[i], 1e-5);
+    for (size_t i = 0; i < sizeof a1 / sizeof(float); i++)
+        assert_float_equal(a1[i], a2[i], 1e-6);
+    for (size_t i = 0; i < sizeof d1 / sizeof(float); i++)
+        assert_float_equal(d1[i], d2[i], 1e-5);
 }
 
 /* ---- gelu ----------------------------------------------------------------------------- */
@@ -323,9 +363,8 @@ static void randomize_all(lm_model_t *m, dq_rng_t *r, float std)
         m->params_memory[i] += (float)dq_rng_normal(r) * std;
 }
 
-static void test_model_gradient(void **state)
+static void model_gradient_check(int gemm)
 {
-    (void)state;
     lm_config_t cfg = {.vocab = 11, .max_seq = 5, .channels = 8, .layers = 2, .heads = 2,
                        .max_batch = 3};
     dq_rng_t r;
@@ -340,6 +379,7 @@ static void test_model_gradient(void **state)
     }
     const int B = 2; /* smaller than max_batch on purpose */
     model_ctx_t c = {&m, tok, tgt, B};
+    m.attn_gemm = gemm;
     model_obj(&c);
     assert_int_equal(lm_backward(&m), DQ_OK);
     float *g = malloc(m.num_params * sizeof(float));
@@ -357,6 +397,15 @@ static void test_model_gradient(void **state)
     assert_memory_equal(g, m.grads_memory, m.num_params * sizeof(float));
     free(g);
     lm_free(&m);
+}
+
+static void test_model_gradient(void **state)
+{
+    (void)state;
+    print_message("  attention on loops:\n");
+    model_gradient_check(0);
+    print_message("  attention on sgemm:\n");
+    model_gradient_check(1);
 }
 
 /* A forward with B < max_batch computes the same losses as the first B rows of
@@ -679,7 +728,7 @@ static void test_training_lowers_loss(void **state)
  * u8 targets (B*T), f32 loss, f32 params (num_params), f32 logits (B*T*V),
  * f32 grads (num_params). Weights are the random init perturbed by N(0, 0.1) so
  * biases and LayerNorm parameters are not trivial. */
-static int dump_for_torch(const char *path)
+static int dump_for_torch(const char *path, int attn_gemm)
 {
     lm_config_t cfg = {.vocab = 256, .max_seq = 16, .channels = 32, .layers = 2, .heads = 4,
                        .max_batch = 4};
@@ -689,6 +738,7 @@ static int dump_for_torch(const char *path)
     if (lm_init(&m, &cfg, &r) != DQ_OK)
         return 1;
     randomize_all(&m, &r, 0.1f);
+    m.attn_gemm = attn_gemm;
     const int n = cfg.max_batch * cfg.max_seq;
     uint8_t tok[64], tgt[64];
     for (int i = 0; i < n; i++) {
@@ -718,12 +768,13 @@ static int dump_for_torch(const char *path)
 
 int main(int argc, char **argv)
 {
-    if (argc == 3 && strcmp(argv[1], "--dump") == 0)
-        return dump_for_torch(argv[2]);
+    if ((argc == 3 || argc == 4) && strcmp(argv[1], "--dump") == 0)
+        return dump_for_torch(argv[2], argc == 4 && strcmp(argv[3], "gemm") == 0);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_layernorm_backward),
         cmocka_unit_test(test_matmul_backward),
         cmocka_unit_test(test_attention_backward),
+        cmocka_unit_test(test_attention_variants_agree),
         cmocka_unit_test(test_gelu_backward),
         cmocka_unit_test(test_softmax_xent_backward),
         cmocka_unit_test(test_encoder_backward),
