@@ -248,3 +248,51 @@ fail:
     close(fd);
     return rc;
 }
+
+void dq_put_le32(unsigned char *p, uint32_t x)
+{
+    for (int i = 0; i < 4; i++) p[i] = (unsigned char)(x >> (8 * i));
+}
+
+void dq_put_le64(unsigned char *p, uint64_t x)
+{
+    for (int i = 0; i < 8; i++) p[i] = (unsigned char)(x >> (8 * i));
+}
+
+uint32_t dq_get_le32(const unsigned char *p)
+{
+    uint32_t x = 0;
+    for (int i = 0; i < 4; i++) x |= (uint32_t)p[i] << (8 * i);
+    return x;
+}
+
+uint64_t dq_get_le64(const unsigned char *p)
+{
+    uint64_t x = 0;
+    for (int i = 0; i < 8; i++) x |= (uint64_t)p[i] << (8 * i);
+    return x;
+}
+
+int dq_atomic_write_floats(dq_atomic_file_t *af, const float *x, size_t n)
+{
+    unsigned char chunk[4096];
+    int rc = DQ_OK;
+    for (size_t i = 0; rc == DQ_OK && i < n;) {
+        size_t k = 0;
+        for (; k < sizeof chunk / 4 && i < n; k++, i++) {
+            uint32_t u;
+            memcpy(&u, &x[i], 4);
+            dq_put_le32(chunk + 4 * k, u);
+        }
+        rc = dq_atomic_write(af, chunk, 4 * k);
+    }
+    return rc;
+}
+
+void dq_get_floats(float *dst, const unsigned char *src, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        uint32_t u = dq_get_le32(src + 4 * i);
+        memcpy(&dst[i], &u, 4);
+    }
+}

@@ -60,4 +60,14 @@ int dq_file_write_atomic(const char *path, const void *data, size_t n);
 int dq_file_read_all(const char *path, size_t max_bytes, void **data, size_t *len, char *why,
                      size_t whylen);
 
+/* Little-endian encoding for file formats, independent of the host. */
+void dq_put_le32(unsigned char *p, uint32_t x);
+void dq_put_le64(unsigned char *p, uint64_t x);
+uint32_t dq_get_le32(const unsigned char *p);
+uint64_t dq_get_le64(const unsigned char *p);
+/* Writes n floats as little-endian float32 (in chunks). */
+int dq_atomic_write_floats(dq_atomic_file_t *af, const float *x, size_t n);
+/* Reads n little-endian float32 from src. */
+void dq_get_floats(float *dst, const unsigned char *src, size_t n);
+
 #endif

@@ -7,6 +7,7 @@
 
 #include <cblas.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -139,7 +140,19 @@ int dq_qnet_forward(const dq_qnet_t *net, dq_qnet_ws_t *ws, const float *x, int 
             }
         }
     }
-    memcpy(q, ws->act[L], (size_t)B * (size_t)net->sizes[L] * sizeof(float));
+    if (!net->dueling) {
+        memcpy(q, ws->act[L], (size_t)B * (size_t)net->sizes[L] * sizeof(float));
+        return DQ_OK;
+    }
+    /* Dueling head: outputs (V, A_1..A_n); Q_a = V + A_a - mean(A). */
+    int A = net->sizes[L] - 1;
+    for (int i = 0; i < B; i++) {
+        const float *o = ws->act[L] + (size_t)i * (A + 1);
+        float mean = 0.0f;
+        for (int a = 0; a < A; a++) mean += o[1 + a];
+        mean /= (float)A;
+        for (int a = 0; a < A; a++) q[(size_t)i * A + a] = o[0] + o[1 + a] - mean;
+    }
     return DQ_OK;
 }
 
@@ -149,6 +162,22 @@ int dq_qnet_backward(dq_qnet_t *net, dq_qnet_ws_t *ws, const float *dq, int B)
     /* g: dL/d(pre-activation output) of layer l, (B, sizes[l+1]). */
     const float *g = dq;
     int next = 0;
+    if (net->dueling) {
+        /* Back through Q_a = V + A_a - mean(A): dV = sum_a dQ_a,
+         * dA_a = dQ_a - mean(dQ). */
+        int A = net->sizes[net->n_layers] - 1;
+        float *gh = ws->dact[next];
+        next ^= 1;
+        for (int i = 0; i < B; i++) {
+            const float *d = dq + (size_t)i * A;
+            float *o = gh + (size_t)i * (A + 1);
+            float sum = 0.0f;
+            for (int a = 0; a < A; a++) sum += d[a];
+            o[0] = sum;
+            for (int a = 0; a < A; a++) o[1 + a] = d[a] - sum / (float)A;
+        }
+        g = gh;
+    }
     for (int l = net->n_layers - 1; l >= 0; l--) {
         int in = net->sizes[l], out = net->sizes[l + 1];
         /* dW (in, out) += act[l]^T (in, B) . g (B, out) */
@@ -212,7 +241,8 @@ void dq_adam_step(float *params, const float *grads, float *m, float *v, size_t 
 
 static int same_shape(const dq_qnet_t *a, const dq_qnet_t *b)
 {
-    if (a->n_layers != b->n_layers || a->n_params != b->n_params) return 0;
+    if (a->n_layers != b->n_layers || a->n_params != b->n_params || a->dueling != b->dueling)
+        return 0;
     for (int l = 0; l <= a->n_layers; l++)
         if (a->sizes[l] != b->sizes[l]) return 0;
     return 1;
@@ -254,62 +284,30 @@ int dq_qnet_from_weights(dq_qnet_t *net, const dq_weights_t *w)
 
 /* ---- checkpoint file ---- */
 
-static void put_u32(unsigned char *p, uint32_t x)
-{
-    for (int i = 0; i < 4; i++) p[i] = (unsigned char)(x >> (8 * i));
-}
-
-static void put_u64(unsigned char *p, uint64_t x)
-{
-    for (int i = 0; i < 8; i++) p[i] = (unsigned char)(x >> (8 * i));
-}
-
-static uint32_t get_u32(const unsigned char *p)
-{
-    uint32_t x = 0;
-    for (int i = 0; i < 4; i++) x |= (uint32_t)p[i] << (8 * i);
-    return x;
-}
-
-static uint64_t get_u64(const unsigned char *p)
-{
-    uint64_t x = 0;
-    for (int i = 0; i < 8; i++) x |= (uint64_t)p[i] << (8 * i);
-    return x;
-}
-
 int dq_qnet_save(const dq_qnet_t *net, const char *path)
 {
-    unsigned char hdr[8 + 4 + 4 + 4 * (DQ_QNET_MAX_LAYERS + 1) + 8];
+    unsigned char hdr[8 + 4 + 4 + 4 + 4 * (DQ_QNET_MAX_LAYERS + 1) + 8];
     size_t h = 0;
     memcpy(hdr, DQ_QNET_FILE_MAGIC, 8);
     h = 8;
-    put_u32(hdr + h, DQ_QNET_FILE_VERSION);
+    dq_put_le32(hdr + h, DQ_QNET_FILE_VERSION);
     h += 4;
-    put_u32(hdr + h, (uint32_t)net->n_layers);
+    dq_put_le32(hdr + h, net->dueling ? DQ_QNET_FLAG_DUELING : 0u);
     h += 4;
-    for (int l = 0; l <= net->n_layers; l++, h += 4) put_u32(hdr + h, (uint32_t)net->sizes[l]);
-    put_u64(hdr + h, (uint64_t)net->n_params);
+    dq_put_le32(hdr + h, (uint32_t)net->n_layers);
+    h += 4;
+    for (int l = 0; l <= net->n_layers; l++, h += 4) dq_put_le32(hdr + h, (uint32_t)net->sizes[l]);
+    dq_put_le64(hdr + h, (uint64_t)net->n_params);
     h += 8;
 
     dq_atomic_file_t af;
     int rc = dq_atomic_open(&af, path);
     if (rc < 0) return rc;
     rc = dq_atomic_write(&af, hdr, h);
-    /* Parameters as little-endian float32, in chunks. */
-    unsigned char chunk[4096];
-    for (size_t i = 0; rc == DQ_OK && i < net->n_params;) {
-        size_t k = 0;
-        for (; k < sizeof chunk / 4 && i < net->n_params; k++, i++) {
-            uint32_t u;
-            memcpy(&u, &net->params[i], 4);
-            put_u32(chunk + 4 * k, u);
-        }
-        rc = dq_atomic_write(&af, chunk, 4 * k);
-    }
+    if (rc == DQ_OK) rc = dq_atomic_write_floats(&af, net->params, net->n_params);
     if (rc == DQ_OK) {
         unsigned char sum[8];
-        put_u64(sum, af.hash);
+        dq_put_le64(sum, af.hash);
         rc = dq_atomic_write(&af, sum, 8);
     }
     if (rc < 0) {
@@ -328,7 +326,7 @@ int dq_qnet_load(dq_qnet_t *net, const char *path, char *why, size_t whylen)
     if (rc < 0) return rc;
     const unsigned char *p = data;
     rc = DQ_EFORMAT;
-    if (len < 16) {
+    if (len < 20) {
         snprintf(why, whylen, "%s: truncated (%zu bytes, shorter than the header)", path, len);
         goto fail;
     }
@@ -337,26 +335,31 @@ int dq_qnet_load(dq_qnet_t *net, const char *path, char *why, size_t whylen)
                  DQ_QNET_FILE_MAGIC);
         goto fail;
     }
-    uint32_t version = get_u32(p + 8);
+    uint32_t version = dq_get_le32(p + 8);
     if (version != DQ_QNET_FILE_VERSION) {
         snprintf(why, whylen, "%s: unsupported format version %u (this build reads %u)", path,
                  (unsigned)version, DQ_QNET_FILE_VERSION);
         goto fail;
     }
-    uint32_t n_layers = get_u32(p + 12);
+    uint32_t flags = dq_get_le32(p + 12);
+    if (flags & ~DQ_QNET_FLAG_DUELING) {
+        snprintf(why, whylen, "%s: unknown flags 0x%x", path, (unsigned)flags);
+        goto fail;
+    }
+    uint32_t n_layers = dq_get_le32(p + 16);
     if (n_layers < 1 || n_layers > DQ_QNET_MAX_LAYERS) {
         snprintf(why, whylen, "%s: sizes inconsistent: %u layers (1 to %d allowed)", path,
                  (unsigned)n_layers, DQ_QNET_MAX_LAYERS);
         goto fail;
     }
-    size_t hdr = 16 + 4 * ((size_t)n_layers + 1) + 8;
+    size_t hdr = 20 + 4 * ((size_t)n_layers + 1) + 8;
     if (len < hdr) {
         snprintf(why, whylen, "%s: truncated (%zu bytes, header needs %zu)", path, len, hdr);
         goto fail;
     }
     int sizes[DQ_QNET_MAX_LAYERS + 1];
     for (uint32_t l = 0; l <= n_layers; l++) {
-        uint32_t s = get_u32(p + 16 + 4 * l);
+        uint32_t s = dq_get_le32(p + 20 + 4 * l);
         if (s < 1 || s > DQ_QNET_MAX_WIDTH) {
             snprintf(why, whylen, "%s: sizes inconsistent: sizes[%u] = %u (1 to %d allowed)",
                      path, (unsigned)l, (unsigned)s, DQ_QNET_MAX_WIDTH);
@@ -369,7 +372,7 @@ int dq_qnet_load(dq_qnet_t *net, const char *path, char *why, size_t whylen)
         snprintf(why, whylen, "%s: sizes inconsistent: too many parameters", path);
         goto fail;
     }
-    uint64_t n_params = get_u64(p + hdr - 8);
+    uint64_t n_params = dq_get_le64(p + hdr - 8);
     if (n_params != expect) {
         snprintf(why, whylen,
                  "%s: sizes inconsistent: n_params = %llu but the layer sizes need %zu", path,
@@ -385,7 +388,7 @@ int dq_qnet_load(dq_qnet_t *net, const char *path, char *why, size_t whylen)
         snprintf(why, whylen, "%s: %zu trailing bytes after the checksum", path, len - total);
         goto fail;
     }
-    uint64_t stored = get_u64(p + total - 8);
+    uint64_t stored = dq_get_le64(p + total - 8);
     uint64_t computed = dq_fnv1a64(p, total - 8, DQ_FNV1A64_INIT);
     if (stored != computed) {
         snprintf(why, whylen, "%s: checksum mismatch (stored %016llx, computed %016llx)", path,
@@ -399,12 +402,17 @@ int dq_qnet_load(dq_qnet_t *net, const char *path, char *why, size_t whylen)
         snprintf(why, whylen, "%s: %s", path, dq_strerror(rc));
         goto fail;
     }
-    for (size_t i = 0; i < expect; i++) {
-        uint32_t u = get_u32(p + hdr + 4 * i);
-        memcpy(&tmp.params[i], &u, 4);
-    }
+    dq_get_floats(tmp.params, p + hdr, expect);
     free(data);
     *net = tmp;
+    if (flags & DQ_QNET_FLAG_DUELING) {
+        rc = dq_qnet_set_dueling(net, 1);
+        if (rc < 0) {
+            snprintf(why, whylen, "%s: dueling head needs at least 3 outputs", path);
+            dq_qnet_free(net);
+            return DQ_EFORMAT;
+        }
+    }
     return DQ_OK;
 fail:
     free(data);
@@ -428,4 +436,36 @@ int dq_qnet_sizes(const char *hidden, int obs_dim, int n_actions, int *sizes, in
     sizes[n_hidden + 1] = n_actions;
     *n_layers = n_hidden + 1;
     return DQ_OK;
+}
+
+int dq_qnet_set_dueling(dq_qnet_t *net, int on)
+{
+    if (on && net->sizes[net->n_layers] < 3) return DQ_EINVAL;
+    net->dueling = on != 0;
+    return DQ_OK;
+}
+
+int dq_qnet_n_actions(const dq_qnet_t *net)
+{
+    return net->sizes[net->n_layers] - (net->dueling ? 1 : 0);
+}
+
+int dq_qnet_build(dq_qnet_t *net, const char *hidden, int dueling, int obs_dim, int n_actions,
+                  dq_rng_t *rng, char *why, size_t whylen)
+{
+    int sizes[DQ_QNET_MAX_LAYERS + 1], n_layers;
+    if (dq_qnet_sizes(hidden, obs_dim, n_actions, sizes, &n_layers) < 0) {
+        snprintf(why, whylen, "dqn.hidden = '%.64s' is not a list of at most %d positive widths",
+                 hidden, DQ_QNET_MAX_LAYERS - 1);
+        return DQ_ECONFIG;
+    }
+    if (dueling) sizes[n_layers]++; /* the value stream's output */
+    int rc = dq_qnet_init(net, sizes, n_layers, rng);
+    if (rc == DQ_OK && dueling) rc = dq_qnet_set_dueling(net, 1);
+    if (rc < 0) {
+        snprintf(why, whylen, "Q-network %d -> %.64s -> %d: %s", obs_dim, hidden, n_actions,
+                 dq_strerror(rc));
+        dq_qnet_free(net);
+    }
+    return rc;
 }

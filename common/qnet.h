@@ -43,6 +43,9 @@ typedef struct {
     float *b[DQ_QNET_MAX_LAYERS];        /* (sizes[l+1]) */
     float *dW[DQ_QNET_MAX_LAYERS];       /* views into grads */
     float *db[DQ_QNET_MAX_LAYERS];
+    /* Dueling head: the last layer has n_actions + 1 outputs (V, A_1..A_n)
+     * and Q_a = V + A_a - mean(A); forward and backward handle it. */
+    int dueling;
 } dq_qnet_t;
 
 /* Activations kept by forward for backward. */
@@ -103,13 +106,15 @@ int dq_qnet_from_weights(dq_qnet_t *net, const dq_weights_t *w);
 
 /* Versioned binary file, all integers and floats little-endian:
  *   "DQNQNET1" (8 bytes), u32 format version (DQ_QNET_FILE_VERSION),
+ *   u32 flags (DQ_QNET_FLAG_DUELING),
  *   u32 n_layers, u32 sizes[n_layers + 1], u64 n_params, f32 params[n_params]
  *   (the layout above), u64 FNV-1a (fileio.h) of every byte before it.
  * Parameters only: Adam moments are not saved. Written atomically through
  * fileio.h (temporary file, fsync, rename); DQ_EIO on failure, the old file
  * is then intact. */
 #define DQ_QNET_FILE_MAGIC "DQNQNET1"
-#define DQ_QNET_FILE_VERSION 1u
+#define DQ_QNET_FILE_VERSION 2u
+#define DQ_QNET_FLAG_DUELING 1u
 int dq_qnet_save(const dq_qnet_t *net, const char *path);
 /* Initialises *net from the file, allocating as dq_qnet_init does (zero
  * grads and moments); the caller frees it with dq_qnet_free. *net must not
@@ -124,6 +129,15 @@ int dq_qnet_load(dq_qnet_t *net, const char *path, char *why, size_t whylen);
  * (the dqn.hidden key) and n_actions; sizes needs DQ_QNET_MAX_LAYERS + 1
  * entries. DQ_ECONFIG for a malformed list or too many layers. */
 int dq_qnet_sizes(const char *hidden, int obs_dim, int n_actions, int *sizes, int *n_layers);
+
+/* Turns the dueling head on (needs >= 3 outputs: V and >= 2 advantages). */
+int dq_qnet_set_dueling(dq_qnet_t *net, int on);
+/* Number of Q-values the net outputs per row. */
+int dq_qnet_n_actions(const dq_qnet_t *net);
+/* Allocates and initialises a Q-network obs_dim -> hidden -> n_actions
+ * (dqn.hidden, dqn.dueling); on error writes a reason naming the key. */
+int dq_qnet_build(dq_qnet_t *net, const char *hidden, int dueling, int obs_dim, int n_actions,
+                  dq_rng_t *rng, char *why, size_t whylen);
 
 /* openblas_set_num_threads(1) unless OPENBLAS_NUM_THREADS or
  * OMP_NUM_THREADS is set in the environment. */

@@ -52,6 +52,14 @@ static double ref_loss(const dq_qnet_t *net, const double *p, const float *x, in
             memcpy(a, z, sizeof(double) * out);
             in = out;
         }
+        if (net->dueling) { /* Q_j = V + A_j - mean(A) */
+            double mean = 0.0;
+            for (int j = 1; j < in; j++) mean += a[j];
+            mean /= in - 1;
+            double v = a[0];
+            for (int j = 0; j < in - 1; j++) a[j] = v + a[j + 1] - mean;
+            in--;
+        }
         for (int j = 0; j < in; j++) {
             loss += w[(size_t)r * in + j] * a[j];
             if (q_out) q_out[(size_t)r * in + j] = a[j];
@@ -166,16 +174,17 @@ static void test_forward_by_hand(void **state)
  * truncation and rounding error ~1e-9): |analytic - numeric| <= 1e-4 *
  * max(1, |numeric|), a bound float32 accumulation over these sizes meets with
  * a wide margin. The forward itself must match the reference to 1e-5. */
-static void test_gradients_finite_differences(void **state)
+static void check_gradients(int dueling)
 {
-    (void)state;
     dq_rng_t rng;
     dq_rng_seed(&rng, 4);
-    int sizes[] = {5, 9, 7, 3};
+    int sizes[] = {5, 9, 7, dueling ? 4 : 3}; /* dueling: V + 3 advantages */
     const int B = 6;
     dq_qnet_t n;
     dq_qnet_ws_t ws;
     assert_int_equal(dq_qnet_init(&n, sizes, 3, &rng), DQ_OK);
+    assert_int_equal(dq_qnet_set_dueling(&n, dueling), DQ_OK);
+    assert_int_equal(dq_qnet_n_actions(&n), 3);
     /* Non-zero biases, so they matter in the check. */
     for (int l = 0; l < 3; l++) fill_uniform(n.b[l], (size_t)sizes[l + 1], &rng);
     for (int l = 0; l < 3; l++)
@@ -222,6 +231,19 @@ static void test_gradients_finite_differences(void **state)
     free(p);
     dq_qnet_ws_free(&ws);
     dq_qnet_free(&n);
+}
+
+static void test_gradients_finite_differences(void **state)
+{
+    (void)state;
+    check_gradients(0);
+}
+
+/* The dueling head, Q = V + A - mean(A), through the same check. */
+static void test_dueling_gradients(void **state)
+{
+    (void)state;
+    check_gradients(1);
 }
 
 /* lr 0.1, betas (0.9, 0.999), eps 1e-8, p = (1, -2).
@@ -377,14 +399,15 @@ static void test_save_load(void **state)
     size_t n1, n2;
     assert_int_equal(dq_file_read_all(p1, 1 << 20, &d1, &n1, why, sizeof why), DQ_OK);
     assert_int_equal(dq_file_read_all(p2, 1 << 20, &d2, &n2, why, sizeof why), DQ_OK);
-    assert_int_equal(n1, 8 + 4 + 4 + 4 * 4 + 8 + 4 * a.n_params + 8);
+    assert_int_equal(n1, 8 + 4 + 4 + 4 + 4 * 4 + 8 + 4 * a.n_params + 8);
     assert_int_equal(n2, n1);
     assert_memory_equal(d1, d2, n1);
     assert_memory_equal(d1, "DQNQNET1", 8);
     unsigned char *c = d1;
-    assert_int_equal(c[8], 1);          /* version, little-endian */
-    assert_int_equal(c[12], 3);         /* n_layers */
-    assert_int_equal(c[16 + 4 * 3], 4); /* sizes[3] */
+    assert_int_equal(c[8], 2);          /* version, little-endian */
+    assert_int_equal(c[12], 0);         /* flags: no dueling head */
+    assert_int_equal(c[16], 3);         /* n_layers */
+    assert_int_equal(c[20 + 4 * 3], 4); /* sizes[3] */
     free(d2);
     dq_qnet_free(&b);
 
@@ -400,12 +423,13 @@ static void test_save_load(void **state)
         {"truncated params", n1 - 5, SIZE_MAX, 0, DQ_EFORMAT, "truncated"},
         {"truncated header", 20, SIZE_MAX, 0, DQ_EFORMAT, "truncated"},
         {"tiny", 3, SIZE_MAX, 0, DQ_EFORMAT, "truncated"},
-        {"flipped param byte", n1, 8 + 4 + 4 + 16 + 8 + 17, 0, DQ_ECHECKSUM, "checksum"},
+        {"flipped param byte", n1, 8 + 4 + 4 + 4 + 16 + 8 + 17, 0, DQ_ECHECKSUM, "checksum"},
         {"flipped checksum byte", n1, n1 - 1, 0, DQ_ECHECKSUM, "checksum"},
         {"wrong magic", n1, 7, '2', DQ_EFORMAT, "magic"},
-        {"wrong version", n1, 8, 2, DQ_EFORMAT, "version"},
-        {"too many layers", n1, 12, 0, DQ_EFORMAT, "sizes inconsistent"},
-        {"bad n_params", n1, 8 + 4 + 4 + 16, 0, DQ_EFORMAT, "sizes inconsistent"},
+        {"wrong version", n1, 8, 1, DQ_EFORMAT, "version"},
+        {"unknown flag", n1, 12, 4, DQ_EFORMAT, "flags"},
+        {"too many layers", n1, 16, 0, DQ_EFORMAT, "sizes inconsistent"},
+        {"bad n_params", n1, 8 + 4 + 4 + 4 + 16, 0, DQ_EFORMAT, "sizes inconsistent"},
         {"trailing byte", n1 + 1, SIZE_MAX, 0, DQ_EFORMAT, "trailing"},
     };
     unsigned char *buf = calloc(n1 + 1, 1);
@@ -453,6 +477,7 @@ int main(void)
         cmocka_unit_test(test_init_refuses),
         cmocka_unit_test(test_forward_by_hand),
         cmocka_unit_test(test_gradients_finite_differences),
+        cmocka_unit_test(test_dueling_gradients),
         cmocka_unit_test(test_adam_by_hand),
         cmocka_unit_test(test_clip_grad),
         cmocka_unit_test(test_copy_and_weights),
