@@ -82,3 +82,14 @@ int nstep_push(nstep_t *ns, const float *obs, int action, float epsilon, uint32_
     }
     return emitted;
 }
+
+int nstep_truncate(nstep_t *ns, const float *next_obs, dq_batch_t *out)
+{
+    int emitted = 0;
+    while (ns->len > 0) {
+        emit_oldest(ns, next_obs, 0, out);
+        emitted++;
+    }
+    ns->head = 0;
+    return emitted;
+}

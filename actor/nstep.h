@@ -13,6 +13,7 @@
  *   nstep_t ns;
  *   nstep_init(&ns, n, gamma, obs_dim);
  *   nstep_push(&ns, obs, action, eps, version, reward, next_obs, terminated, truncated, &batch);
+ *   nstep_truncate(&ns, obs, &batch);    // at exit, mid-episode: nothing is lost
  */
 #ifndef DQ_NSTEP_H
 #define DQ_NSTEP_H
@@ -42,5 +43,9 @@ void nstep_free(nstep_t *ns);
 int nstep_push(nstep_t *ns, const float *obs, int action, float epsilon, uint32_t version,
                float reward, const float *next_obs, int terminated, int truncated,
                dq_batch_t *out);
+/* Closes every pending window as a truncation, bootstrapping from next_obs
+ * (the observation after the last pushed step), e.g. when the actor stops in
+ * the middle of an episode. Appends at most n-1 transitions; returns how many. */
+int nstep_truncate(nstep_t *ns, const float *next_obs, dq_batch_t *out);
 
 #endif

@@ -63,6 +63,27 @@
     /* [replay] the replay server */                                                            \
     X(replay, endpoint, STR, "tcp://127.0.0.1:5555", 0, 0, "ZeroMQ endpoint the server binds and clients connect to") \
     X(replay, capacity, INT, "100000", 1, 1e9, "transitions held; the oldest is evicted first (FIFO)") \
+    X(replay, sampler, STR, "uniform", 1, 0, "[uniform|prioritized] how SAMPLE draws items (prioritized: sum-tree)") \
+    X(replay, alpha, REAL, "0.6", 0, 1, "priority exponent: item i is drawn with probability (p_i + eps)^alpha / sum") \
+    X(replay, priority_eps, REAL, "1e-6", 0, 1e6, "added to every priority before the exponent, so none is starved") \
+    X(replay, max_actors, INT, "65536", 1, 1048576, "actor ids accepted: 0 .. max_actors-1 (per-actor state is kept for each)") \
+    X(replay, rate_limit, BOOL, "false", 0, 0, "enable the samples-per-insert rate limiter") \
+    X(replay, samples_per_insert, REAL, "1", 1e-6, 1e6, "rate limiter: target sampled items per inserted item") \
+    X(replay, min_size_to_sample, INT, "1", 1, 1e9, "rate limiter: no sampling below this many items") \
+    X(replay, error_buffer, REAL, "0", 0, 1e15, "rate limiter: allowed distance from the target ratio, in samples; 0 = the smallest value that cannot deadlock") \
+    X(replay, prefill, INT, "0", 0, 1e9, "rate limiter stays off until the table holds this many items (pre-filling)") \
+    X(replay, max_insert_batch, INT, "4096", 1, 65536, "largest INSERT count accepted (bounds the rate limiter's no-deadlock condition)") \
+    X(replay, max_sample_batch, INT, "4096", 1, 65536, "largest SAMPLE n accepted") \
+    X(replay, wait_timeout_ms, INT, "10000", 1, 86400000, "a request deferred by the rate limiter longer than this gets ERROR TIMEOUT") \
+    X(replay, max_waiting, INT, "1024", 1, 1048576, "deferred requests held at once; more are answered ERROR TIMEOUT at once") \
+    X(replay, checkpoint, STR, "", 0, 0, "checkpoint file; empty = no checkpoints. Written on CHECKPOINT, every checkpoint_every s and at SIGTERM/SIGINT") \
+    X(replay, checkpoint_every, REAL, "0", 0, 1e9, "seconds between periodic checkpoints; 0 = only on request and at stop") \
+    X(replay, restore, BOOL, "false", 0, 0, "at start, restore from replay.checkpoint if it exists (a bad file stops the server)") \
+    X(replay, curve, BOOL, "false", 0, 0, "ZeroMQ CURVE encryption and authentication on the replay socket") \
+    X(replay, curve_secret_key, STR, "", 0, 0, "server: file with the server's Z85 secret key (from dqnlm-replay-keygen)") \
+    X(replay, curve_public_key, STR, "", 0, 0, "clients: file with the server's Z85 public key") \
+    X(replay, curve_clients, STR, "", 0, 0, "server: file of authorized client public keys (Z85, one a line); empty = any client holding the server's public key") \
+    X(replay, curve_client_key, STR, "", 0, 0, "clients: file with this client's Z85 secret key") \
     /* [actor] the exploring processes */                                                       \
     X(actor, id, INT, "0", 0, 1e6, "index of this actor (set per process by the launcher)")     \
     X(actor, count, INT, "2", 1, 4096, "number of actor processes in the job")                  \

@@ -87,6 +87,13 @@ static void test_terminate_and_truncate(void **state)
     /* An unfinished episode keeps its last n-1 steps pending. */
     assert_int_equal(run(&ns, &b, 40, r, 4, 0), 2);
     assert_int_equal(ns.len, 2);
+    /* ... and closes them as a truncation when the actor stops: steps 42, 43
+     * with rewards 3, 4 bootstrap from obs 44 with gamma^2 and gamma. */
+    float last = 44;
+    assert_int_equal(nstep_truncate(&ns, &last, &b), 2);
+    const want_t stop[2] = {{42, 3 + 0.5f * 4, 0.25f, 44, 0}, {43, 4, 0.5f, 44, 1}};
+    check(&b, 15, stop, 2);
+    assert_int_equal(nstep_truncate(&ns, &last, &b), 0);
     nstep_free(&ns);
     dq_batch_free(&b);
 }

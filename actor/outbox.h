@@ -1,0 +1,79 @@
+/* outbox.h - the actor's lossless, ordered INSERT stream to the replay server.
+ *
+ * Every batch becomes one INSERT with (actor, seq), seq = 0, 1, 2, ... for this
+ * process, encoded once and kept (bytes) in a ring of actor.max_unacked slots
+ * until the server acknowledges it. The contract with the server (see
+ * docs/exploration.md, "Lossless streaming"): a seq below the server's next
+ * expected one is acknowledged as a duplicate and dropped, so resending is
+ * always safe, and resends happen in seq order:
+ *   - the DEALER socket is watched by a ZeroMQ socket monitor; when the
+ *     connection drops (server stopped or restarted, heartbeat timeout) every
+ *     unacknowledged INSERT is marked unsent, and after the next handshake
+ *     they are all resent in order before anything new (ZMQ_IMMEDIATE keeps
+ *     new messages from queueing on a dead connection);
+ *   - an ERROR TIMEOUT with id = seq (the server deferred the insert and gave
+ *     up) resends that INSERT;
+ *   - no reply for actor.ack_timeout seconds while INSERTs are outstanding
+ *     reopens the socket and resends them all, in order.
+ * When the ring is full outbox_push waits (servicing acks): backpressure from
+ * the server slows the actor down, and nothing is ever dropped.
+ *
+ *   outbox_t *o = outbox_new(zctx, "tcp://127.0.0.1:5555", &cfg, why, sizeof why);
+ *   outbox_push(o, &batch);        // encodes, sends when connected, may wait
+ *   outbox_poll(o, 0);             // acks, reconnects, resends; never blocks with 0
+ *   outbox_drain(o, 10.0);         // at exit: wait until everything is acknowledged
+ *   outbox_destroy(&o);
+ */
+#ifndef DQ_OUTBOX_H
+#define DQ_OUTBOX_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "wire.h"
+
+typedef struct outbox outbox_t;
+
+typedef struct {
+    uint32_t actor;        /* actor id sent in every INSERT */
+    int max_unacked;       /* ring slots: INSERTs kept until acknowledged */
+    double ack_timeout_s;  /* silence (with INSERTs outstanding) before reopening */
+    size_t max_bytes;      /* run.max_message_bytes */
+} outbox_config_t;
+
+typedef struct {
+    uint64_t pushed_msgs, pushed_items;   /* distinct INSERTs (and transitions) created */
+    uint64_t acked_msgs, acked_items;     /* acknowledged, counted once per seq */
+    uint64_t duplicate_acks;              /* acks the server marked duplicate */
+    uint64_t resent_msgs;                 /* sends of an INSERT after its first */
+    uint64_t disconnects, reopens;        /* connection drops seen; silent-server reopens */
+    uint64_t server_timeouts, refused;    /* ERROR TIMEOUT (resent); other ERRORs (dropped) */
+    int unacked;                          /* INSERTs outstanding now (send queue depth) */
+    int connected;
+    double blocked_s;                     /* time spent waiting for a free slot */
+} outbox_stats_t;
+
+outbox_t *outbox_new(void *zctx, const char *endpoint, const outbox_config_t *cfg, char *why,
+                     size_t whylen);
+void outbox_destroy(outbox_t **self_p);
+
+/* Encodes b as the next INSERT and sends it if connected. Waits while the
+ * ring is full. Returns 0, DQ_EINTERRUPTED (stop requested while waiting),
+ * or an encoding error. */
+int outbox_push(outbox_t *o, const dq_batch_t *b);
+/* Reads replies and connection events, resends, checks the ack timeout;
+ * waits up to timeout_ms for the first event. */
+int outbox_poll(outbox_t *o, int timeout_ms);
+/* Polls until nothing is outstanding or timeout_s passed. Returns 0 when all
+ * INSERTs are acknowledged, DQ_ETIMEOUT otherwise. */
+int outbox_drain(outbox_t *o, double timeout_s);
+void outbox_stats(const outbox_t *o, outbox_stats_t *s);
+
+/* Order-independent content hash of a multiset of transitions: the sum (mod
+ * 2^64) of a mixed FNV-1a hash of each transition's obs, action, reward,
+ * discount, next_obs, epsilon and version. Add the hashes of several batches
+ * with +; the replay server's contents hash to the same value if and only if
+ * (with overwhelming probability) they hold the same transitions. */
+uint64_t outbox_content_hash(const dq_batch_t *b);
+
+#endif
