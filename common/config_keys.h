@@ -89,10 +89,13 @@
     X(actor, count, INT, "2", 1, 4096, "number of actor processes in the job")                  \
     X(actor, envs, INT, "1", 1, 1024, "environments stepped round-robin by one actor")          \
     X(actor, max_steps, INT, "0", 0, 1e15, "env steps per actor before it exits; 0 = until stopped") \
-    X(actor, epsilon, REAL, "0.2", 0, 1, "probability of a uniformly random action")            \
+    X(actor, exploration, STR, "ladder:eps=0.4,alpha=7", 0, 0, "exploration schedule, e.g. 0.1, linear:start=1,end=0.05,steps=20000, ez:0.1, boltzmann:0.5 (docs/exploration.md)") \
     X(actor, batch, INT, "64", 1, 65536, "transitions per INSERT message")                      \
-    X(actor, max_unacked, INT, "8", 1, 1024, "INSERT messages in flight before the actor waits for acks") \
+    X(actor, max_unacked, INT, "8", 1, 1024, "INSERTs kept until acknowledged (resent after a reconnect); a full buffer makes the actor wait") \
     X(actor, metrics_every, INT, "200", 1, 1e9, "env steps between metric rows")                \
+    X(actor, send, BOOL, "true", 0, 0, "false: assemble transitions but send nothing (benchmarks of the networking cost)") \
+    X(actor, priorities, BOOL, "false", 0, 0, "send initial priorities |n-step TD error| from the local Q-network") \
+    X(actor, ack_timeout, REAL, "30", 0.1, 86400, "seconds without any reply, INSERTs outstanding, before reconnecting and resending") \
     /* [learner] the MPI learner group */                                                       \
     X(learner, weights_endpoint, STR, "tcp://127.0.0.1:5556", 0, 0, "ZeroMQ PUB endpoint rank 0 binds for weights") \
     X(learner, batch, INT, "64", 1, 65536, "transitions per update, split across ranks")        \
