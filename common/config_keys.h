@@ -27,6 +27,7 @@
     X(dqn, gamma, REAL, "0.9", 0, 1, "discount factor")                                       \
     X(dqn, n_step, INT, "1", 1, 64, "length of the n-step returns assembled by actors")         \
     X(dqn, hidden, STR, "64,64", 0, 0, "Q-network hidden layer widths, comma-separated (ReLU)") \
+    X(dqn, dueling, BOOL, "false", 0, 0, "dueling head: Q = V + A - mean(A)")                  \
     /* [lm] the LM-training environment (docs/lmenv.md) */                                      \
     X(lm, corpus, STR, "/usr/share/games/fortunes", 0, 0, "text corpus: comma-separated files or folders (a folder's regular files, not .dat/.u8, not subfolders)") \
     X(lm, finetune_corpus, STR, "", 0, 0, "corpus finetune mode trains on; empty = lm.corpus") \
@@ -111,6 +112,12 @@
     X(learner, publish_every, INT, "10", 1, 1e9, "updates between weight publications")         \
     X(learner, inflight, INT, "2", 1, 64, "SAMPLE requests each rank keeps in flight")          \
     X(learner, metrics_every, INT, "100", 1, 1e9, "updates between metric rows and progress lines") \
+    X(learner, per_beta, REAL, "0.4", 0, 1, "importance-weight exponent for prioritized samples (0 = no correction)") \
+    X(learner, priority_eps, REAL, "0.001", 0, 1e9, "new priority of an item = |TD error| + priority_eps") \
+    X(learner, target_tau, REAL, "0", 0, 1, "Polyak averaging of the target per update; 0 = copy every target_sync updates") \
+    X(learner, checkpoint_every, INT, "0", 0, 1e15, "updates between learner checkpoints (0 = only at the end)") \
+    X(learner, resume, BOOL, "false", 0, 0, "resume from RUN_DIR/learner.ckpt if it exists")    \
+    X(learner, deterministic, BOOL, "false", 0, 0, "rank 0 samples every whole batch, on demand, and scatters it (reproducible runs)") \
     /* [eval] dqnlm-eval: the greedy controller against the baselines */                       \
     X(eval, qnet, STR, "", 0, 0, "Q-network file to evaluate; empty = RUN_DIR/qnet.bin")         \
     X(eval, instances, INT, "8", 1, 10000, "held-out LM instances every method is run on")      \
