@@ -1,42 +1,142 @@
 /* server.c - see server.h. */
 #include "server.h"
 
+#include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <zmq.h>
 
 #include "cli.h"
+#include "curve.h"
 #include "err.h"
 #include "log.h"
 #include "net.h"
-#include "rng.h"
-#include "table.h"
+#include "replay.h"
 #include "wire.h"
 
-#define N_ERR_CODES 32 /* > number of entries in DQ_ERRNO_MAP */
-
+/* A request the rate limiter deferred. */
 typedef struct {
-    uint64_t inserts, insert_msgs;
-    uint64_t samples, sample_msgs;
-    uint64_t stats_msgs;
-    uint64_t rejects;
-    uint64_t rejects_by_code[N_ERR_CODES];
-    uint64_t *per_actor;     /* items inserted, indexed by actor id */
-    size_t n_actors;
-} counters_t;
+    dq_peer_t peer;
+    double deadline;
+    union {
+        dq_insert_t ins;
+        dq_sample_t smp;
+    } u;
+} pending_t;
+
+/* A growable ring buffer of pending_t. */
+typedef struct {
+    pending_t *v;
+    size_t head, len, cap, max;
+} fifo_t;
 
 struct replay_server {
     const dq_config_t *cfg;
+    replay_t *r;
     void *zctx, *sock;
-    replay_table_t *table;
-    dq_rng_t rng;
-    counters_t c;
+    curve_server_t *curve;
     dq_buf_t buf;
     size_t max_bytes;
+    double wait_s;
+    fifo_t inserts, samples;
+    double started, next_checkpoint;
     char bound[256];   /* the endpoint actually bound (resolves a wildcard port) */
 };
+
+static int fifo_push(fifo_t *q, const pending_t *p)
+{
+    if (q->len >= q->max) return DQ_ERANGE;
+    if (q->len == q->cap) {
+        size_t cap = q->cap ? q->cap * 2 : 16;
+        if (cap > q->max) cap = q->max;
+        pending_t *v = malloc(cap * sizeof *v);
+        if (!v) return DQ_ENOMEM;
+        for (size_t i = 0; i < q->len; i++) v[i] = q->v[(q->head + i) % q->cap];
+        free(q->v);
+        q->v = v;
+        q->cap = cap;
+        q->head = 0;
+    }
+    q->v[(q->head + q->len) % q->cap] = *p;
+    q->len++;
+    return DQ_OK;
+}
+
+static pending_t *fifo_head(fifo_t *q) { return q->len ? &q->v[q->head] : NULL; }
+
+static void fifo_pop(fifo_t *q)
+{
+    q->head = (q->head + 1) % q->cap;
+    q->len--;
+}
+
+static void reply_error(replay_server_t *srv, const dq_peer_t *peer, int code, uint64_t id,
+                        const char *why)
+{
+    replay_count_reject(srv->r, code);
+    DQ_DEBUG("rejected request %" PRIu64 ": %s: %s", id, dq_errname(code), why);
+    dq_msg_t m;
+    dq_msg_error(&m, code, id, why);
+    dq_net_send_routed(srv->sock, peer, &m, &srv->buf);
+}
+
+static void send_ack(replay_server_t *srv, const dq_peer_t *peer, const dq_ack_t *ack)
+{
+    dq_msg_t m = {.type = DQ_MSG_ACK, .u.ack = *ack};
+    dq_net_send_routed(srv->sock, peer, &m, &srv->buf);
+}
+
+static void send_items(replay_server_t *srv, const dq_peer_t *peer, dq_items_t *items)
+{
+    dq_msg_t m = {.type = DQ_MSG_ITEMS, .u.items = *items};
+    int rc = dq_msg_encode(&m, &srv->buf);
+    if (rc == DQ_OK && srv->buf.len > srv->max_bytes) rc = DQ_ETOOBIG;
+    if (rc < 0) {
+        char why[160];
+        snprintf(why, sizeof why, "the reply of %" PRIu32 " items would exceed "
+                 "run.max_message_bytes = %zu", items->batch.count, srv->max_bytes);
+        reply_error(srv, peer, rc, items->id, why);
+    } else {
+        zmq_send(srv->sock, peer->data, peer->len, ZMQ_SNDMORE | ZMQ_DONTWAIT);
+        if (peer->envelope) zmq_send(srv->sock, "", 0, ZMQ_SNDMORE | ZMQ_DONTWAIT);
+        zmq_send(srv->sock, srv->buf.data, srv->buf.len, ZMQ_DONTWAIT);
+    }
+    dq_msg_clear(&m);
+    memset(items, 0, sizeof *items);
+}
+
+static double rss_bytes(void)
+{
+    FILE *f = fopen("/proc/self/statm", "r");
+    if (!f) return 0.0;
+    unsigned long size = 0, rss = 0;
+    int n = fscanf(f, "%lu %lu", &size, &rss);
+    fclose(f);
+    return n == 2 ? (double)rss * (double)sysconf(_SC_PAGESIZE) : 0.0;
+}
+
+static int write_checkpoint(replay_server_t *srv, const char *reason)
+{
+    replay_counters_t *c = replay_counters(srv->r);
+    char why[600];
+    double t0 = dq_now();
+    c->checkpoints++; /* counted before writing, so the file holds its own count */
+    int rc = replay_save(srv->r, srv->cfg->replay_checkpoint, NULL, NULL, why, sizeof why);
+    double dt = dq_now() - t0;
+    if (rc < 0) {
+        c->checkpoints--;
+        c->checkpoint_failures++;
+        DQ_ERROR("%s", why);
+        return rc;
+    }
+    c->checkpoint_seconds = dt;
+    DQ_INFO("checkpoint (%s): %zu items written to %s in %.2f s", reason,
+            replay_table_size(replay_table(srv->r)), srv->cfg->replay_checkpoint, dt);
+    return DQ_OK;
+}
 
 replay_server_t *replay_server_new(const dq_config_t *cfg, char *why, size_t whylen)
 {
@@ -47,17 +147,45 @@ replay_server_t *replay_server_new(const dq_config_t *cfg, char *why, size_t why
     }
     srv->cfg = cfg;
     srv->max_bytes = (size_t)cfg->run_max_message_bytes;
-    dq_rng_seed(&srv->rng, dq_rng_mix((uint64_t)cfg->run_seed, 0x7e91a7, 0));
-    srv->table = replay_table_new("main", (size_t)cfg->replay_capacity);
+    srv->wait_s = (double)cfg->replay_wait_timeout_ms / 1000.0;
+    srv->inserts.max = srv->samples.max = (size_t)cfg->replay_max_waiting;
+    if (cfg->replay_restore && !cfg->replay_checkpoint[0]) {
+        snprintf(why, whylen, "replay.restore is on but replay.checkpoint names no file");
+        goto fail;
+    }
+    if (cfg->replay_restore && access(cfg->replay_checkpoint, F_OK) == 0) {
+        srv->r = replay_load(cfg, cfg->replay_checkpoint, why, whylen);
+        if (!srv->r) goto fail;
+        const replay_table_t *t = replay_table(srv->r);
+        DQ_INFO("restored %zu items (next key %" PRIu64 ") from %s", replay_table_size(t),
+                replay_table_next_key(t), cfg->replay_checkpoint);
+    } else {
+        if (cfg->replay_restore)
+            DQ_INFO("replay.restore: %s does not exist yet, starting empty",
+                    cfg->replay_checkpoint);
+        srv->r = replay_new(cfg, why, whylen);
+        if (!srv->r) goto fail;
+    }
     srv->zctx = zmq_ctx_new();
-    if (!srv->table || !srv->zctx) {
-        snprintf(why, whylen, "cannot create the table or the ZeroMQ context");
+    if (!srv->zctx) {
+        snprintf(why, whylen, "cannot create the ZeroMQ context");
         goto fail;
     }
     srv->sock = zmq_socket(srv->zctx, ZMQ_ROUTER);
     if (!srv->sock || dq_net_configure(srv->sock, srv->max_bytes) < 0) {
         snprintf(why, whylen, "cannot create the ROUTER socket: %s", zmq_strerror(zmq_errno()));
         goto fail;
+    }
+    if (cfg->replay_curve) {
+        srv->curve = curve_server_new(srv->zctx, srv->sock, cfg, why, whylen);
+        if (!srv->curve) goto fail;
+    } else if (!strstr(cfg->replay_endpoint, "127.0.0.1") &&
+               !strstr(cfg->replay_endpoint, "localhost") &&
+               strncmp(cfg->replay_endpoint, "ipc://", 6) != 0 &&
+               strncmp(cfg->replay_endpoint, "inproc://", 9) != 0) {
+        DQ_WARN("replay.endpoint=%s is reachable from other hosts and replay.curve is off: any "
+                "peer that can connect can insert and sample",
+                cfg->replay_endpoint);
     }
     char record[DQ_CONFIG_STR_MAX + 32];
     snprintf(record, sizeof record, "%s/replay.endpoint", cfg->run_dir);
@@ -67,162 +195,271 @@ replay_server_t *replay_server_new(const dq_config_t *cfg, char *why, size_t why
                  cfg->replay_endpoint, record, zmq_strerror(zmq_errno()));
         goto fail;
     }
+    srv->started = dq_now();
+    srv->next_checkpoint = srv->started + cfg->replay_checkpoint_every;
     return srv;
 fail:
     replay_server_destroy(&srv);
     return NULL;
 }
 
+static void drop_waiting(replay_server_t *srv, const char *why)
+{
+    pending_t *p;
+    while ((p = fifo_head(&srv->inserts))) {
+        if (srv->sock) reply_error(srv, &p->peer, DQ_ETIMEOUT, p->u.ins.seq, why);
+        dq_batch_free(&p->u.ins.batch);
+        fifo_pop(&srv->inserts);
+    }
+    while ((p = fifo_head(&srv->samples))) {
+        if (srv->sock) reply_error(srv, &p->peer, DQ_ETIMEOUT, p->u.smp.id, why);
+        fifo_pop(&srv->samples);
+    }
+}
+
 void replay_server_destroy(replay_server_t **self_p)
 {
     if (!self_p || !*self_p) return;
     replay_server_t *srv = *self_p;
+    if (srv->r) drop_waiting(srv, "the replay server is stopping; resend after it restarts");
+    if (srv->r && srv->sock && srv->cfg->replay_checkpoint[0]) write_checkpoint(srv, "stop");
+    curve_server_destroy(&srv->curve);
     if (srv->sock) zmq_close(srv->sock);
     if (srv->zctx) zmq_ctx_term(srv->zctx);
-    replay_table_destroy(&srv->table);
-    free(srv->c.per_actor);
+    replay_destroy(&srv->r);
+    free(srv->inserts.v);
+    free(srv->samples.v);
     dq_buf_free(&srv->buf);
     free(srv);
     *self_p = NULL;
 }
 
-static void count_reject(replay_server_t *srv, int code)
+/* Serves the insert, or reports REPLAY_WAIT (then *ins is left to the caller). */
+static int try_insert(replay_server_t *srv, const dq_peer_t *peer, dq_insert_t *ins)
 {
-    srv->c.rejects++;
-    int i = -code;
-    if (i > 0 && i < N_ERR_CODES) srv->c.rejects_by_code[i]++;
-}
-
-static void reply_error(replay_server_t *srv, const dq_peer_t *peer, int code, uint64_t id,
-                        const char *why)
-{
-    count_reject(srv, code);
-    DQ_DEBUG("rejected request %" PRIu64 ": %s: %s", id, dq_errname(code), why);
-    dq_msg_t m;
-    dq_msg_error(&m, code, id, why);
-    dq_net_send_routed(srv->sock, peer, &m, &srv->buf);
-}
-
-static int count_actor(counters_t *c, uint32_t actor, uint32_t n)
-{
-    if (actor >= c->n_actors) {
-        size_t want = (size_t)actor + 1;
-        if (want > 1u << 20) return DQ_ERANGE;
-        uint64_t *p = realloc(c->per_actor, want * sizeof *p);
-        if (!p) return DQ_ENOMEM;
-        memset(p + c->n_actors, 0, (want - c->n_actors) * sizeof *p);
-        c->per_actor = p;
-        c->n_actors = want;
-    }
-    c->per_actor[actor] += n;
-    return DQ_OK;
-}
-
-static void handle_insert(replay_server_t *srv, const dq_peer_t *peer, const dq_insert_t *ins)
-{
-    char why[256];
-    int rc = count_actor(&srv->c, ins->actor, 0);
-    if (rc < 0) {
-        reply_error(srv, peer, rc, ins->seq, "actor id too large");
-        return;
-    }
-    rc = replay_table_insert(srv->table, &ins->batch, ins->actor, why, sizeof why);
-    if (rc < 0) {
+    char why[256] = "";
+    dq_ack_t ack;
+    int rc = replay_insert(srv->r, ins, &ack, why, sizeof why);
+    if (rc == REPLAY_WAIT) return rc;
+    if (rc < 0)
         reply_error(srv, peer, rc, ins->seq, why);
-        return;
-    }
-    count_actor(&srv->c, ins->actor, ins->batch.count);
-    srv->c.inserts += ins->batch.count;
-    srv->c.insert_msgs++;
-    dq_msg_t ack = {.type = DQ_MSG_ACK, .u.ack = {.seq = ins->seq, .count = ins->batch.count}};
-    dq_net_send_routed(srv->sock, peer, &ack, &srv->buf);
+    else
+        send_ack(srv, peer, &ack);
+    return rc;
 }
 
-static void handle_sample(replay_server_t *srv, const dq_peer_t *peer, const dq_sample_t *req)
+static int try_sample(replay_server_t *srv, const dq_peer_t *peer, const dq_sample_t *smp)
 {
-    if (strcmp(req->table, replay_table_name(srv->table)) != 0) {
-        char why[96];
-        snprintf(why, sizeof why, "unknown table '%s' (this server has 'main')", req->table);
-        reply_error(srv, peer, DQ_EINVAL, req->id, why);
+    char why[256] = "";
+    dq_items_t items;
+    int rc = replay_sample(srv->r, smp, &items, why, sizeof why);
+    if (rc == REPLAY_WAIT) return rc;
+    if (rc < 0)
+        reply_error(srv, peer, rc, smp->id, why);
+    else
+        send_items(srv, peer, &items);
+    return rc;
+}
+
+/* Retries the heads of both FIFOs until neither makes progress. */
+static void serve_waiting(replay_server_t *srv)
+{
+    int progress = 1;
+    while (progress) {
+        progress = 0;
+        pending_t *p;
+        while ((p = fifo_head(&srv->inserts)) &&
+               try_insert(srv, &p->peer, &p->u.ins) != REPLAY_WAIT) {
+            dq_batch_free(&p->u.ins.batch);
+            fifo_pop(&srv->inserts);
+            progress = 1;
+        }
+        while ((p = fifo_head(&srv->samples)) &&
+               try_sample(srv, &p->peer, &p->u.smp) != REPLAY_WAIT) {
+            fifo_pop(&srv->samples);
+            progress = 1;
+        }
+    }
+}
+
+/* Answers TIMEOUT to the waiting requests whose deadline has passed. */
+static void expire_waiting(replay_server_t *srv, double now)
+{
+    replay_counters_t *c = replay_counters(srv->r);
+    pending_t *p;
+    int expired = 0;
+    char why[200];
+    while ((p = fifo_head(&srv->inserts)) && p->deadline <= now) {
+        snprintf(why, sizeof why,
+                 "insert seq %" PRIu64 " of actor %" PRIu32 " waited %.3f s for the rate "
+                 "limiter (the learner is behind); resend it",
+                 p->u.ins.seq, p->u.ins.actor, srv->wait_s);
+        replay_insert_timed_out(srv->r, p->u.ins.actor, p->u.ins.seq);
+        reply_error(srv, &p->peer, DQ_ETIMEOUT, p->u.ins.seq, why);
+        c->insert_timeouts++;
+        dq_batch_free(&p->u.ins.batch);
+        fifo_pop(&srv->inserts);
+        expired = 1;
+    }
+    while ((p = fifo_head(&srv->samples)) && p->deadline <= now) {
+        snprintf(why, sizeof why,
+                 "sample id %" PRIu64 " waited %.3f s for the rate limiter (too few inserts, or "
+                 "below replay.min_size_to_sample)",
+                 p->u.smp.id, srv->wait_s);
+        reply_error(srv, &p->peer, DQ_ETIMEOUT, p->u.smp.id, why);
+        c->sample_timeouts++;
+        fifo_pop(&srv->samples);
+        expired = 1;
+    }
+    if (expired) serve_waiting(srv);
+}
+
+static void defer(replay_server_t *srv, fifo_t *q, const dq_peer_t *peer, dq_msg_t *m)
+{
+    replay_counters_t *c = replay_counters(srv->r);
+    pending_t p = {.peer = *peer, .deadline = dq_now() + srv->wait_s};
+    int is_insert = m->type == DQ_MSG_INSERT;
+    if (is_insert)
+        p.u.ins = m->u.insert;
+    else
+        p.u.smp = m->u.sample;
+    if (fifo_push(q, &p) < 0) {
+        c->overflows++;
+        char why[160];
+        snprintf(why, sizeof why, "%zu %s requests are already waiting for the rate limiter "
+                 "(replay.max_waiting); resend later", q->len, is_insert ? "insert" : "sample");
+        reply_error(srv, peer, DQ_ETIMEOUT, is_insert ? m->u.insert.seq : m->u.sample.id, why);
+        return; /* the caller frees m */
+    }
+    if (is_insert)
+        c->insert_waits++;
+    else
+        c->sample_waits++;
+    memset(&m->u, 0, sizeof m->u); /* the FIFO owns the arrays now */
+}
+
+static void handle_checkpoint(replay_server_t *srv, const dq_peer_t *peer, uint64_t id)
+{
+    if (!srv->cfg->replay_checkpoint[0]) {
+        reply_error(srv, peer, DQ_EUNSUPPORTED, id,
+                    "this server keeps no checkpoints (replay.checkpoint is empty)");
         return;
     }
-    dq_msg_t reply = {.type = DQ_MSG_ITEMS};
-    int rc = replay_table_sample(srv->table, req->n, &srv->rng, &reply.u.items);
+    int rc = write_checkpoint(srv, "requested");
     if (rc < 0) {
-        reply_error(srv, peer, rc, req->id, rc == DQ_EEMPTY ? "table is empty" : dq_strerror(rc));
+        reply_error(srv, peer, rc, id, "writing the checkpoint failed (see the server log)");
         return;
     }
-    reply.u.items.id = req->id;
-    rc = dq_net_send_routed(srv->sock, peer, &reply, &srv->buf);
-    if (rc == DQ_ETOOBIG || rc == DQ_ERANGE)
-        reply_error(srv, peer, rc, req->id, "reply would exceed the maximum message size");
-    srv->c.samples += req->n;
-    srv->c.sample_msgs++;
-    dq_msg_clear(&reply);
-}
-
-static void add_stat(dq_stats_reply_t *r, const char *name, double value)
-{
-    if (r->count >= DQ_STATS_MAX) return;
-    snprintf(r->stats[r->count].name, DQ_STAT_NAME_MAX, "%s", name);
-    r->stats[r->count].value = value;
-    r->count++;
+    dq_ack_t ack = {.seq = id};
+    send_ack(srv, peer, &ack);
 }
 
 static void handle_stats(replay_server_t *srv, const dq_peer_t *peer)
 {
     dq_msg_t m = {.type = DQ_MSG_STATS_REPLY};
-    dq_stats_reply_t *r = &m.u.stats_reply;
-    const counters_t *c = &srv->c;
-    add_stat(r, "size", (double)replay_table_size(srv->table));
-    add_stat(r, "capacity", (double)replay_table_capacity(srv->table));
-    add_stat(r, "obs_dim", (double)replay_table_obs_dim(srv->table));
-    add_stat(r, "bytes_per_item", (double)replay_table_item_bytes(srv->table));
-    add_stat(r, "inserts", (double)c->inserts);
-    add_stat(r, "insert_msgs", (double)c->insert_msgs);
-    add_stat(r, "samples", (double)c->samples);
-    add_stat(r, "sample_msgs", (double)c->sample_msgs);
-    add_stat(r, "rejects", (double)c->rejects);
-    for (int i = 1; i < N_ERR_CODES; i++) {
-        if (!c->rejects_by_code[i]) continue;
-        char name[DQ_STAT_NAME_MAX];
-        snprintf(name, sizeof name, "rejects.%s", dq_errname(-i));
-        add_stat(r, name, (double)c->rejects_by_code[i]);
+    replay_counters(srv->r)->stats_msgs++;
+    replay_stats(srv->r, &m.u.stats_reply, rss_bytes(), dq_now() - srv->started,
+                 srv->inserts.len + srv->samples.len);
+    dq_stats_reply_t *s = &m.u.stats_reply;
+    if (srv->curve && s->count + 2 < DQ_STATS_MAX) {
+        snprintf(s->stats[s->count].name, DQ_STAT_NAME_MAX, "curve.accepted");
+        s->stats[s->count++].value = (double)curve_server_accepted(srv->curve);
+        snprintf(s->stats[s->count].name, DQ_STAT_NAME_MAX, "curve.denied");
+        s->stats[s->count++].value = (double)curve_server_denied(srv->curve);
     }
-    for (size_t a = 0; a < c->n_actors; a++) {
-        char name[DQ_STAT_NAME_MAX];
-        snprintf(name, sizeof name, "actor.%zu.inserts", a);
-        add_stat(r, name, (double)c->per_actor[a]);
-    }
-    srv->c.stats_msgs++;
     dq_net_send_routed(srv->sock, peer, &m, &srv->buf);
+}
+
+/* Receives one routed message: the routing id, an optional empty delimiter
+ * (REQ peers), one payload frame. Returns 0, DQ_ETIMEOUT when nothing is
+ * queued, or a decode error with *id set from the frame when possible. */
+static int recv_request(replay_server_t *srv, dq_peer_t *peer, dq_msg_t *m, uint64_t *id,
+                        char *why, size_t whylen)
+{
+    *id = 0;
+    memset(m, 0, sizeof *m);
+    int n = zmq_recv(srv->sock, peer->data, sizeof peer->data, ZMQ_DONTWAIT);
+    if (n < 0) return zmq_errno() == EAGAIN ? DQ_ETIMEOUT : DQ_ENET;
+    peer->len = (size_t)n > sizeof peer->data ? sizeof peer->data : (size_t)n;
+    peer->envelope = 0;
+    zmq_msg_t frame;
+    zmq_msg_init(&frame);
+    int more = 0;
+    size_t sz = sizeof more;
+    zmq_getsockopt(srv->sock, ZMQ_RCVMORE, &more, &sz);
+    if (!more) {
+        zmq_msg_close(&frame);
+        snprintf(why, whylen, "empty message");
+        return DQ_EMALFORMED;
+    }
+    if (zmq_msg_recv(&frame, srv->sock, 0) < 0) {
+        zmq_msg_close(&frame);
+        return DQ_ENET;
+    }
+    if (zmq_msg_size(&frame) == 0 && zmq_msg_more(&frame)) {
+        peer->envelope = 1;
+        zmq_msg_close(&frame);
+        zmq_msg_init(&frame);
+        if (zmq_msg_recv(&frame, srv->sock, 0) < 0) {
+            zmq_msg_close(&frame);
+            return DQ_ENET;
+        }
+    }
+    int extra = zmq_msg_more(&frame);
+    int rc = dq_msg_decode(zmq_msg_data(&frame), zmq_msg_size(&frame), srv->max_bytes, m, why,
+                           whylen);
+    if (rc < 0) *id = dq_msg_peek_id(zmq_msg_data(&frame), zmq_msg_size(&frame), srv->max_bytes);
+    zmq_msg_close(&frame);
+    while (extra) {
+        zmq_msg_t part;
+        zmq_msg_init(&part);
+        extra = zmq_msg_recv(&part, srv->sock, 0) >= 0 && zmq_msg_more(&part);
+        zmq_msg_close(&part);
+        if (rc == DQ_OK) {
+            dq_msg_clear(m);
+            snprintf(why, whylen, "message has more than one frame");
+            rc = DQ_EMALFORMED;
+        }
+    }
+    return rc;
 }
 
 static void handle_one(replay_server_t *srv)
 {
     dq_peer_t peer;
     dq_msg_t m;
+    uint64_t id;
     char why[256] = "";
-    int rc = dq_net_recv_routed(srv->sock, &peer, &m, srv->max_bytes, why, sizeof why);
-    if (rc == DQ_ETIMEOUT || rc == DQ_EINTERRUPTED || rc == DQ_ENET) return;
+    int rc = recv_request(srv, &peer, &m, &id, why, sizeof why);
+    if (rc == DQ_ETIMEOUT || rc == DQ_ENET) return;
     if (rc < 0) {
-        reply_error(srv, &peer, rc, 0, why);
+        reply_error(srv, &peer, rc, id, why);
         return;
     }
     switch (m.type) {
-    case DQ_MSG_INSERT: handle_insert(srv, &peer, &m.u.insert); break;
-    case DQ_MSG_SAMPLE: handle_sample(srv, &peer, &m.u.sample); break;
-    case DQ_MSG_STATS: handle_stats(srv, &peer); break;
+    case DQ_MSG_INSERT:
+        if (srv->inserts.len > 0 || try_insert(srv, &peer, &m.u.insert) == REPLAY_WAIT)
+            defer(srv, &srv->inserts, &peer, &m);
+        else
+            serve_waiting(srv);
+        break;
+    case DQ_MSG_SAMPLE:
+        if (srv->samples.len > 0 || try_sample(srv, &peer, &m.u.sample) == REPLAY_WAIT)
+            defer(srv, &srv->samples, &peer, &m);
+        else
+            serve_waiting(srv);
+        break;
     case DQ_MSG_UPDATE_PRIORITIES: {
-        /* The uniform table has no priorities: acknowledge, update nothing. */
-        dq_msg_t ack = {.type = DQ_MSG_ACK, .u.ack = {.count = 0}};
-        dq_net_send_routed(srv->sock, &peer, &ack, &srv->buf);
+        dq_ack_t ack;
+        rc = replay_update_priorities(srv->r, &m.u.update_priorities, &ack, why, sizeof why);
+        if (rc < 0)
+            reply_error(srv, &peer, rc, 0, why);
+        else
+            send_ack(srv, &peer, &ack);
         break;
     }
-    case DQ_MSG_CHECKPOINT:
-        reply_error(srv, &peer, DQ_EUNSUPPORTED, m.u.checkpoint.id,
-                    "this server keeps no checkpoints");
-        break;
+    case DQ_MSG_STATS: handle_stats(srv, &peer); break;
+    case DQ_MSG_CHECKPOINT: handle_checkpoint(srv, &peer, m.u.checkpoint.id); break;
     default: {
         char what[96];
         snprintf(what, sizeof what, "'%s' is not a request the replay server serves",
@@ -235,36 +472,62 @@ static void handle_one(replay_server_t *srv)
 
 int replay_server_run(replay_server_t *srv)
 {
-    DQ_INFO("serving table 'main' (capacity %zu, uniform, FIFO) on %s",
-            replay_table_capacity(srv->table), srv->bound);
+    const dq_config_t *cfg = srv->cfg;
+    replay_table_t *t = replay_table(srv->r);
+    DQ_INFO("serving table 'main' (capacity %zu, %s, FIFO, rate limiter %s%s) on %s",
+            replay_table_capacity(t), cfg->replay_sampler, cfg->replay_rate_limit ? "on" : "off",
+            cfg->replay_curve ? ", CURVE" : "", srv->bound);
+    const replay_counters_t *c = replay_counters(srv->r);
     double last_log = dq_now();
-    uint64_t last_inserts = 0, last_samples = 0;
+    uint64_t last_inserts = c->inserts, last_samples = c->samples;
     while (!dq_cli_stop_requested()) {
-        zmq_pollitem_t item = {srv->sock, 0, ZMQ_POLLIN, 0};
-        int n = zmq_poll(&item, 1, 200);
+        zmq_pollitem_t items[2] = {{srv->sock, 0, ZMQ_POLLIN, 0}, {NULL, 0, ZMQ_POLLIN, 0}};
+        int n_items = 1;
+        if (srv->curve) items[n_items++].socket = curve_server_socket(srv->curve);
+        double now = dq_now(), wake = now + 0.2;
+        const pending_t *hi = fifo_head(&srv->inserts), *hs = fifo_head(&srv->samples);
+        if (hi && hi->deadline < wake) wake = hi->deadline;
+        if (hs && hs->deadline < wake) wake = hs->deadline;
+        long timeout_ms = wake > now ? (long)((wake - now) * 1000.0) + 1 : 0;
+        int n = zmq_poll(items, n_items, timeout_ms);
         if (n < 0 && zmq_errno() != EINTR) {
             DQ_ERROR("zmq_poll: %s", zmq_strerror(zmq_errno()));
             return DQ_ENET;
         }
-        /* Drain what is queued, bounded so the periodic log still runs. */
-        for (int i = 0; n > 0 && i < 1000; i++) {
-            handle_one(srv);
-            zmq_pollitem_t again = {srv->sock, 0, ZMQ_POLLIN, 0};
-            if (zmq_poll(&again, 1, 0) <= 0) break;
+        if (n > 0 && n_items > 1 && (items[1].revents & ZMQ_POLLIN))
+            curve_server_handle(srv->curve);
+        /* Drain what is queued, bounded so that timers still run. */
+        if (n > 0 && (items[0].revents & ZMQ_POLLIN)) {
+            for (int i = 0; i < 1000; i++) {
+                handle_one(srv);
+                int ev = 0;
+                size_t sz = sizeof ev;
+                if (zmq_getsockopt(srv->sock, ZMQ_EVENTS, &ev, &sz) != 0 || !(ev & ZMQ_POLLIN))
+                    break;
+            }
         }
-        double now = dq_now();
+        now = dq_now();
+        expire_waiting(srv, now);
+        if (cfg->replay_checkpoint[0] && cfg->replay_checkpoint_every > 0 &&
+            now >= srv->next_checkpoint) {
+            write_checkpoint(srv, "periodic");
+            srv->next_checkpoint = dq_now() + cfg->replay_checkpoint_every;
+        }
         if (now - last_log >= 10.0) {
             double dt = now - last_log;
-            DQ_INFO("size %zu/%zu, inserts %.0f/s, samples %.0f/s, rejects %" PRIu64,
-                    replay_table_size(srv->table), replay_table_capacity(srv->table),
-                    (double)(srv->c.inserts - last_inserts) / dt,
-                    (double)(srv->c.samples - last_samples) / dt, srv->c.rejects);
+            DQ_INFO("size %zu/%zu, inserts %.0f/s, samples %.0f/s, duplicates %" PRIu64
+                    ", waiting %zu, rejects %" PRIu64,
+                    replay_table_size(t), replay_table_capacity(t),
+                    (double)(c->inserts - last_inserts) / dt,
+                    (double)(c->samples - last_samples) / dt, c->duplicates,
+                    srv->inserts.len + srv->samples.len, c->rejects);
             last_log = now;
-            last_inserts = srv->c.inserts;
-            last_samples = srv->c.samples;
+            last_inserts = c->inserts;
+            last_samples = c->samples;
         }
     }
-    DQ_INFO("stopping: %" PRIu64 " items inserted, %" PRIu64 " sampled, %" PRIu64 " rejected",
-            srv->c.inserts, srv->c.samples, srv->c.rejects);
+    DQ_INFO("stopping: %" PRIu64 " items inserted, %" PRIu64 " sampled, %" PRIu64
+            " duplicates dropped, %" PRIu64 " rejected",
+            c->inserts, c->samples, c->duplicates, c->rejects);
     return DQ_OK;
 }

@@ -1,13 +1,27 @@
-/* server.h - the replay server: one ROUTER socket, tables, counters.
+/* server.h - the replay server: one ROUTER socket in front of a replay_t.
  *
  *   replay_server_t *srv = replay_server_new(&cfg, why, sizeof why);
  *   replay_server_run(srv);          // until dq_cli_stop_requested()
- *   replay_server_destroy(&srv);
+ *   replay_server_destroy(&srv);     // writes the final checkpoint if configured
  *
  * Single-threaded: a zmq_poll loop reads one request at a time and answers it
- * (INSERT -> ACK, SAMPLE -> ITEMS, STATS -> STATS_REPLY, anything bad -> ERROR).
- * Nothing a peer sends can stop the loop: every decode or handling error is
- * answered with an ERROR and counted.
+ * (INSERT -> ACK, SAMPLE -> ITEMS, UPDATE_PRIORITIES -> ACK, STATS ->
+ * STATS_REPLY, CHECKPOINT -> ACK, anything bad -> ERROR, counted by code).
+ * Nothing a peer sends can stop the loop.
+ *
+ * Waiting. An INSERT or SAMPLE the rate limiter does not allow yet is kept as
+ * a deferred reply in a FIFO (one for inserts, one for samples); after every
+ * served request the heads are retried, and a request still waiting after
+ * replay.wait_timeout_ms is answered ERROR TIMEOUT with its seq / id. Inserts
+ * are served strictly in arrival order (a new INSERT queues behind waiting
+ * ones), so one actor's inserts are stored in the order it sent them. At
+ * most replay.max_waiting requests wait per FIFO; beyond that they are
+ * answered TIMEOUT at once.
+ *
+ * Checkpoints (replay.checkpoint set): on a CHECKPOINT request, every
+ * replay.checkpoint_every seconds, and when the loop stops (SIGTERM/SIGINT).
+ * With replay.restore the server starts from the file when it exists; a
+ * corrupt or mismatched file stops it with the reason.
  */
 #ifndef REPLAY_SERVER_H
 #define REPLAY_SERVER_H
@@ -19,6 +33,7 @@
 typedef struct replay_server replay_server_t;
 
 replay_server_t *replay_server_new(const dq_config_t *cfg, char *why, size_t whylen);
+/* Writes the final checkpoint (when configured) and frees everything. */
 void replay_server_destroy(replay_server_t **self_p);
 /* Serves until a stop signal; returns 0 or a dq_err_t for a fatal socket error. */
 int replay_server_run(replay_server_t *srv);

@@ -1,17 +1,23 @@
 /* table.c - see table.h. */
 #include "table.h"
 
+#include <float.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "err.h"
+#include "sumtree.h"
 
 struct replay_table {
     char name[DQ_TABLE_NAME_MAX];
     size_t capacity;
     size_t size;
     uint64_t next_key;
+    replay_sampler_t sampler;
+    double alpha, eps;
+    double max_leaf;    /* largest leaf ever set; the default for new items */
     uint32_t obs_dim;   /* 0 until the first insert */
     /* Columns, allocated at the first insert, indexed by slot = key % capacity. */
     float *obs;         /* (capacity, obs_dim) */
@@ -21,16 +27,29 @@ struct replay_table {
     float *discount;    /* (capacity) */
     float *epsilon;     /* (capacity) */
     uint32_t *version;  /* (capacity) */
-    uint32_t *actor;    /* (capacity) */
+    sumtree_t *tree;    /* (capacity) leaves; NULL for a uniform table */
 };
 
-replay_table_t *replay_table_new(const char *name, size_t capacity)
+replay_table_t *replay_table_new(const replay_table_config_t *cfg)
 {
-    if (capacity == 0) return NULL;
+    if (cfg->capacity == 0 || !(cfg->alpha >= 0.0 && cfg->alpha <= 1.0) ||
+        !(cfg->eps >= 0.0 && isfinite(cfg->eps)))
+        return NULL;
     replay_table_t *t = calloc(1, sizeof *t);
     if (!t) return NULL;
-    snprintf(t->name, sizeof t->name, "%s", name);
-    t->capacity = capacity;
+    snprintf(t->name, sizeof t->name, "%s", cfg->name ? cfg->name : "main");
+    t->capacity = cfg->capacity;
+    t->sampler = cfg->sampler;
+    t->alpha = cfg->alpha;
+    t->eps = cfg->eps;
+    t->max_leaf = 1.0;
+    if (t->sampler == REPLAY_PRIORITIZED) {
+        t->tree = sumtree_new(t->capacity);
+        if (!t->tree) {
+            free(t);
+            return NULL;
+        }
+    }
     return t;
 }
 
@@ -43,16 +62,16 @@ static void free_columns(replay_table_t *t)
     free(t->discount);
     free(t->epsilon);
     free(t->version);
-    free(t->actor);
     t->obs = t->next_obs = t->reward = t->discount = t->epsilon = NULL;
     t->action = NULL;
-    t->version = t->actor = NULL;
+    t->version = NULL;
 }
 
 void replay_table_destroy(replay_table_t **self_p)
 {
     if (!self_p || !*self_p) return;
     free_columns(*self_p);
+    sumtree_destroy(&(*self_p)->tree);
     free(*self_p);
     *self_p = NULL;
 }
@@ -60,18 +79,32 @@ void replay_table_destroy(replay_table_t **self_p)
 const char *replay_table_name(const replay_table_t *t) { return t->name; }
 size_t replay_table_size(const replay_table_t *t) { return t->size; }
 size_t replay_table_capacity(const replay_table_t *t) { return t->capacity; }
+replay_sampler_t replay_table_sampler(const replay_table_t *t) { return t->sampler; }
 uint32_t replay_table_obs_dim(const replay_table_t *t) { return t->obs_dim; }
 uint64_t replay_table_next_key(const replay_table_t *t) { return t->next_key; }
 
 size_t replay_table_item_bytes(const replay_table_t *t)
 {
+    if (!t->obs_dim) return 0;
     return 2 * (size_t)t->obs_dim * sizeof(float) + sizeof(int32_t) + 3 * sizeof(float) +
-           2 * sizeof(uint32_t);
+           sizeof(uint32_t);
+}
+
+size_t replay_table_alloc_bytes(const replay_table_t *t)
+{
+    size_t bytes = t->capacity * replay_table_item_bytes(t);
+    if (t->tree) {
+        size_t p = 1;
+        while (p < t->capacity) p <<= 1;
+        bytes += 2 * p * 2 * sizeof(double);
+    }
+    return bytes;
 }
 
 static int alloc_columns(replay_table_t *t, uint32_t obs_dim)
 {
     size_t n = t->capacity, d = obs_dim;
+    if (d && n > SIZE_MAX / sizeof(float) / d / 2) return DQ_ENOMEM;
     t->obs = malloc(n * d * sizeof(float));
     t->next_obs = malloc(n * d * sizeof(float));
     t->action = malloc(n * sizeof(int32_t));
@@ -79,9 +112,8 @@ static int alloc_columns(replay_table_t *t, uint32_t obs_dim)
     t->discount = malloc(n * sizeof(float));
     t->epsilon = malloc(n * sizeof(float));
     t->version = malloc(n * sizeof(uint32_t));
-    t->actor = malloc(n * sizeof(uint32_t));
     if (!t->obs || !t->next_obs || !t->action || !t->reward || !t->discount || !t->epsilon ||
-        !t->version || !t->actor) {
+        !t->version) {
         free_columns(t);
         return DQ_ENOMEM;
     }
@@ -89,9 +121,33 @@ static int alloc_columns(replay_table_t *t, uint32_t obs_dim)
     return DQ_OK;
 }
 
-int replay_table_insert(replay_table_t *t, const dq_batch_t *b, uint32_t actor, char *why,
+static double leaf_of(const replay_table_t *t, double p)
+{
+    double x = p + t->eps;
+    if (t->alpha == 1.0) return x;
+    if (t->alpha == 0.0) return 1.0;
+    return pow(x, t->alpha);
+}
+
+/* Copies transitions [from, from + len) of b into slots [slot, slot + len),
+ * which do not wrap. */
+static void copy_run(replay_table_t *t, size_t slot, const dq_batch_t *b, size_t from, size_t len)
+{
+    size_t d = t->obs_dim;
+    memcpy(t->obs + slot * d, b->obs + from * d, len * d * sizeof(float));
+    memcpy(t->next_obs + slot * d, b->next_obs + from * d, len * d * sizeof(float));
+    memcpy(t->action + slot, b->action + from, len * sizeof(int32_t));
+    memcpy(t->reward + slot, b->reward + from, len * sizeof(float));
+    memcpy(t->discount + slot, b->discount + from, len * sizeof(float));
+    memcpy(t->epsilon + slot, b->epsilon + from, len * sizeof(float));
+    memcpy(t->version + slot, b->version + from, len * sizeof(uint32_t));
+}
+
+int replay_table_insert(replay_table_t *t, const dq_batch_t *b, uint64_t *evicted, char *why,
                         size_t whylen)
 {
+    if (evicted) *evicted = 0;
+    if (b->count == 0) return DQ_OK;
     if (t->obs_dim == 0) {
         int rc = alloc_columns(t, b->obs_dim);
         if (rc < 0) {
@@ -104,21 +160,52 @@ int replay_table_insert(replay_table_t *t, const dq_batch_t *b, uint32_t actor, 
                  t->obs_dim, b->obs_dim);
         return DQ_ESHAPE;
     }
-    size_t d = t->obs_dim;
-    for (uint32_t i = 0; i < b->count; i++) {
-        size_t slot = (size_t)(t->next_key % t->capacity);
-        memcpy(t->obs + slot * d, b->obs + i * d, d * sizeof(float));
-        memcpy(t->next_obs + slot * d, b->next_obs + i * d, d * sizeof(float));
-        t->action[slot] = b->action[i];
-        t->reward[slot] = b->reward[i];
-        t->discount[slot] = b->discount[i];
-        t->epsilon[slot] = b->epsilon[i];
-        t->version[slot] = b->version[i];
-        t->actor[slot] = actor;
-        t->next_key++;
-        if (t->size < t->capacity) t->size++;
+    if (b->priority) {
+        for (uint32_t i = 0; i < b->count; i++) {
+            if (!isfinite(b->priority[i]) || b->priority[i] < 0.0f) {
+                snprintf(why, whylen, "insert.priority[%u] = %g, must be finite and >= 0", i,
+                         (double)b->priority[i]);
+                return DQ_ERANGE;
+            }
+        }
     }
+    size_t count = b->count;
+    /* Transitions that would be evicted by later ones of the same batch are
+     * never stored, but still get keys. */
+    size_t skip = count > t->capacity ? count - t->capacity : 0;
+    t->next_key += skip;
+    size_t from = skip, left = count - skip;
+    while (left > 0) {
+        size_t slot = (size_t)(t->next_key % t->capacity);
+        size_t run = t->capacity - slot < left ? t->capacity - slot : left;
+        copy_run(t, slot, b, from, run);
+        if (t->tree) {
+            for (size_t i = 0; i < run; i++) {
+                double leaf = t->max_leaf;
+                if (b->priority) {
+                    leaf = leaf_of(t, (double)b->priority[from + i]);
+                    if (leaf > t->max_leaf) t->max_leaf = leaf;
+                }
+                sumtree_set(t->tree, slot + i, leaf);
+            }
+        }
+        t->next_key += run;
+        from += run;
+        left -= run;
+    }
+    size_t before = t->size;
+    size_t total = before + count;
+    t->size = total > t->capacity ? t->capacity : total;
+    if (evicted) *evicted = total - t->size;
     return DQ_OK;
+}
+
+static uint64_t slot_key(const replay_table_t *t, size_t slot)
+{
+    uint64_t oldest = t->next_key - t->size;
+    size_t oslot = (size_t)(oldest % t->capacity);
+    size_t off = slot >= oslot ? slot - oslot : slot + t->capacity - oslot;
+    return oldest + off;
 }
 
 int replay_table_sample(replay_table_t *t, uint32_t n, dq_rng_t *rng, dq_items_t *out)
@@ -139,9 +226,23 @@ int replay_table_sample(replay_table_t *t, uint32_t n, dq_rng_t *rng, dq_items_t
     out->size = t->size;
     size_t d = t->obs_dim;
     uint64_t oldest = t->next_key - t->size;
+    double total = t->tree ? sumtree_total(t->tree) : 0.0;
+    float uniform = 1.0f / (float)t->size;
     for (uint32_t i = 0; i < n; i++) {
-        uint64_t key = oldest + dq_rng_below(rng, t->size);
-        size_t slot = (size_t)(key % t->capacity);
+        uint64_t key;
+        size_t slot;
+        float prob = uniform;
+        if (t->tree && total > 0.0) {
+            slot = sumtree_find(t->tree, dq_rng_uniform(rng) * total);
+            key = slot_key(t, slot);
+            prob = (float)(sumtree_get(t->tree, slot) / total);
+            if (!(prob >= FLT_MIN)) prob = FLT_MIN;
+            if (prob > 1.0f) prob = 1.0f;
+        } else {
+            /* Uniform, or every priority 0 (alpha > 0, eps 0): draw uniformly. */
+            key = oldest + dq_rng_below(rng, t->size);
+            slot = (size_t)(key % t->capacity);
+        }
         memcpy(out->batch.obs + i * d, t->obs + slot * d, d * sizeof(float));
         memcpy(out->batch.next_obs + i * d, t->next_obs + slot * d, d * sizeof(float));
         out->batch.action[i] = t->action[slot];
@@ -150,7 +251,190 @@ int replay_table_sample(replay_table_t *t, uint32_t n, dq_rng_t *rng, dq_items_t
         out->batch.epsilon[i] = t->epsilon[slot];
         out->batch.version[i] = t->version[slot];
         out->keys[i] = key;
-        out->prob[i] = 1.0f / (float)t->size;
+        out->prob[i] = prob;
     }
     return DQ_OK;
+}
+
+int replay_table_has(const replay_table_t *t, uint64_t key)
+{
+    return key < t->next_key && key >= t->next_key - t->size;
+}
+
+int replay_table_update(replay_table_t *t, const uint64_t *keys, const float *priority,
+                        uint32_t n, uint32_t *updated)
+{
+    *updated = 0;
+    for (uint32_t i = 0; i < n; i++)
+        if (!isfinite(priority[i]) || priority[i] < 0.0f) return DQ_ERANGE;
+    if (!t->tree) return DQ_OK;
+    uint32_t done = 0;
+    for (uint32_t i = 0; i < n; i++) {
+        if (!replay_table_has(t, keys[i])) continue;
+        double leaf = leaf_of(t, (double)priority[i]);
+        if (leaf > t->max_leaf) t->max_leaf = leaf;
+        sumtree_set(t->tree, (size_t)(keys[i] % t->capacity), leaf);
+        done++;
+    }
+    *updated = done;
+    return DQ_OK;
+}
+
+int replay_table_get(const replay_table_t *t, uint64_t key, dq_batch_t *out, uint32_t i,
+                     double *leaf)
+{
+    if (!replay_table_has(t, key) || out->obs_dim != t->obs_dim || i >= out->count)
+        return DQ_ERANGE;
+    size_t slot = (size_t)(key % t->capacity), d = t->obs_dim;
+    memcpy(out->obs + i * d, t->obs + slot * d, d * sizeof(float));
+    memcpy(out->next_obs + i * d, t->next_obs + slot * d, d * sizeof(float));
+    out->action[i] = t->action[slot];
+    out->reward[i] = t->reward[slot];
+    out->discount[i] = t->discount[slot];
+    out->epsilon[i] = t->epsilon[slot];
+    out->version[i] = t->version[slot];
+    if (leaf) *leaf = t->tree ? sumtree_get(t->tree, slot) : 1.0;
+    return DQ_OK;
+}
+
+void replay_table_priority_stats(const replay_table_t *t, replay_priority_stats_t *s)
+{
+    memset(s, 0, sizeof *s);
+    if (!t->tree) return;
+    s->total = sumtree_total(t->tree);
+    s->min = sumtree_min(t->tree);
+    s->max_set = t->max_leaf;
+}
+
+/* Calls fn(slot, len) for the held items in key order, as at most two runs of
+ * consecutive slots. */
+#define FOR_EACH_RUN(t, BODY)                                                       \
+    do {                                                                            \
+        size_t oslot_ = (size_t)(((t)->next_key - (t)->size) % (t)->capacity);      \
+        size_t first_ = (t)->capacity - oslot_ < (t)->size ? (t)->capacity - oslot_ \
+                                                           : (t)->size;             \
+        size_t runs_[2][2] = {{oslot_, first_}, {0, (t)->size - first_}};           \
+        for (int r_ = 0; r_ < 2; r_++) {                                            \
+            size_t slot = runs_[r_][0], len = runs_[r_][1];                         \
+            if (len == 0) continue;                                                 \
+            BODY                                                                    \
+        }                                                                           \
+    } while (0)
+
+void replay_table_save(const replay_table_t *t, ckpt_writer_t *w)
+{
+    ckpt_put(w, "TABL", 4);
+    char name[DQ_TABLE_NAME_MAX] = {0};
+    snprintf(name, sizeof name, "%s", t->name);
+    ckpt_put(w, name, sizeof name);
+    ckpt_put_u64(w, t->capacity);
+    ckpt_put_u32(w, (uint32_t)t->sampler);
+    ckpt_put_f64(w, t->alpha);
+    ckpt_put_f64(w, t->eps);
+    ckpt_put_f64(w, t->max_leaf);
+    ckpt_put_u32(w, t->obs_dim);
+    ckpt_put_u64(w, t->next_key);
+    ckpt_put_u64(w, t->size);
+    if (t->size == 0) return;
+    size_t d = t->obs_dim;
+    /* Column by column, each in key order, so a restore is a few big reads. */
+    FOR_EACH_RUN(t, ckpt_put(w, t->obs + slot * d, len * d * sizeof(float)););
+    FOR_EACH_RUN(t, ckpt_put(w, t->next_obs + slot * d, len * d * sizeof(float)););
+    FOR_EACH_RUN(t, ckpt_put(w, t->action + slot, len * sizeof(int32_t)););
+    FOR_EACH_RUN(t, ckpt_put(w, t->reward + slot, len * sizeof(float)););
+    FOR_EACH_RUN(t, ckpt_put(w, t->discount + slot, len * sizeof(float)););
+    FOR_EACH_RUN(t, ckpt_put(w, t->epsilon + slot, len * sizeof(float)););
+    FOR_EACH_RUN(t, ckpt_put(w, t->version + slot, len * sizeof(uint32_t)););
+    if (t->tree) {
+        FOR_EACH_RUN(t, for (size_t i = 0; i < len; i++)
+                            ckpt_put_f64(w, sumtree_get(t->tree, slot + i)););
+    }
+}
+
+replay_table_t *replay_table_load(ckpt_reader_t *r, const replay_table_config_t *cfg)
+{
+    char tag[4], name[DQ_TABLE_NAME_MAX];
+    ckpt_get(r, tag, sizeof tag);
+    ckpt_get(r, name, sizeof name);
+    uint64_t capacity = ckpt_get_u64(r);
+    uint32_t sampler = ckpt_get_u32(r);
+    double alpha = ckpt_get_f64(r), eps = ckpt_get_f64(r), max_leaf = ckpt_get_f64(r);
+    uint32_t obs_dim = ckpt_get_u32(r);
+    uint64_t next_key = ckpt_get_u64(r), size = ckpt_get_u64(r);
+    if (r->rc) return NULL;
+    name[sizeof name - 1] = '\0';
+    if (memcmp(tag, "TABL", 4) != 0) {
+        ckpt_reader_fail(r, DQ_EFORMAT, "corrupt: table section tag missing");
+        return NULL;
+    }
+    if (capacity != cfg->capacity) {
+        ckpt_reader_fail(r, DQ_ECONFIG,
+                         "mismatched: table '%s' has capacity %llu, replay.capacity is %zu "
+                         "(start with the checkpoint's capacity, or without restoring)",
+                         name, (unsigned long long)capacity, cfg->capacity);
+        return NULL;
+    }
+    if (sampler != (uint32_t)cfg->sampler) {
+        ckpt_reader_fail(r, DQ_ECONFIG, "mismatched: table '%s' is %s, replay.sampler is %s",
+                         name, sampler == REPLAY_PRIORITIZED ? "prioritized" : "uniform",
+                         cfg->sampler == REPLAY_PRIORITIZED ? "prioritized" : "uniform");
+        return NULL;
+    }
+    if (sampler == REPLAY_PRIORITIZED && (alpha != cfg->alpha || eps != cfg->eps)) {
+        ckpt_reader_fail(r, DQ_ECONFIG,
+                         "mismatched: priorities were stored with alpha %g, eps %g; the "
+                         "configuration has replay.alpha %g, replay.priority_eps %g",
+                         alpha, eps, cfg->alpha, cfg->eps);
+        return NULL;
+    }
+    if (size > capacity || size > next_key || obs_dim > DQ_WIRE_MAX_DIM ||
+        (size > 0 && obs_dim == 0) || !(max_leaf >= 0.0 && isfinite(max_leaf))) {
+        ckpt_reader_fail(r, DQ_EFORMAT,
+                         "corrupt: size %llu, capacity %llu, next key %llu, obs_dim %u are "
+                         "inconsistent",
+                         (unsigned long long)size, (unsigned long long)capacity,
+                         (unsigned long long)next_key, obs_dim);
+        return NULL;
+    }
+    /* Refuse before allocating if the file cannot hold what the header says. */
+    uint64_t per = 2ull * obs_dim * 4 + 20 + (sampler == REPLAY_PRIORITIZED ? 8 : 0);
+    if (size > 0 && size * per > r->file_bytes) {
+        ckpt_reader_fail(r, DQ_EFORMAT,
+                         "truncated: %llu items of obs_dim %u need %llu bytes, the file has %llu",
+                         (unsigned long long)size, obs_dim, (unsigned long long)(size * per),
+                         (unsigned long long)r->file_bytes);
+        return NULL;
+    }
+    replay_table_t *t = replay_table_new(cfg);
+    if (!t) {
+        ckpt_reader_fail(r, DQ_ENOMEM, "cannot allocate a table of capacity %zu", cfg->capacity);
+        return NULL;
+    }
+    snprintf(t->name, sizeof t->name, "%s", name);
+    t->max_leaf = max_leaf;
+    if (obs_dim && alloc_columns(t, obs_dim) < 0) {
+        ckpt_reader_fail(r, DQ_ENOMEM, "cannot allocate %zu items of obs_dim %u", t->capacity,
+                         obs_dim);
+        replay_table_destroy(&t);
+        return NULL;
+    }
+    t->next_key = next_key;
+    t->size = (size_t)size;
+    size_t d = obs_dim;
+    FOR_EACH_RUN(t, ckpt_get(r, t->obs + slot * d, len * d * sizeof(float)););
+    FOR_EACH_RUN(t, ckpt_get(r, t->next_obs + slot * d, len * d * sizeof(float)););
+    FOR_EACH_RUN(t, ckpt_get(r, t->action + slot, len * sizeof(int32_t)););
+    FOR_EACH_RUN(t, ckpt_get(r, t->reward + slot, len * sizeof(float)););
+    FOR_EACH_RUN(t, ckpt_get(r, t->discount + slot, len * sizeof(float)););
+    FOR_EACH_RUN(t, ckpt_get(r, t->epsilon + slot, len * sizeof(float)););
+    FOR_EACH_RUN(t, ckpt_get(r, t->version + slot, len * sizeof(uint32_t)););
+    if (t->tree) {
+        FOR_EACH_RUN(t, for (size_t i = 0; i < len && !r->rc; i++) {
+            double leaf = ckpt_get_f64(r);
+            if (sumtree_set(t->tree, slot + i, leaf) < 0)
+                ckpt_reader_fail(r, DQ_EFORMAT, "corrupt: priority %g of item %zu", leaf, i);
+        });
+    }
+    if (r->rc) replay_table_destroy(&t);
+    return t;
 }

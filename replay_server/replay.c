@@ -1,0 +1,507 @@
+/* replay.c - see replay.h. */
+#include "replay.h"
+
+#include <inttypes.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "err.h"
+#include "log.h"
+#include "rng.h"
+
+struct replay {
+    replay_table_t *table;
+    ratelimiter_t rl;
+    uint64_t prefill;            /* limiter off until the table holds this many */
+    bool rl_configured;          /* replay.rate_limit */
+    uint32_t max_insert_batch, max_sample_batch;
+    uint32_t max_actors;
+    dq_rng_t rng;
+    replay_counters_t c;
+    replay_actor_t *actors;      /* (n_actors) indexed by actor id */
+    size_t n_actors;
+};
+
+int replay_configs(const dq_config_t *cfg, replay_table_config_t *tc, ratelimiter_config_t *rc,
+                   char *why, size_t whylen)
+{
+    *tc = (replay_table_config_t){
+        .name = "main",
+        .capacity = (size_t)cfg->replay_capacity,
+        .sampler = strcmp(cfg->replay_sampler, "prioritized") == 0 ? REPLAY_PRIORITIZED
+                                                                   : REPLAY_UNIFORM,
+        .alpha = cfg->replay_alpha,
+        .eps = cfg->replay_priority_eps,
+    };
+    *rc = (ratelimiter_config_t){
+        .samples_per_insert = cfg->replay_samples_per_insert,
+        .min_size_to_sample = (uint64_t)cfg->replay_min_size_to_sample,
+        .error_buffer = cfg->replay_error_buffer,
+        .capacity = (uint64_t)cfg->replay_capacity,
+        .max_insert_batch = (uint32_t)cfg->replay_max_insert_batch,
+        .max_sample_batch = (uint32_t)cfg->replay_max_sample_batch,
+        .enabled = cfg->replay_rate_limit != 0,
+    };
+    if (rc->error_buffer == 0.0) rc->error_buffer = ratelimiter_min_error_buffer(rc);
+    /* A disabled limiter only counts: its size rules must not refuse a config. */
+    if (!rc->enabled && rc->min_size_to_sample > rc->capacity)
+        rc->min_size_to_sample = rc->capacity;
+    char err[400];
+    if (ratelimiter_check_config(rc, err, sizeof err) < 0) {
+        snprintf(why, whylen, "%s (replay.samples_per_insert, replay.min_size_to_sample, "
+                              "replay.error_buffer, replay.max_insert_batch, "
+                              "replay.max_sample_batch, replay.capacity)",
+                 err);
+        return DQ_ECONFIG;
+    }
+    return DQ_OK;
+}
+
+static replay_t *alloc_state(const dq_config_t *cfg, ratelimiter_config_t *rc, char *why,
+                             size_t whylen)
+{
+    replay_t *r = calloc(1, sizeof *r);
+    if (!r) {
+        snprintf(why, whylen, "out of memory");
+        return NULL;
+    }
+    r->rl_configured = rc->enabled;
+    r->prefill = (uint64_t)cfg->replay_prefill;
+    r->max_insert_batch = rc->max_insert_batch;
+    r->max_sample_batch = rc->max_sample_batch;
+    r->max_actors = (uint32_t)cfg->replay_max_actors;
+    dq_rng_seed(&r->rng, dq_rng_mix((uint64_t)cfg->run_seed, 0x7e91a7, 0));
+    return r;
+}
+
+replay_t *replay_new(const dq_config_t *cfg, char *why, size_t whylen)
+{
+    replay_table_config_t tc;
+    ratelimiter_config_t rc;
+    if (replay_configs(cfg, &tc, &rc, why, whylen) < 0) return NULL;
+    replay_t *r = alloc_state(cfg, &rc, why, whylen);
+    if (!r) return NULL;
+    if (rc.enabled && r->prefill > 0) rc.enabled = false; /* pre-filling first */
+    char err[400];
+    if (ratelimiter_init(&r->rl, &rc, err, sizeof err) < 0) {
+        snprintf(why, whylen, "%s", err);
+        goto fail;
+    }
+    r->table = replay_table_new(&tc);
+    if (!r->table) {
+        snprintf(why, whylen, "cannot create a table of capacity %zu (out of memory?)",
+                 tc.capacity);
+        goto fail;
+    }
+    return r;
+fail:
+    replay_destroy(&r);
+    return NULL;
+}
+
+void replay_destroy(replay_t **self_p)
+{
+    if (!self_p || !*self_p) return;
+    replay_table_destroy(&(*self_p)->table);
+    free((*self_p)->actors);
+    free(*self_p);
+    *self_p = NULL;
+}
+
+replay_counters_t *replay_counters(replay_t *r) { return &r->c; }
+replay_table_t *replay_table(replay_t *r) { return r->table; }
+const ratelimiter_t *replay_limiter(const replay_t *r) { return &r->rl; }
+
+const replay_actor_t *replay_actor(const replay_t *r, uint32_t actor)
+{
+    if (actor >= r->n_actors || !r->actors[actor].seen) return NULL;
+    return &r->actors[actor];
+}
+
+void replay_count_reject(replay_t *r, int code)
+{
+    r->c.rejects++;
+    int i = -code;
+    if (i > 0 && i < REPLAY_N_ERR) r->c.rejects_by_code[i]++;
+}
+
+static int grow_actors(replay_t *r, size_t want)
+{
+    if (want <= r->n_actors) return DQ_OK;
+    size_t n = r->n_actors ? r->n_actors : 16;
+    while (n < want) n *= 2;
+    replay_actor_t *p = realloc(r->actors, n * sizeof *p);
+    if (!p) return DQ_ENOMEM;
+    memset(p + r->n_actors, 0, (n - r->n_actors) * sizeof *p);
+    r->actors = p;
+    r->n_actors = n;
+    return DQ_OK;
+}
+
+static void maybe_end_prefill(replay_t *r)
+{
+    if (r->rl_configured && !r->rl.cfg.enabled &&
+        replay_table_size(r->table) >= r->prefill) {
+        ratelimiter_set_enabled(&r->rl, true);
+        DQ_INFO("pre-filled %zu items: rate limiter on", replay_table_size(r->table));
+    }
+}
+
+int replay_insert(replay_t *r, const dq_insert_t *ins, dq_ack_t *ack, char *why, size_t whylen)
+{
+    const dq_batch_t *b = &ins->batch;
+    *ack = (dq_ack_t){.seq = ins->seq};
+    if (ins->actor >= r->max_actors) {
+        snprintf(why, whylen, "insert.actor = %" PRIu32 ", must be below replay.max_actors = %" PRIu32,
+                 ins->actor, r->max_actors);
+        return DQ_ERANGE;
+    }
+    if (b->count > r->max_insert_batch) {
+        snprintf(why, whylen,
+                 "insert.count = %" PRIu32 " exceeds replay.max_insert_batch = %" PRIu32, b->count,
+                 r->max_insert_batch);
+        return DQ_ERANGE;
+    }
+    uint32_t tdim = replay_table_obs_dim(r->table);
+    if (tdim && b->obs_dim != tdim) {
+        snprintf(why, whylen, "table main holds obs_dim %u, insert has obs_dim %u", tdim,
+                 b->obs_dim);
+        return DQ_ESHAPE;
+    }
+    if (grow_actors(r, (size_t)ins->actor + 1) < 0) {
+        snprintf(why, whylen, "out of memory for actor %" PRIu32, ins->actor);
+        return DQ_ENOMEM;
+    }
+    replay_actor_t *a = &r->actors[ins->actor];
+    if (a->seen && ins->seq < a->next_seq) {
+        a->duplicates++;
+        r->c.duplicates++;
+        r->c.duplicate_items += b->count;
+        ack->duplicate = 1;
+        return DQ_OK;
+    }
+    if (a->blocked && ins->seq > a->resend_from) {
+        snprintf(why, whylen,
+                 "insert seq %" PRIu64 " of actor %" PRIu32 " refused: seq %" PRIu64
+                 " timed out and must be resent first",
+                 ins->seq, ins->actor, a->resend_from);
+        return DQ_ETIMEOUT;
+    }
+    if (!ratelimiter_can_insert(&r->rl, b->count)) return REPLAY_WAIT;
+    uint64_t evicted = 0;
+    int rc = replay_table_insert(r->table, b, &evicted, why, whylen);
+    if (rc < 0) return rc;
+    ratelimiter_insert(&r->rl, b->count);
+    ratelimiter_delete(&r->rl, evicted);
+    if (a->seen && ins->seq > a->next_seq) {
+        a->gaps++;
+        r->c.gaps++;
+    }
+    if (a->blocked && ins->seq <= a->resend_from) a->blocked = 0;
+    a->seen = 1;
+    a->next_seq = ins->seq + 1;
+    a->inserts += b->count;
+    a->insert_msgs++;
+    r->c.inserts += b->count;
+    r->c.insert_msgs++;
+    r->c.evictions += evicted;
+    ack->count = b->count;
+    maybe_end_prefill(r);
+    return DQ_OK;
+}
+
+void replay_insert_timed_out(replay_t *r, uint32_t actor, uint64_t seq)
+{
+    if (actor >= r->n_actors) return;
+    replay_actor_t *a = &r->actors[actor];
+    if (a->seen && seq < a->next_seq) return; /* already held: nothing to wait for */
+    if (!a->blocked || seq < a->resend_from) a->resend_from = seq;
+    a->blocked = 1;
+    a->seen = 1;
+}
+
+int replay_sample(replay_t *r, const dq_sample_t *req, dq_items_t *out, char *why,
+                  size_t whylen)
+{
+    memset(out, 0, sizeof *out);
+    if (strcmp(req->table, replay_table_name(r->table)) != 0) {
+        snprintf(why, whylen, "unknown table '%s' (this server has '%s')", req->table,
+                 replay_table_name(r->table));
+        return DQ_EINVAL;
+    }
+    if (req->n > r->max_sample_batch) {
+        snprintf(why, whylen, "sample.n = %" PRIu32 " exceeds replay.max_sample_batch = %" PRIu32,
+                 req->n, r->max_sample_batch);
+        return DQ_ERANGE;
+    }
+    if (r->rl.cfg.enabled) {
+        if (!ratelimiter_can_sample(&r->rl, req->n)) return REPLAY_WAIT;
+    } else if (replay_table_size(r->table) == 0) {
+        snprintf(why, whylen, "table is empty");
+        return DQ_EEMPTY;
+    }
+    int rc = replay_table_sample(r->table, req->n, &r->rng, out);
+    if (rc < 0) {
+        snprintf(why, whylen, "%s", rc == DQ_EEMPTY ? "table is empty" : dq_strerror(rc));
+        return rc;
+    }
+    out->id = req->id;
+    ratelimiter_sample(&r->rl, req->n);
+    r->c.samples += req->n;
+    r->c.sample_msgs++;
+    return DQ_OK;
+}
+
+int replay_update_priorities(replay_t *r, const dq_update_priorities_t *up, dq_ack_t *ack,
+                             char *why, size_t whylen)
+{
+    *ack = (dq_ack_t){0};
+    if (strcmp(up->table, replay_table_name(r->table)) != 0) {
+        snprintf(why, whylen, "unknown table '%s' (this server has '%s')", up->table,
+                 replay_table_name(r->table));
+        return DQ_EINVAL;
+    }
+    uint32_t updated = 0;
+    int rc = replay_table_update(r->table, up->keys, up->priority, up->count, &updated);
+    if (rc < 0) {
+        snprintf(why, whylen, "update_priorities.priority: values must be finite and >= 0");
+        return rc;
+    }
+    r->c.prio_msgs++;
+    if (replay_table_sampler(r->table) == REPLAY_PRIORITIZED) {
+        r->c.prio_updated += updated;
+        r->c.prio_evicted += up->count - updated;
+    }
+    ack->count = updated;
+    return DQ_OK;
+}
+
+static void add_stat(dq_stats_reply_t *s, const char *name, double value)
+{
+    if (s->count >= DQ_STATS_MAX) return;
+    snprintf(s->stats[s->count].name, DQ_STAT_NAME_MAX, "%s", name);
+    s->stats[s->count].value = isfinite(value) ? value : 0.0;
+    s->count++;
+}
+
+void replay_stats(replay_t *r, dq_stats_reply_t *s, double rss_bytes, double uptime_s,
+                  size_t waiting)
+{
+    memset(s, 0, sizeof *s);
+    const replay_counters_t *c = &r->c;
+    const replay_table_t *t = r->table;
+    add_stat(s, "size", (double)replay_table_size(t));
+    add_stat(s, "capacity", (double)replay_table_capacity(t));
+    add_stat(s, "obs_dim", (double)replay_table_obs_dim(t));
+    add_stat(s, "prioritized", replay_table_sampler(t) == REPLAY_PRIORITIZED);
+    add_stat(s, "bytes_per_item", (double)replay_table_item_bytes(t));
+    add_stat(s, "table_bytes", (double)replay_table_alloc_bytes(t));
+    if (rss_bytes > 0) add_stat(s, "rss_bytes", rss_bytes);
+    add_stat(s, "uptime_s", uptime_s);
+    add_stat(s, "inserts", (double)c->inserts);
+    add_stat(s, "insert_msgs", (double)c->insert_msgs);
+    add_stat(s, "duplicates", (double)c->duplicates);
+    add_stat(s, "duplicate_items", (double)c->duplicate_items);
+    add_stat(s, "gaps", (double)c->gaps);
+    add_stat(s, "evictions", (double)c->evictions);
+    add_stat(s, "samples", (double)c->samples);
+    add_stat(s, "sample_msgs", (double)c->sample_msgs);
+    add_stat(s, "priority_msgs", (double)c->prio_msgs);
+    add_stat(s, "priority_updates", (double)c->prio_updated);
+    add_stat(s, "priority_evicted", (double)c->prio_evicted);
+    replay_priority_stats_t ps;
+    replay_table_priority_stats(t, &ps);
+    add_stat(s, "priority.total", ps.total);
+    add_stat(s, "priority.min", ps.min);
+    add_stat(s, "priority.max", ps.max_set);
+    add_stat(s, "priority.mean",
+             replay_table_size(t) ? ps.total / (double)replay_table_size(t) : 0.0);
+    add_stat(s, "rl.enabled", r->rl.cfg.enabled);
+    add_stat(s, "rl.diff", ratelimiter_diff(&r->rl));
+    add_stat(s, "rl.min_diff", r->rl.min_diff);
+    add_stat(s, "rl.max_diff", r->rl.max_diff);
+    add_stat(s, "rl.insert_waits", (double)c->insert_waits);
+    add_stat(s, "rl.sample_waits", (double)c->sample_waits);
+    add_stat(s, "rl.insert_timeouts", (double)c->insert_timeouts);
+    add_stat(s, "rl.sample_timeouts", (double)c->sample_timeouts);
+    add_stat(s, "rl.waiting", (double)waiting);
+    add_stat(s, "rl.overflows", (double)c->overflows);
+    add_stat(s, "checkpoints", (double)c->checkpoints);
+    add_stat(s, "checkpoint_failures", (double)c->checkpoint_failures);
+    add_stat(s, "checkpoint_seconds", c->checkpoint_seconds);
+    add_stat(s, "stats_msgs", (double)c->stats_msgs);
+    add_stat(s, "rejects", (double)c->rejects);
+    for (int i = 1; i < REPLAY_N_ERR; i++) {
+        if (!c->rejects_by_code[i]) continue;
+        char name[DQ_STAT_NAME_MAX];
+        snprintf(name, sizeof name, "rejects.%s", dq_errname(-i));
+        add_stat(s, name, (double)c->rejects_by_code[i]);
+    }
+    size_t n_seen = 0;
+    for (size_t a = 0; a < r->n_actors; a++) n_seen += r->actors[a].seen != 0;
+    add_stat(s, "actors", (double)n_seen);
+    /* Per actor, as many as fit; one slot is kept for stats_truncated. */
+    for (size_t a = 0; a < r->n_actors; a++) {
+        const replay_actor_t *x = &r->actors[a];
+        if (!x->seen) continue;
+        int need = 2 + (x->duplicates != 0) + (x->gaps != 0);
+        if (s->count + (uint32_t)need >= DQ_STATS_MAX) {
+            add_stat(s, "stats_truncated", 1);
+            break;
+        }
+        char name[DQ_STAT_NAME_MAX];
+        snprintf(name, sizeof name, "actor.%zu.inserts", a);
+        add_stat(s, name, (double)x->inserts);
+        snprintf(name, sizeof name, "actor.%zu.next_seq", a);
+        add_stat(s, name, (double)x->next_seq);
+        if (x->duplicates) {
+            snprintf(name, sizeof name, "actor.%zu.duplicates", a);
+            add_stat(s, name, (double)x->duplicates);
+        }
+        if (x->gaps) {
+            snprintf(name, sizeof name, "actor.%zu.gaps", a);
+            add_stat(s, name, (double)x->gaps);
+        }
+    }
+}
+
+/* ---- checkpoint: header, table section, limiter, counters, actors ---- */
+
+int replay_save(replay_t *r, const char *path, ckpt_progress_fn progress, void *arg, char *why,
+                size_t whylen)
+{
+    ckpt_writer_t w;
+    if (ckpt_writer_open(&w, path, progress, arg) < 0) {
+        snprintf(why, whylen, "checkpoint %s: %s", path, w.err);
+        ckpt_writer_abort(&w);
+        return w.rc;
+    }
+    replay_table_save(r->table, &w);
+    ckpt_put(&w, "RLIM", 4);
+    ckpt_put_u64(&w, r->rl.inserts);
+    ckpt_put_u64(&w, r->rl.samples);
+    ckpt_put_u64(&w, r->rl.deletes);
+    ckpt_put_f64(&w, r->rl.offset);
+    ckpt_put_u32(&w, r->rl.cfg.enabled ? 1u : 0u);
+    ckpt_put(&w, "CNTR", 4);
+    ckpt_put_u64(&w, sizeof r->c);
+    ckpt_put(&w, &r->c, sizeof r->c);
+    uint64_t n_seen = 0;
+    for (size_t a = 0; a < r->n_actors; a++) n_seen += r->actors[a].seen != 0;
+    ckpt_put(&w, "ACTR", 4);
+    ckpt_put_u64(&w, n_seen);
+    for (size_t a = 0; a < r->n_actors; a++) {
+        const replay_actor_t *x = &r->actors[a];
+        if (!x->seen) continue;
+        ckpt_put_u64(&w, a);
+        ckpt_put_u64(&w, x->next_seq);
+        ckpt_put_u64(&w, x->inserts);
+        ckpt_put_u64(&w, x->insert_msgs);
+        ckpt_put_u64(&w, x->duplicates);
+        ckpt_put_u64(&w, x->gaps);
+        ckpt_put_u64(&w, x->blocked);
+        ckpt_put_u64(&w, x->resend_from);
+    }
+    int rc = ckpt_writer_commit(&w);
+    if (rc < 0) snprintf(why, whylen, "checkpoint %s: %s", path, w.err);
+    return rc;
+}
+
+static int expect_tag(ckpt_reader_t *r, const char *tag)
+{
+    char got[4];
+    ckpt_get(r, got, 4);
+    if (r->rc) return r->rc;
+    if (memcmp(got, tag, 4) != 0)
+        return ckpt_reader_fail(r, DQ_EFORMAT, "corrupt: section '%s' not found", tag);
+    return DQ_OK;
+}
+
+replay_t *replay_load(const dq_config_t *cfg, const char *path, char *why, size_t whylen)
+{
+    replay_table_config_t tc;
+    ratelimiter_config_t rc;
+    if (replay_configs(cfg, &tc, &rc, why, whylen) < 0) return NULL;
+    replay_t *r = alloc_state(cfg, &rc, why, whylen);
+    if (!r) return NULL;
+    ckpt_reader_t rd;
+    char err[400];
+    if (ckpt_reader_open(&rd, path) < 0) goto fail;
+    r->table = replay_table_load(&rd, &tc);
+    if (!r->table) goto fail;
+    if (expect_tag(&rd, "RLIM") < 0) goto fail;
+    uint64_t I = ckpt_get_u64(&rd), S = ckpt_get_u64(&rd), D = ckpt_get_u64(&rd);
+    double offset = ckpt_get_f64(&rd);
+    uint32_t enabled = ckpt_get_u32(&rd);
+    if (expect_tag(&rd, "CNTR") < 0) goto fail;
+    if (ckpt_get_u64(&rd) != sizeof r->c && !rd.rc) {
+        ckpt_reader_fail(&rd, DQ_EFORMAT, "corrupt: counters section has the wrong size");
+        goto fail;
+    }
+    ckpt_get(&rd, &r->c, sizeof r->c);
+    if (expect_tag(&rd, "ACTR") < 0) goto fail;
+    uint64_t n = ckpt_get_u64(&rd);
+    if (!rd.rc && n > (uint64_t)r->max_actors) {
+        ckpt_reader_fail(&rd, DQ_ECONFIG,
+                         "mismatched: %llu actors recorded, replay.max_actors is %u",
+                         (unsigned long long)n, r->max_actors);
+        goto fail;
+    }
+    for (uint64_t i = 0; i < n && !rd.rc; i++) {
+        uint64_t id = ckpt_get_u64(&rd);
+        if (rd.rc) break;
+        if (id >= r->max_actors) {
+            ckpt_reader_fail(&rd, DQ_ECONFIG,
+                             "mismatched: actor %llu recorded, replay.max_actors is %u",
+                             (unsigned long long)id, r->max_actors);
+            break;
+        }
+        if (grow_actors(r, (size_t)id + 1) < 0) {
+            ckpt_reader_fail(&rd, DQ_ENOMEM, "out of memory for the actor table");
+            break;
+        }
+        replay_actor_t *a = &r->actors[id];
+        a->seen = 1;
+        a->next_seq = ckpt_get_u64(&rd);
+        a->inserts = ckpt_get_u64(&rd);
+        a->insert_msgs = ckpt_get_u64(&rd);
+        a->duplicates = ckpt_get_u64(&rd);
+        a->gaps = ckpt_get_u64(&rd);
+        a->blocked = ckpt_get_u64(&rd) != 0;
+        a->resend_from = ckpt_get_u64(&rd);
+    }
+    if (ckpt_reader_finish(&rd) < 0) goto fail;
+    /* Only now, with the checksum verified, trust the limiter counters. */
+    if (I - D != replay_table_size(r->table) || D > I) {
+        snprintf(why, whylen,
+                 "checkpoint %s: corrupt: rate limiter holds %llu items, the table %zu", path,
+                 (unsigned long long)(I - D), replay_table_size(r->table));
+        goto fail_done;
+    }
+    rc.enabled = false;
+    if (ratelimiter_init(&r->rl, &rc, err, sizeof err) < 0) {
+        snprintf(why, whylen, "%s", err);
+        goto fail_done;
+    }
+    r->rl.inserts = I;
+    r->rl.samples = S;
+    r->rl.deletes = D;
+    if (r->rl_configured) {
+        if (enabled) {
+            r->rl.offset = offset;
+            r->rl.cfg.enabled = true;
+        } else {
+            r->rl.offset = offset;
+            maybe_end_prefill(r); /* rebases diff if the prefill is done */
+        }
+    }
+    return r;
+fail:
+    snprintf(why, whylen, "%s", rd.err[0] ? rd.err : "cannot read the checkpoint");
+    ckpt_reader_close(&rd);
+fail_done:
+    replay_destroy(&r);
+    return NULL;
+}

@@ -1,0 +1,499 @@
+/* test_replay_state.c - the replay server's state without sockets
+ * (replay_server/replay.h, table.h, ckpt.h):
+ *   - exactly-once inserts: duplicates dropped and counted, gaps counted, the
+ *     block after a TIMEOUT until the timed-out seq is resent;
+ *   - prioritized tables: sampling probabilities are leaf / total, priority
+ *     updates by key, keys of evicted items ignored and counted;
+ *   - the rate limiter deferring inserts and samples (REPLAY_WAIT);
+ *   - checkpoint round trip: the restored state holds exactly the same items,
+ *     priorities, per-actor sequence numbers and limiter counters, and carries
+ *     on identically (same samples from the same seed);
+ *   - a process SIGKILLed while writing a checkpoint leaves the previous one
+ *     valid; corrupt, truncated and mismatched checkpoints are refused with a
+ *     message that says so, never half-loaded. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <math.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "config.h"
+#include "err.h"
+#include "log.h"
+#include "replay.h"
+#include "rng.h"
+#include "table.h"
+
+static char why[1024];
+static char path[128];
+
+static int setup(void **state)
+{
+    (void)state;
+    snprintf(path, sizeof path, "/tmp/dqnlm-test-replay-%d.ckpt", (int)getpid());
+    unlink(path);
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    unlink(path);
+    return 0;
+}
+
+static void base_config(dq_config_t *cfg, long capacity, const char *sampler)
+{
+    dq_config_defaults(cfg);
+    cfg->replay_capacity = capacity;
+    snprintf(cfg->replay_sampler, sizeof cfg->replay_sampler, "%s", sampler);
+}
+
+/* An INSERT of n transitions whose every float encodes (actor, seq, i). */
+static void make_insert(dq_insert_t *ins, uint32_t actor, uint64_t seq, uint32_t n,
+                        uint32_t obs_dim, int with_priority)
+{
+    memset(ins, 0, sizeof *ins);
+    ins->actor = actor;
+    ins->seq = seq;
+    assert_int_equal(dq_batch_alloc(&ins->batch, n, obs_dim, with_priority), DQ_OK);
+    dq_batch_t *b = &ins->batch;
+    for (uint32_t i = 0; i < n; i++) {
+        float tag = (float)(actor * 100000 + seq * 100 + i);
+        for (uint32_t d = 0; d < obs_dim; d++) {
+            b->obs[i * obs_dim + d] = tag + 0.001f * (float)d;
+            b->next_obs[i * obs_dim + d] = -tag - 0.001f * (float)d;
+        }
+        b->action[i] = (int32_t)(i % 5);
+        b->reward[i] = tag * 0.5f;
+        b->discount[i] = (i % 3) ? 0.9f : 0.0f;
+        b->epsilon[i] = 0.1f * (float)(i % 10);
+        b->version[i] = (uint32_t)seq;
+        if (with_priority) b->priority[i] = 0.5f + (float)(i % 7);
+    }
+}
+
+static int insert(replay_t *r, uint32_t actor, uint64_t seq, uint32_t n, int with_priority,
+                  dq_ack_t *ack)
+{
+    dq_insert_t ins;
+    make_insert(&ins, actor, seq, n, 4, with_priority);
+    int rc = replay_insert(r, &ins, ack, why, sizeof why);
+    dq_batch_free(&ins.batch);
+    return rc;
+}
+
+static void test_exactly_once(void **state)
+{
+    (void)state;
+    dq_config_t cfg;
+    base_config(&cfg, 1000, "uniform");
+    replay_t *r = replay_new(&cfg, why, sizeof why);
+    assert_non_null(r);
+    dq_ack_t ack;
+    for (uint64_t s = 0; s < 5; s++) {
+        assert_int_equal(insert(r, 3, s, 10, 0, &ack), DQ_OK);
+        assert_int_equal(ack.seq, s);
+        assert_int_equal(ack.count, 10);
+        assert_int_equal(ack.duplicate, 0);
+    }
+    /* A resend of 2..4 after a reconnect: all duplicates. */
+    for (uint64_t s = 2; s < 5; s++) {
+        assert_int_equal(insert(r, 3, s, 10, 0, &ack), DQ_OK);
+        assert_int_equal(ack.duplicate, 1);
+        assert_int_equal(ack.count, 0);
+    }
+    /* Skipping ahead is stored and counted as a gap. */
+    assert_int_equal(insert(r, 3, 9, 10, 0, &ack), DQ_OK);
+    assert_int_equal(ack.duplicate, 0);
+    const replay_actor_t *a = replay_actor(r, 3);
+    assert_non_null(a);
+    assert_int_equal(a->next_seq, 10);
+    assert_int_equal(a->duplicates, 3);
+    assert_int_equal(a->gaps, 1);
+    assert_int_equal(a->inserts, 60);
+    assert_null(replay_actor(r, 2));
+    replay_counters_t *c = replay_counters(r);
+    assert_int_equal(c->inserts, 60);
+    assert_int_equal(c->duplicates, 3);
+    assert_int_equal(c->duplicate_items, 30);
+    assert_int_equal(replay_table_size(replay_table(r)), 60);
+
+    /* Seq 10 timed out: 11 and 12 (sent before the actor knew) are refused,
+     * 10's resend is stored, then 11 and 12 are. Nothing lost, nothing twice. */
+    replay_insert_timed_out(r, 3, 10);
+    assert_int_equal(insert(r, 3, 11, 10, 0, &ack), DQ_ETIMEOUT);
+    assert_int_equal(insert(r, 3, 12, 10, 0, &ack), DQ_ETIMEOUT);
+    assert_int_equal(insert(r, 3, 10, 10, 0, &ack), DQ_OK);
+    assert_int_equal(ack.count, 10);
+    assert_int_equal(insert(r, 3, 11, 10, 0, &ack), DQ_OK);
+    assert_int_equal(insert(r, 3, 12, 10, 0, &ack), DQ_OK);
+    assert_int_equal(replay_actor(r, 3)->gaps, 1);
+    assert_int_equal(replay_table_size(replay_table(r)), 90);
+
+    /* Out-of-range actor and batch size. */
+    cfg.replay_max_actors = 4;
+    replay_destroy(&r);
+    r = replay_new(&cfg, why, sizeof why);
+    assert_int_equal(insert(r, 4, 0, 1, 0, &ack), DQ_ERANGE);
+    assert_non_null(strstr(why, "max_actors"));
+    replay_destroy(&r);
+}
+
+static void test_prioritized(void **state)
+{
+    (void)state;
+    dq_config_t cfg;
+    base_config(&cfg, 8, "prioritized");
+    cfg.replay_alpha = 1.0;
+    cfg.replay_priority_eps = 0.0;
+    replay_t *r = replay_new(&cfg, why, sizeof why);
+    assert_non_null(r);
+    dq_ack_t ack;
+    assert_int_equal(insert(r, 0, 0, 4, 1, &ack), DQ_OK); /* priorities 0.5, 1.5, 2.5, 3.5 */
+    dq_sample_t req = {.table = "main", .n = 4000, .id = 7};
+    dq_items_t it;
+    assert_int_equal(replay_sample(r, &req, &it, why, sizeof why), DQ_OK);
+    assert_int_equal(it.id, 7);
+    assert_int_equal(it.size, 4);
+    int hits[4] = {0};
+    for (uint32_t i = 0; i < it.batch.count; i++) {
+        assert_true(it.keys[i] < 4);
+        hits[it.keys[i]]++;
+        double want = (0.5 + (double)it.keys[i]) / 8.0;
+        assert_true(fabs(it.prob[i] - want) < 1e-6);
+        /* The row matches the key's transition. */
+        assert_true(it.batch.obs[i * 4] == (float)it.keys[i]);
+    }
+    for (int k = 0; k < 4; k++) /* expected 250, 750, 1250, 1750 */
+        assert_true(fabs(hits[k] - 4000.0 * (0.5 + k) / 8.0) < 120.0);
+    dq_batch_free(&it.batch);
+    free(it.keys);
+    free(it.prob);
+
+    /* Update by key; evict keys 0..3 by inserting 8 more, then update them. */
+    dq_update_priorities_t up = {.table = "main", .count = 2};
+    uint64_t keys[2] = {1, 3};
+    float prio[2] = {10.0f, 0.0f};
+    up.keys = keys;
+    up.priority = prio;
+    assert_int_equal(replay_update_priorities(r, &up, &ack, why, sizeof why), DQ_OK);
+    assert_int_equal(ack.count, 2);
+    double leaf;
+    dq_batch_t one;
+    assert_int_equal(dq_batch_alloc(&one, 1, 4, 0), DQ_OK);
+    assert_int_equal(replay_table_get(replay_table(r), 1, &one, 0, &leaf), DQ_OK);
+    assert_true(leaf == 10.0);
+    /* New items without priorities get the largest leaf so far. */
+    assert_int_equal(insert(r, 0, 1, 8, 0, &ack), DQ_OK);
+    assert_int_equal(replay_table_get(replay_table(r), 11, &one, 0, &leaf), DQ_OK);
+    assert_true(leaf == 10.0);
+    assert_int_equal(replay_table_get(replay_table(r), 3, &one, 0, &leaf), DQ_ERANGE);
+    assert_int_equal(replay_update_priorities(r, &up, &ack, why, sizeof why), DQ_OK);
+    assert_int_equal(ack.count, 0);
+    assert_int_equal(replay_counters(r)->prio_updated, 2);
+    assert_int_equal(replay_counters(r)->prio_evicted, 2);
+    assert_int_equal(replay_counters(r)->evictions, 4);
+    dq_batch_free(&one);
+    replay_destroy(&r);
+}
+
+static void test_limiter_defers(void **state)
+{
+    (void)state;
+    dq_config_t cfg;
+    base_config(&cfg, 1000, "uniform");
+    cfg.replay_rate_limit = 1;
+    cfg.replay_samples_per_insert = 1.0;
+    cfg.replay_min_size_to_sample = 10;
+    cfg.replay_max_insert_batch = 10;
+    cfg.replay_max_sample_batch = 10;
+    replay_t *r = replay_new(&cfg, why, sizeof why);
+    assert_non_null(r);
+    dq_sample_t req = {.table = "main", .n = 10, .id = 1};
+    dq_items_t it;
+    /* Below min_size: the sample waits (it is not EMPTY). */
+    assert_int_equal(replay_sample(r, &req, &it, why, sizeof why), REPLAY_WAIT);
+    dq_ack_t ack;
+    assert_int_equal(insert(r, 0, 0, 10, 0, &ack), DQ_OK);
+    /* Inserts run ahead until the error buffer is used up, then wait. */
+    int stored = 0, rc;
+    for (uint64_t s = 1; (rc = insert(r, 0, s, 10, 0, &ack)) == DQ_OK; s++) stored++;
+    assert_int_equal(rc, REPLAY_WAIT);
+    assert_true(stored >= 1);
+    uint64_t size = replay_table_size(replay_table(r));
+    /* A sample frees room for an insert. */
+    assert_int_equal(replay_sample(r, &req, &it, why, sizeof why), DQ_OK);
+    dq_batch_free(&it.batch);
+    free(it.keys);
+    free(it.prob);
+    assert_int_equal(insert(r, 0, (uint64_t)stored + 1, 10, 0, &ack), DQ_OK);
+    assert_int_equal(replay_table_size(replay_table(r)), size + 10);
+    /* Too large a batch is refused up front, not deferred forever. */
+    req.n = 11;
+    assert_int_equal(replay_sample(r, &req, &it, why, sizeof why), DQ_ERANGE);
+    replay_destroy(&r);
+
+    /* A configuration that could wait forever is refused at start. */
+    cfg.replay_error_buffer = 1.0;
+    assert_null(replay_new(&cfg, why, sizeof why));
+    assert_non_null(strstr(why, "error_buffer"));
+}
+
+/* Fills a state with items, priorities, duplicates and samples. */
+static replay_t *busy_state(dq_config_t *cfg)
+{
+    base_config(cfg, 500, "prioritized");
+    cfg->replay_rate_limit = 1;
+    cfg->replay_samples_per_insert = 2.0;
+    cfg->replay_min_size_to_sample = 20;
+    cfg->replay_max_insert_batch = 64;
+    cfg->replay_max_sample_batch = 64;
+    replay_t *r = replay_new(cfg, why, sizeof why);
+    assert_non_null(r);
+    dq_ack_t ack;
+    uint64_t seq[3] = {0};
+    dq_rng_t rng;
+    dq_rng_seed(&rng, 99);
+    for (int round = 0; round < 60; round++) {
+        uint32_t actor = (uint32_t)dq_rng_below(&rng, 3);
+        int rc = insert(r, actor, seq[actor], 1 + (uint32_t)dq_rng_below(&rng, 20),
+                        (int)(round % 2), &ack);
+        if (rc == DQ_OK) seq[actor]++;
+        if (round % 7 == 0) insert(r, actor, 0, 3, 0, &ack); /* a duplicate */
+        dq_sample_t req = {.table = "main", .n = 32, .id = (uint64_t)round};
+        dq_items_t it;
+        if (replay_sample(r, &req, &it, why, sizeof why) == DQ_OK) {
+            float *p = malloc(it.batch.count * sizeof *p);
+            for (uint32_t i = 0; i < it.batch.count; i++) p[i] = (float)dq_rng_uniform(&rng) * 5;
+            dq_update_priorities_t up = {.table = "main", .count = it.batch.count,
+                                         .keys = it.keys, .priority = p};
+            replay_update_priorities(r, &up, &ack, why, sizeof why);
+            free(p);
+            dq_batch_free(&it.batch);
+            free(it.keys);
+            free(it.prob);
+        }
+    }
+    replay_insert_timed_out(r, 2, seq[2]);
+    assert_true(replay_table_size(replay_table(r)) == 500); /* wrapped around */
+    return r;
+}
+
+static void assert_same_state(replay_t *a, replay_t *b)
+{
+    replay_table_t *ta = replay_table(a), *tb = replay_table(b);
+    assert_int_equal(replay_table_size(ta), replay_table_size(tb));
+    assert_int_equal(replay_table_next_key(ta), replay_table_next_key(tb));
+    assert_int_equal(replay_table_obs_dim(ta), replay_table_obs_dim(tb));
+    uint32_t d = replay_table_obs_dim(ta);
+    dq_batch_t x, y;
+    assert_int_equal(dq_batch_alloc(&x, 1, d, 0), DQ_OK);
+    assert_int_equal(dq_batch_alloc(&y, 1, d, 0), DQ_OK);
+    uint64_t end = replay_table_next_key(ta);
+    for (uint64_t k = end - replay_table_size(ta); k < end; k++) {
+        double la, lb;
+        assert_int_equal(replay_table_get(ta, k, &x, 0, &la), DQ_OK);
+        assert_int_equal(replay_table_get(tb, k, &y, 0, &lb), DQ_OK);
+        assert_memory_equal(x.obs, y.obs, d * sizeof(float));
+        assert_memory_equal(x.next_obs, y.next_obs, d * sizeof(float));
+        assert_int_equal(x.action[0], y.action[0]);
+        assert_true(x.reward[0] == y.reward[0] && x.discount[0] == y.discount[0] &&
+                    x.epsilon[0] == y.epsilon[0] && x.version[0] == y.version[0]);
+        assert_true(la == lb); /* bit-identical priorities */
+    }
+    dq_batch_free(&x);
+    dq_batch_free(&y);
+    replay_priority_stats_t pa, pb;
+    replay_table_priority_stats(ta, &pa);
+    replay_table_priority_stats(tb, &pb);
+    assert_true(pa.total == pb.total && pa.min == pb.min && pa.max_set == pb.max_set);
+    for (uint32_t id = 0; id < 3; id++) {
+        const replay_actor_t *aa = replay_actor(a, id), *ab = replay_actor(b, id);
+        assert_non_null(aa);
+        assert_non_null(ab);
+        assert_memory_equal(aa, ab, sizeof *aa);
+    }
+    const ratelimiter_t *ra = replay_limiter(a), *rb = replay_limiter(b);
+    assert_int_equal(ra->inserts, rb->inserts);
+    assert_int_equal(ra->samples, rb->samples);
+    assert_int_equal(ra->deletes, rb->deletes);
+    assert_true(ratelimiter_diff(ra) == ratelimiter_diff(rb));
+    assert_memory_equal(replay_counters(a), replay_counters(b), sizeof(replay_counters_t));
+}
+
+static void test_checkpoint_round_trip(void **state)
+{
+    (void)state;
+    dq_config_t cfg;
+    replay_t *a = busy_state(&cfg);
+    assert_int_equal(replay_save(a, path, NULL, NULL, why, sizeof why), DQ_OK);
+    replay_t *b = replay_load(&cfg, path, why, sizeof why);
+    if (!b) fail_msg("%s", why);
+    assert_same_state(a, b);
+    /* Both carry on identically: same inserts accepted, same duplicates. */
+    dq_ack_t ka, kb;
+    assert_int_equal(insert(a, 1, 0, 5, 0, &ka), insert(b, 1, 0, 5, 0, &kb));
+    assert_memory_equal(&ka, &kb, sizeof ka);
+    const replay_actor_t *x = replay_actor(a, 1);
+    assert_int_equal(insert(a, 1, x->next_seq, 5, 1, &ka), insert(b, 1, x->next_seq, 5, 1, &kb));
+    assert_memory_equal(&ka, &kb, sizeof ka);
+    assert_same_state(a, b);
+
+    /* An empty table round-trips too. */
+    replay_destroy(&b);
+    dq_config_t c2;
+    base_config(&c2, 100, "uniform");
+    b = replay_new(&c2, why, sizeof why);
+    assert_int_equal(replay_save(b, path, NULL, NULL, why, sizeof why), DQ_OK);
+    replay_destroy(&b);
+    b = replay_load(&c2, path, why, sizeof why);
+    assert_non_null(b);
+    assert_int_equal(replay_table_size(replay_table(b)), 0);
+    replay_destroy(&b);
+    replay_destroy(&a);
+}
+
+/* The writer child stops half-way and waits to be killed. */
+static void stop_halfway(uint64_t bytes, void *arg)
+{
+    int fd = *(int *)arg;
+    if (bytes < 20000) return;
+    if (write(fd, "x", 1) != 1) _exit(3);
+    for (;;) pause();
+}
+
+static void test_killed_writer_leaves_old_checkpoint(void **state)
+{
+    (void)state;
+    dq_config_t cfg;
+    replay_t *a = busy_state(&cfg);
+    assert_int_equal(replay_save(a, path, NULL, NULL, why, sizeof why), DQ_OK);
+    struct stat before;
+    assert_int_equal(stat(path, &before), 0);
+    /* Change the state, then write it from a child that is killed mid-file. */
+    dq_ack_t ack;
+    insert(a, 0, replay_actor(a, 0)->next_seq, 50, 0, &ack);
+    int pfd[2];
+    assert_int_equal(pipe(pfd), 0);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        close(pfd[0]);
+        replay_save(a, path, stop_halfway, &pfd[1], why, sizeof why);
+        _exit(0); /* not reached */
+    }
+    close(pfd[1]);
+    char c;
+    assert_int_equal(read(pfd[0], &c, 1), 1); /* the child is half-way */
+    close(pfd[0]);
+    char tmp[192];
+    snprintf(tmp, sizeof tmp, "%s.tmp.%d", path, (int)pid);
+    struct stat st;
+    assert_int_equal(stat(tmp, &st), 0);
+    assert_true(st.st_size > 0);
+    kill(pid, SIGKILL);
+    int status;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+    unlink(tmp);
+    /* The previous checkpoint is intact and loads: it holds the old state. */
+    replay_t *b = replay_load(&cfg, path, why, sizeof why);
+    if (!b) fail_msg("%s", why);
+    assert_int_equal(replay_table_next_key(replay_table(b)),
+                     replay_table_next_key(replay_table(a)) - 50);
+    replay_destroy(&b);
+    replay_destroy(&a);
+}
+
+static void corrupt_byte(long at)
+{
+    FILE *f = fopen(path, "r+b");
+    assert_non_null(f);
+    if (at < 0) {
+        fseek(f, 0, SEEK_END);
+        at += ftell(f);
+    }
+    fseek(f, at, SEEK_SET);
+    int c = fgetc(f);
+    fseek(f, at, SEEK_SET);
+    fputc(c ^ 0x40, f);
+    fclose(f);
+}
+
+static void expect_refused(const dq_config_t *cfg, const char *words)
+{
+    replay_t *b = replay_load(cfg, path, why, sizeof why);
+    if (b) fail_msg("a bad checkpoint was loaded (expected '%s')", words);
+    if (!strstr(why, words)) fail_msg("message '%s' does not say '%s'", why, words);
+    assert_non_null(strstr(why, path));
+}
+
+static void test_bad_checkpoints_refused(void **state)
+{
+    (void)state;
+    dq_config_t cfg;
+    replay_t *a = busy_state(&cfg);
+    assert_int_equal(replay_save(a, path, NULL, NULL, why, sizeof why), DQ_OK);
+    struct stat st;
+    assert_int_equal(stat(path, &st), 0);
+    long size = (long)st.st_size;
+
+    corrupt_byte(size / 2); /* a flipped bit in the items */
+    expect_refused(&cfg, "checksum mismatch");
+    corrupt_byte(size / 2);
+    corrupt_byte(-3); /* in the checksum itself */
+    expect_refused(&cfg, "checksum mismatch");
+    corrupt_byte(-3);
+    assert_int_equal(truncate(path, size - 100), 0);
+    expect_refused(&cfg, "truncated");
+    assert_int_equal(truncate(path, 10), 0);
+    expect_refused(&cfg, "not a dqnlm replay checkpoint");
+    FILE *f = fopen(path, "wb");
+    fputs("hello, this is not a checkpoint at all", f);
+    fclose(f);
+    expect_refused(&cfg, "bad magic");
+
+    assert_int_equal(replay_save(a, path, NULL, NULL, why, sizeof why), DQ_OK);
+    corrupt_byte(8); /* version */
+    expect_refused(&cfg, "version");
+    assert_int_equal(replay_save(a, path, NULL, NULL, why, sizeof why), DQ_OK);
+    dq_config_t other = cfg;
+    other.replay_capacity = 501;
+    expect_refused(&other, "mismatched: table 'main' has capacity 500");
+    other = cfg;
+    snprintf(other.replay_sampler, sizeof other.replay_sampler, "uniform");
+    expect_refused(&other, "mismatched: table 'main' is prioritized");
+    other = cfg;
+    other.replay_alpha = 0.5;
+    expect_refused(&other, "mismatched: priorities were stored with alpha");
+    other = cfg;
+    other.replay_max_actors = 2;
+    expect_refused(&other, "mismatched");
+    replay_t *b = replay_load(&cfg, path, why, sizeof why); /* the file itself is fine */
+    if (!b) fail_msg("%s", why);
+    replay_destroy(&b);
+    replay_destroy(&a);
+}
+
+int main(void)
+{
+    dq_log_init("test", DQ_LOG_WARN);
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_exactly_once),
+        cmocka_unit_test(test_prioritized),
+        cmocka_unit_test(test_limiter_defers),
+        cmocka_unit_test_setup_teardown(test_checkpoint_round_trip, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_killed_writer_leaves_old_checkpoint, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_bad_checkpoints_refused, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
