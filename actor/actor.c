@@ -22,6 +22,7 @@
 #include "wire.h"
 
 #define PRIORITY_FLOOR 1e-3f
+#define POLL_EVERY_S 0.002
 
 struct actor {
     const dq_config_t *cfg;
@@ -328,6 +329,7 @@ int actor_run(actor_t *a)
     dq_explore_describe(&a->explore, desc, sizeof desc);
     a->t0 = dq_now();
     window_t w = {.t = a->t0};
+    double last_poll = 0;
     int rc = DQ_OK;
     DQ_INFO("actor %u/%u: %d %s env(s), obs_dim %d, %d actions, exploration %s (now %.4g), replay %s%s", a->id,
             a->n_actors, a->n_envs, a->envs[0].ops->name, a->obs_dim, a->n_actions, desc,
@@ -335,7 +337,15 @@ int actor_run(actor_t *a)
             a->outbox ? "" : " (sending off)");
 
     while (rc == DQ_OK && !dq_cli_stop_requested() && (max_steps == 0 || a->env_steps < max_steps)) {
-        poll_weights(a);
+        /* Weights and replies are checked between rounds, at most every
+         * POLL_EVERY_S: each check is a system call, and a round of cheap envs
+         * takes microseconds (acks are also read at every INSERT). */
+        double now = dq_now();
+        if (now - last_poll >= POLL_EVERY_S) {
+            poll_weights(a);
+            if (a->outbox) rc = outbox_poll(a->outbox, 0);
+            last_poll = now;
+        }
         /* The schedule's clock is the job's env step, estimated as this
          * actor's steps times the actor count. */
         a->param_now = dq_explore_param(&a->explore, a->id, a->n_actors, a->env_steps * a->n_actors);
@@ -350,7 +360,6 @@ int actor_run(actor_t *a)
             float recorded = (float)dq_explore_recorded(&a->explore, a->param_now, q, a->n_actions);
             rc = step_env(a, e, action, recorded, &w);
         }
-        if (a->outbox && rc == DQ_OK) rc = outbox_poll(a->outbox, 0);
         if (a->env_steps - w.steps >= (uint64_t)cfg->actor_metrics_every) metrics_row(a, &w);
     }
     if (rc == DQ_EINTERRUPTED) rc = DQ_OK;

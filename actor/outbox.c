@@ -315,19 +315,32 @@ static uint64_t mix64(uint64_t z)
     return z ^ (z >> 31);
 }
 
+/* Word-wise multiply-xorshift over 32-bit words: every field is 4 bytes. */
+static uint64_t hash_words(uint64_t h, const void *p, size_t n_words)
+{
+    const unsigned char *c = p;
+    for (size_t i = 0; i < n_words; i++) {
+        uint32_t w;
+        memcpy(&w, c + 4 * i, 4);
+        h = (h ^ w) * 0x100000001b3ULL;
+        h ^= h >> 29;
+    }
+    return h;
+}
+
 uint64_t outbox_content_hash(const dq_batch_t *b)
 {
     uint64_t sum = 0;
     size_t d = b->obs_dim;
     for (uint32_t i = 0; i < b->count; i++) {
         uint64_t h = DQ_FNV1A64_INIT;
-        h = dq_fnv1a64(b->obs + i * d, d * sizeof(float), h);
-        h = dq_fnv1a64(&b->action[i], sizeof b->action[i], h);
-        h = dq_fnv1a64(&b->reward[i], sizeof b->reward[i], h);
-        h = dq_fnv1a64(&b->discount[i], sizeof b->discount[i], h);
-        h = dq_fnv1a64(b->next_obs + i * d, d * sizeof(float), h);
-        h = dq_fnv1a64(&b->epsilon[i], sizeof b->epsilon[i], h);
-        h = dq_fnv1a64(&b->version[i], sizeof b->version[i], h);
+        h = hash_words(h, b->obs + i * d, d);
+        h = hash_words(h, &b->action[i], 1);
+        h = hash_words(h, &b->reward[i], 1);
+        h = hash_words(h, &b->discount[i], 1);
+        h = hash_words(h, b->next_obs + i * d, d);
+        h = hash_words(h, &b->epsilon[i], 1);
+        h = hash_words(h, &b->version[i], 1);
         sum += mix64(h);
     }
     return sum;

@@ -70,7 +70,7 @@ int outbox_drain(outbox_t *o, double timeout_s);
 void outbox_stats(const outbox_t *o, outbox_stats_t *s);
 
 /* Order-independent content hash of a multiset of transitions: the sum (mod
- * 2^64) of a mixed FNV-1a hash of each transition's obs, action, reward,
+ * 2^64) of a mixed word-wise hash of each transition's obs, action, reward,
  * discount, next_obs, epsilon and version. Add the hashes of several batches
  * with +; the replay server's contents hash to the same value if and only if
  * (with overwhelming probability) they hold the same transitions. */
