@@ -9,6 +9,8 @@
 #
 # The run folder (default runs/YYYYmmdd-HHMMSS-PROFILE) gets config.ini (the
 # effective configuration), logs/*.log, learner.csv, actor-*.csv and qnet.bin.
+# With the LM environment (the quick profile) the run ends with dqnlm-eval:
+# the learned controller against the baseline schedules, tables in eval/.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 
@@ -20,7 +22,7 @@ while [ $# -gt 0 ]; do
     --ranks) ranks=$2; shift 2 ;;
     --run-dir) run_dir=$2; shift 2 ;;
     --set|-s) sets+=(--set "$2"); shift 2 ;;
-    -h|--help) sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "run-local.sh: unknown option '$1' (try --help)" >&2; exit 2 ;;
     esac
 done
@@ -90,20 +92,23 @@ done
 echo "run folder: $run_dir"
 echo "replay server, $ranks learner ranks and $actors actors started; Ctrl-C stops them all"
 
-# Progress: the learner's last metric row and the actors' last rows.
+# Progress: the learner's last metric row and the sum over the actors' last
+# rows, columns found by their header names.
+last_row() { # FILE: prints "name=value" pairs of the header and the last row
+    [ -s "$1" ] || return 0
+    awk -F, 'NR == 1 {for (i = 1; i <= NF; i++) h[i] = $i} END {if (NR > 1) for (i = 1; i <= NF; i++) print h[i] "=" $i}' "$1"
+}
 progress() {
-    local l a
-    l=$(tail -n 1 "$run_dir/learner.csv" 2>/dev/null | grep -v '^time_s' || true)
-    a=$(for f in "$run_dir"/actor-*.csv; do tail -n 1 "$f" 2>/dev/null | grep -v '^time_s'; done 2>/dev/null |
-        awk -F, '{s+=$2; e+=$3; if ($4 != "nan" && $4 != "") {r+=$4; n++}; if ($5 != "nan" && $5 != "") {m+=$5; k++}; v+=$6}
-                 END {printf "env steps %d, episodes %d, %.1f steps/s", s, e, v;
-                      if (n) printf ", return %.3f", r/n; if (k) printf ", final val loss %.3f", m/k}')
-    if [ -n "$l" ]; then
-        echo "$l" | awk -F, -v a="$a" '{printf "[%6.0fs] update %d, loss %.4g, mean Q %.3f, %.1f updates/s, replay %d (%d inserted) | %s\n",
-                                       $1, $2, $3, $4, $6, $8, $9, a}'
-    else
-        echo "[waiting] learner waiting for the replay server to fill | ${a:-actors starting}"
-    fi
+    local l a f
+    l=$(last_row "$run_dir/learner.csv" | awk -F= '{v[$1] = $2} END {if (v["updates"] != "")
+        printf "[%5.0fs] update %d, loss %.3g, mean Q %.3f, %.1f updates/s, replay %d items (%d inserted)",
+               v["time_s"], v["updates"], v["loss"], v["q_mean"], v["updates_per_s"], v["replay_size"], v["replay_inserts"]}')
+    a=$(for f in "$run_dir"/actor-*.csv; do last_row "$f"; done | awk -F= '
+        $1 == "env_steps" {s += $2} $1 == "episodes" {e += $2} $1 == "steps_per_s" {r += $2}
+        $1 == "return_mean" && $2 != "nan" {ret += $2; n++} $1 == "final_metric_mean" && $2 != "nan" {m += $2; k++}
+        END {printf "actors: %d env steps, %d episodes, %.1f steps/s", s, e, r
+             if (n) printf ", return %.3f", ret / n; if (k) printf ", final val loss %.3f", m / k}')
+    echo "${l:-[waiting] learner waiting for the replay server to fill} | $a"
 }
 while kill -0 "$learner" 2>/dev/null; do
     for _ in 1 2 3 4 5 6 7 8 9 10; do kill -0 "$learner" 2>/dev/null && sleep 0.5; done
@@ -117,4 +122,18 @@ if [ $status -ne 0 ]; then
     tail -n 5 "$run_dir/logs/learner.log" >&2
     exit 1
 fi
-echo "done: Q-network in $run_dir/qnet.bin, metrics in $run_dir/*.csv, logs in $run_dir/logs"
+echo "training done: Q-network in $run_dir/qnet.bin, metrics in $run_dir/*.csv, logs in $run_dir/logs"
+
+# The LM environment ends with the evaluation: the greedy controller against
+# the baseline schedules on held-out instances (docs/evaluation.md).
+if grep -qx 'name = lm' "$run_dir/config.ini"; then
+    echo "evaluating the controller against the baselines on held-out instances..."
+    trap 'echo; echo "evaluation interrupted; run folder: $run_dir"; exit 130' INT TERM
+    "$bin/learner/dqnlm-eval" --config "$run_dir/config.ini" 2> >(tee "$run_dir/logs/eval.log" >&2) ||
+        { echo "evaluation failed; see $run_dir/logs/eval.log" >&2; exit 1; }
+    echo "evaluation tables: $run_dir/eval/summary.md, summary.csv; every episode in episodes.csv"
+elif [ -x "$bin/tests/check_chain_q" ] && grep -qx 'name = chain' "$run_dir/config.ini"; then
+    length=$(awk -F' = ' '$1 == "chain_length" {print $2}' "$run_dir/config.ini")
+    gamma=$(awk -F' = ' '$1 == "gamma" {print $2}' "$run_dir/config.ini")
+    "$bin/tests/check_chain_q" "$run_dir/qnet.bin" "$length" "$gamma" 0.05 || true
+fi
