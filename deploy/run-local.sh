@@ -41,10 +41,11 @@ bin=$root/build
 [ -n "$run_dir" ] || run_dir=$root/runs/$(date +%Y%m%d-%H%M%S)-$(basename "$profile" .ini)
 mkdir -p "$run_dir/logs"
 run_dir=$(cd "$run_dir" && pwd)
-# The effective configuration, with kernel-chosen loopback ports unless the
-# profile or --set names them.
+# The effective configuration; the servers bind kernel-chosen loopback ports
+# (recorded in RUN_DIR/*.endpoint) unless --set names the endpoints.
 "$bin/replay_server/dqnlm-replay" --config "$profile_file" --set run.dir="$run_dir" \
-    --set actor.count="$actors" "${sets[@]}" --print-config >"$run_dir/config.ini"
+    --set actor.count="$actors" --set 'replay.endpoint=tcp://127.0.0.1:*' \
+    --set 'learner.weights_endpoint=tcp://127.0.0.1:*' "${sets[@]}" --print-config >"$run_dir/config.ini"
 cfg=(--config "$run_dir/config.ini")
 
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
@@ -65,16 +66,21 @@ on_signal() {
 }
 trap on_signal INT TERM
 
-wait_file() {
-    for _ in $(seq 1 300); do [ -s "$1" ] && return 0; sleep 0.1; done
-    echo "run-local.sh: $1 did not appear; see $run_dir/logs" >&2
+wait_file() { # FILE PID LOG: waits for FILE while PID lives
+    for _ in $(seq 1 300); do
+        [ -s "$1" ] && return 0
+        kill -0 "$2" 2>/dev/null || break
+        sleep 0.1
+    done
+    echo "run-local.sh: $1 did not appear; the last lines of $3:" >&2
+    tail -n 5 "$3" >&2
     stop_all; exit 1
 }
 
 rm -f "$run_dir/replay.endpoint" "$run_dir/weights.endpoint"
 "$bin/replay_server/dqnlm-replay" "${cfg[@]}" >"$run_dir/logs/replay.log" 2>&1 &
 pids+=($!)
-wait_file "$run_dir/replay.endpoint"
+wait_file "$run_dir/replay.endpoint" $! "$run_dir/logs/replay.log"
 cfg+=(--set replay.endpoint="$(cat "$run_dir/replay.endpoint")")
 
 oversub=()
@@ -83,7 +89,7 @@ mpirun -np "$ranks" "${oversub[@]}" --bind-to none "$bin/learner/dqnlm-learner" 
     >"$run_dir/logs/learner.log" 2>&1 &
 learner=$!
 pids+=($learner)
-wait_file "$run_dir/weights.endpoint"
+wait_file "$run_dir/weights.endpoint" $learner "$run_dir/logs/learner.log"
 cfg+=(--set learner.weights_endpoint="$(cat "$run_dir/weights.endpoint")")
 for ((i = 0; i < actors; i++)); do
     "$bin/actor/dqnlm-actor" "${cfg[@]}" --id "$i" >"$run_dir/logs/actor-$i.log" 2>&1 &
