@@ -31,7 +31,7 @@ static size_t token(const char *s, char *out, size_t cap)
 {
     while (*s && isspace((unsigned char)*s)) s++;
     size_t n = 0;
-    while (s[n] && !isspace((unsigned char)s[n]) && s[n] != '#') {
+    while (s[n] && !isspace((unsigned char)s[n])) {
         if (n + 1 < cap) out[n] = s[n];
         n++;
     }
@@ -111,6 +111,9 @@ static int load_clients(curve_server_t *cs, const char *path, char *why, size_t 
         char tok[64];
         size_t n = token(line, tok, sizeof tok);
         if (n == 0) continue;
+        /* '#' is a Z85 digit: a '#' line is a comment only if it is not a key. */
+        uint8_t probe[32];
+        if (tok[0] == '#' && (n != CURVE_Z85_LEN || !zmq_z85_decode(probe, tok))) continue;
         if (n != CURVE_Z85_LEN || cs->n_clients >= MAX_CLIENTS ||
             !zmq_z85_decode(cs->clients[cs->n_clients], tok)) {
             snprintf(why, whylen, "%s:%d: expected a 40-character Z85 public key (at most %d)",

@@ -4,7 +4,7 @@
  * Key files hold one 40-character Z85 key (dqnlm-replay-keygen writes
  * NAME.key, the secret, mode 0600, and NAME.pub, the public key); whitespace
  * around it is ignored. The authorized-clients file holds Z85 public keys, one
- * a line ('#' starts a comment).
+ * a line (a line starting with '#' that is not a key is a comment).
  *
  * Server:
  *   curve_server_t *cs = curve_server_new(zctx, sock, cfg, why, sizeof why);
