@@ -1,0 +1,232 @@
+# cluster-lib.sh - the job logic shared by the cluster launchers
+# (deploy/mpirun-hosts.sh, deploy/slurm/*.sbatch); sourced, not run.
+#
+# A launcher parses its options with dq_parse_args, defines three functions
+# that start one part of the job in the background (so that $! is its pid),
+#
+#   dq_launch_replay  CMD...   one task: the replay server
+#   dq_launch_learner CMD...   the MPI learner group
+#   dq_launch_actors  CMD...   every actor (each task appends --id RANK)
+#
+# where CMD is `cluster-task.sh ROLE RUN_DIR PROGRAM ARGS...`, and calls
+# dq_run. dq_run writes RUN_DIR/config.ini, starts the replay server, finds
+# its address (RUN_DIR/replay.host + the port in RUN_DIR/replay.endpoint),
+# starts the learner group with it, finds the weights publisher the same way,
+# starts the actors, and waits for the learner group to spend its budget
+# (learner.updates). Then it stops the actors (SIGTERM: they send what they
+# hold and wait for its acknowledgement), then the replay server, and prints
+# a summary. On SIGTERM/SIGINT (scancel, Ctrl-C) it stops the learner group
+# first, so that it writes RUN_DIR/qnet.bin, then the rest.
+#
+# Exit status: 0 when the learner group spent its budget and saved the
+# Q-network; 1 when a part failed; 143 (SIGTERM) or 130 (SIGINT) when
+# stopped by a signal, after the same orderly shutdown.
+
+DQ_TASK=$DQ_ROOT/deploy/cluster-task.sh
+DQ_BIN=${DQNLM_BUILD:-$DQ_ROOT/build}
+dq_profile=chain dq_run_dir="" dq_sets=() dq_ranks="" dq_actors="" dq_bind='*' dq_port_base='*'
+dq_hostfile="" dq_grid=""
+dq_pid_replay="" dq_pid_learner="" dq_pid_actors=""
+
+dq_log() { echo "[$(date +%H:%M:%S)] $*"; }
+dq_die() { echo "${DQ_NAME:-dqnlm}: $*" >&2; exit 2; }
+
+# The options every launcher takes (docs/deploy.md lists them).
+dq_parse_args() {
+    while [ $# -gt 0 ]; do
+        case "$1" in
+        --profile) dq_profile=$2; shift 2 ;;
+        --run-dir) dq_run_dir=$2; shift 2 ;;
+        --set|-s) dq_sets+=(--set "$2"); shift 2 ;;
+        --ranks) dq_ranks=$2; shift 2 ;;
+        --actors) dq_actors=$2; shift 2 ;;
+        --bind) dq_bind=$2; shift 2 ;;
+        --port-base) dq_port_base=$2; shift 2 ;;
+        --hostfile) dq_hostfile=$2; shift 2 ;;
+        --grid) dq_grid=$2; shift 2 ;;
+        -h|--help) sed -n "${DQ_HELP_LINES:-2,20}p" "$DQ_SELF" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        *) dq_die "unknown option '$1' (try --help)" ;;
+        esac
+    done
+    case "$dq_profile" in
+    *.ini) dq_profile_file=$(cd "$(dirname "$dq_profile")" && pwd)/$(basename "$dq_profile") ;;
+    *) dq_profile_file=$DQ_ROOT/deploy/profiles/$dq_profile.ini ;;
+    esac
+    [ -f "$dq_profile_file" ] || dq_die "no profile '$dq_profile' ($dq_profile_file)"
+    local n
+    for n in "$dq_ranks" "$dq_actors"; do
+        [ -z "$n" ] || [[ "$n" =~ ^[1-9][0-9]*$ ]] || dq_die "'$n' is not a positive count"
+    done
+    case "$dq_port_base" in
+    '*') ;;
+    job) [ -n "${SLURM_JOB_ID:-}" ] || dq_die "--port-base job needs a Slurm job"
+         dq_port_base=$((20000 + 2 * (${SLURM_ARRAY_TASK_ID:-$SLURM_JOB_ID} % 20000))) ;;
+    *) [[ "$dq_port_base" =~ ^[0-9]+$ ]] && [ "$dq_port_base" -ge 1024 ] && [ "$dq_port_base" -le 65534 ] ||
+           dq_die "--port-base '$dq_port_base' is not a port in [1024, 65534], 'job' or '*'" ;;
+    esac
+    [ -x "$DQ_BIN/replay_server/dqnlm-replay" ] || dq_die "no build in $DQ_BIN (run deploy/build.sh, or set DQNLM_BUILD)"
+}
+
+# The file where a role's server records the address it bound.
+dq_endpoint_file() { [ "$1" = learner ] && echo weights.endpoint || echo "$1.endpoint"; }
+
+# dq_connect_address ROLE: the address clients use for the socket ROLE bound.
+# A wildcard bind (tcp://0.0.0.0:P, tcp://[::]:P) becomes tcp://HOST:P with
+# the node name the task recorded; a specific address is used as it is.
+dq_connect_address() {
+    local ep host
+    ep=$(cat "$dq_run_dir/$(dq_endpoint_file "$1")")
+    host=$(cat "$dq_run_dir/$1.host")
+    case "$ep" in
+    tcp://0.0.0.0:*|tcp://\[::\]:*|tcp://\*:*) echo "tcp://$host:${ep##*:}" ;;
+    *) echo "$ep" ;;
+    esac
+}
+
+# dq_wait_started ROLE PID: waits (bounded, 60 s) until ROLE has recorded its
+# endpoint and host, failing early if PID exits.
+dq_wait_started() {
+    local i
+    for ((i = 0; i < 600; i++)); do
+        [ -s "$dq_run_dir/$(dq_endpoint_file "$1")" ] && [ -s "$dq_run_dir/$1.host" ] && return 0
+        kill -0 "$2" 2>/dev/null || { dq_log "the $1 exited before it was ready; see $dq_run_dir/logs"; return 1; }
+        sleep 0.1
+    done
+    dq_log "the $1 did not record its endpoint within 60 s; see $dq_run_dir/logs"
+    return 1
+}
+
+# dq_stop NAME PID [SECONDS]: DQ_STOP_SIGNAL (default TERM; USR1 for mpirun,
+# see cluster-task.sh), then SIGKILL after SECONDS (default 20).
+dq_stop() {
+    local name=$1 pid=$2 i
+    [ -n "$pid" ] || return 0
+    kill -"${DQ_STOP_SIGNAL:-TERM}" "$pid" 2>/dev/null || { wait "$pid" 2>/dev/null; return 0; }
+    for ((i = 0; i < ${3:-20} * 10; i++)); do
+        kill -0 "$pid" 2>/dev/null || break
+        sleep 0.1
+    done
+    if kill -0 "$pid" 2>/dev/null; then
+        dq_log "the $name did not stop within ${3:-20} s; killing it"
+        kill -KILL "$pid" 2>/dev/null || true
+    fi
+    wait "$pid" 2>/dev/null || true
+}
+
+# The orderly shutdown: learner group (checkpoint), actors (flush), replay.
+dq_stop_all() {
+    dq_stop "learner group" "$dq_pid_learner"
+    dq_pid_learner=""
+    dq_stop actors "$dq_pid_actors"
+    dq_pid_actors=""
+    dq_stop "replay server" "$dq_pid_replay"
+    dq_pid_replay=""
+}
+
+dq_on_signal() {
+    trap - TERM INT
+    dq_log "stop requested ($1): stopping the learner group, the actors, the replay server"
+    dq_stop_all
+    dq_summary
+    [ -s "$dq_run_dir/qnet.bin" ] && dq_log "checkpoint: $dq_run_dir/qnet.bin" ||
+        dq_log "no checkpoint (the learner group had not started training)"
+    exit "$2"
+}
+
+# dq_csv_last FILE COLUMN...: the named columns of FILE's last row.
+dq_csv_last() {
+    local f=$1; shift
+    [ -f "$f" ] || return 0
+    awk -F, -v want="$*" 'NR == 1 {for (i = 1; i <= NF; i++) col[$i] = i; next} {last = $0}
+        END {n = split(want, w, " "); split(last, v, ",");
+             for (k = 1; k <= n; k++) printf "%s%s", (k > 1 ? " " : ""), (w[k] in col ? v[col[w[k]]] : "?"); print ""}' "$f"
+}
+
+# What arrived where: the replay server's total and each actor's count of
+# acknowledged transitions, with its host; the last weights version each saw.
+dq_summary() {
+    local f id
+    grep -h "stopping:" "$dq_run_dir"/logs/replay-*.log 2>/dev/null | sed 's/.*stopping:/  replay server stopping:/' || true
+    for f in "$dq_run_dir"/logs/actor-*.log; do
+        [ -f "$f" ] || continue
+        id=${f##*/actor-}
+        id=${id%.log}
+        echo "  actor $id on $(sed -n 's/^cluster-task: actor rank [0-9]* on \([^ ]*\).*/\1/p' "$f"):" \
+             "$(grep -o '[0-9]* transitions sent, [0-9]* acknowledged' "$f" || echo 'no final count')," \
+             "weights version $(dq_csv_last "$dq_run_dir/actor-$id.csv" weights_version)"
+    done
+}
+
+# dq_progress: the learner's last metric row, in words.
+dq_progress() {
+    local row
+    row=$(dq_csv_last "$dq_run_dir/learner.csv" updates loss updates_per_s replay_size weights_version)
+    [ -z "$row" ] || echo "$row" | awk '{printf "  update %s, loss %s, %s updates/s, replay %s items, weights v%s\n", $1, $2, $3, $4, $5}'
+}
+
+dq_run() {
+    mkdir -p "$dq_run_dir/logs"
+    dq_run_dir=$(cd "$dq_run_dir" && pwd)
+    local replay_bind=tcp://$dq_bind:$dq_port_base weights_bind=tcp://$dq_bind:$dq_port_base
+    [ "$dq_port_base" = '*' ] || weights_bind=tcp://$dq_bind:$((dq_port_base + 1))
+    local actor_count=(--set actor.count="$dq_actors")
+    "$DQ_BIN/replay_server/dqnlm-replay" --config "$dq_profile_file" --set run.dir="$dq_run_dir" \
+        "${actor_count[@]}" "${dq_sets[@]}" --print-config >"$dq_run_dir/config.ini" ||
+        dq_die "bad configuration (see above)"
+    local cfg=(--config "$dq_run_dir/config.ini")
+    export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
+    trap 'dq_on_signal SIGTERM 143' TERM
+    trap 'dq_on_signal SIGINT 130' INT
+    rm -f "$dq_run_dir"/{replay,weights}.endpoint "$dq_run_dir"/{replay,learner}.host "$dq_run_dir/qnet.bin"
+    dq_log "run folder $dq_run_dir; ${dq_ranks} learner rank(s), ${dq_actors} actor(s)"
+
+    dq_launch_replay "$DQ_TASK" replay "$dq_run_dir" "$DQ_BIN/replay_server/dqnlm-replay" "${cfg[@]}" \
+        --set replay.endpoint="$replay_bind"
+    dq_pid_replay=$!
+    dq_wait_started replay "$dq_pid_replay" || { dq_stop_all; exit 1; }
+    local replay_addr
+    replay_addr=$(dq_connect_address replay)
+    dq_log "replay server at $replay_addr"
+    cfg+=(--set replay.endpoint="$replay_addr")
+
+    dq_launch_learner "$DQ_TASK" learner "$dq_run_dir" "$DQ_BIN/learner/dqnlm-learner" "${cfg[@]}" \
+        --set learner.weights_endpoint="$weights_bind"
+    dq_pid_learner=$!
+    dq_wait_started learner "$dq_pid_learner" || { dq_stop_all; exit 1; }
+    local weights_addr
+    weights_addr=$(dq_connect_address learner)
+    dq_log "weights publisher at $weights_addr"
+    cfg+=(--set learner.weights_endpoint="$weights_addr")
+
+    dq_launch_actors "$DQ_TASK" actor "$dq_run_dir" "$DQ_BIN/actor/dqnlm-actor" "${cfg[@]}"
+    dq_pid_actors=$!
+
+    # Wait for the learner group; `sleep & wait` lets a signal's trap run at once.
+    local tick=0 status=0
+    while kill -0 "$dq_pid_learner" 2>/dev/null; do
+        if ! kill -0 "$dq_pid_actors" 2>/dev/null || ! kill -0 "$dq_pid_replay" 2>/dev/null; then
+            dq_log "the actors or the replay server exited early; stopping"
+            dq_stop_all
+            dq_summary
+            exit 1
+        fi
+        sleep 1 &
+        wait $! || true
+        tick=$((tick + 1))
+        [ $((tick % 10)) -ne 0 ] || dq_progress
+    done
+    wait "$dq_pid_learner" || status=$?
+    dq_pid_learner=""
+    dq_stop actors "$dq_pid_actors"
+    dq_pid_actors=""
+    dq_stop "replay server" "$dq_pid_replay"
+    dq_pid_replay=""
+    trap - TERM INT
+    dq_progress
+    dq_summary
+    if [ "$status" -ne 0 ] || [ ! -s "$dq_run_dir/qnet.bin" ]; then
+        dq_log "the learner group failed (exit $status); see $dq_run_dir/logs/learner-0.log"
+        exit 1
+    fi
+    dq_log "done: Q-network $dq_run_dir/qnet.bin, metrics $dq_run_dir/*.csv, logs $dq_run_dir/logs"
+}

@@ -1,0 +1,42 @@
+#!/bin/bash
+# cluster-task.sh - one task of a cluster job, started by srun or mpirun on
+# some node; never run by hand. It names where it runs and then execs the
+# program, so that signals from the launcher reach the program itself.
+#
+#   cluster-task.sh replay|learner|actor RUN_DIR PROGRAM [ARGS...]
+#
+# - the task's rank comes from the launcher: OMPI_COMM_WORLD_RANK (mpirun),
+#   PMIX_RANK (srun --mpi=pmix), SLURM_PROCID (srun);
+# - a server task that binds (the replay server, learner rank 0) first writes
+#   its node's name to RUN_DIR/ROLE.host; the launcher joins that name with
+#   the port the server records in RUN_DIR/ROLE.endpoint (docs/deploy.md);
+# - an actor's id is its rank: `--id RANK` is appended to its arguments;
+# - output goes to RUN_DIR/logs/ROLE-RANK.log.
+set -euo pipefail
+[ $# -ge 3 ] || { echo "usage: cluster-task.sh replay|learner|actor RUN_DIR PROGRAM [ARGS...]" >&2; exit 2; }
+role=$1 run_dir=$2
+shift 2
+rank=${OMPI_COMM_WORLD_RANK:-${PMIX_RANK:-${SLURM_PROCID:-0}}}
+host=${DQNLM_NODE_ADDR:-${SLURMD_NODENAME:-$(hostname)}}
+mkdir -p "$run_dir/logs"
+exec >"$run_dir/logs/$role-$rank.log" 2>&1
+echo "cluster-task: $role rank $rank on $host (pid $$)"
+case "$role" in
+replay) echo "$host" >"$run_dir/replay.host.tmp" && mv "$run_dir/replay.host.tmp" "$run_dir/replay.host" ;;
+learner) [ "$rank" != 0 ] || { echo "$host" >"$run_dir/learner.host.tmp" && mv "$run_dir/learner.host.tmp" "$run_dir/learner.host"; } ;;
+actor) set -- "$@" --id "$rank" ;;
+*) echo "cluster-task.sh: unknown role '$role'" >&2; exit 2 ;;
+esac
+# mpirun delivers SIGUSR1 to the whole process group: the program ignores it
+# (an ignored signal stays ignored across exec) and hears SIGTERM from here.
+trap '' USR1
+"$@" &
+child=$!
+trap 'kill -TERM $child 2>/dev/null || true' TERM INT USR1
+while :; do
+    wait "$child" && rc=0 || rc=$?
+    kill -0 "$child" 2>/dev/null || break
+done
+if [ "$rc" -gt 128 ]; then wait "$child" 2>/dev/null && rc=0 || { r=$?; [ $r = 127 ] || rc=$r; }; fi
+echo "cluster-task: $role rank $rank exited with status $rc"
+exit "$rc"
