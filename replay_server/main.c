@@ -1,6 +1,12 @@
-/* main.c - dqnlm-replay: the replay server program.
+/* main.c - dqnlm-replay: the replay server program (docs/replay.md).
  *
  *   dqnlm-replay --config job.ini --set replay.endpoint=tcp://127.0.0.1:6000
+ *   dqnlm-replay --capacity 1000000 --sampler prioritized \
+ *                --checkpoint runs/x/replay.ckpt --restore true
+ *
+ * Exits 0 after SIGTERM/SIGINT (having written the final checkpoint when one
+ * is configured), 1 when it cannot start (bad checkpoint, bind failure, bad
+ * keys), 2 on a configuration error.
  */
 #include <stdio.h>
 
@@ -14,6 +20,9 @@ int main(int argc, char **argv)
     static const dq_cli_alias_t aliases[] = {
         {"--endpoint", "replay.endpoint", "ZeroMQ endpoint to bind"},
         {"--capacity", "replay.capacity", "transitions held"},
+        {"--sampler", "replay.sampler", "uniform or prioritized"},
+        {"--checkpoint", "replay.checkpoint", "checkpoint file"},
+        {"--restore", "replay.restore", "restore from the checkpoint at start (true/false)"},
         {NULL, NULL, NULL},
     };
     dq_cli_spec_t spec = {"dqnlm-replay",

@@ -43,6 +43,7 @@ struct replay_server {
     double wait_s;
     fifo_t inserts, samples;
     double started, next_checkpoint;
+    int ran;           /* the loop ran: a final checkpoint is worth writing */
     char bound[256];   /* the endpoint actually bound (resolves a wildcard port) */
 };
 
@@ -163,6 +164,10 @@ replay_server_t *replay_server_new(const dq_config_t *cfg, char *why, size_t why
         if (cfg->replay_restore)
             DQ_INFO("replay.restore: %s does not exist yet, starting empty",
                     cfg->replay_checkpoint);
+        else if (cfg->replay_checkpoint[0] && access(cfg->replay_checkpoint, F_OK) == 0)
+            DQ_WARN("%s exists and replay.restore is off: starting empty, and the next "
+                    "checkpoint replaces it",
+                    cfg->replay_checkpoint);
         srv->r = replay_new(cfg, why, whylen);
         if (!srv->r) goto fail;
     }
@@ -222,7 +227,8 @@ void replay_server_destroy(replay_server_t **self_p)
     if (!self_p || !*self_p) return;
     replay_server_t *srv = *self_p;
     if (srv->r) drop_waiting(srv, "the replay server is stopping; resend after it restarts");
-    if (srv->r && srv->sock && srv->cfg->replay_checkpoint[0]) write_checkpoint(srv, "stop");
+    /* Not after a failed start: that would replace a good checkpoint. */
+    if (srv->ran && srv->cfg->replay_checkpoint[0]) write_checkpoint(srv, "stop");
     curve_server_destroy(&srv->curve);
     if (srv->sock) zmq_close(srv->sock);
     if (srv->zctx) zmq_ctx_term(srv->zctx);
@@ -478,6 +484,7 @@ int replay_server_run(replay_server_t *srv)
             replay_table_capacity(t), cfg->replay_sampler, cfg->replay_rate_limit ? "on" : "off",
             cfg->replay_curve ? ", CURVE" : "", srv->bound);
     const replay_counters_t *c = replay_counters(srv->r);
+    srv->ran = 1;
     double last_log = dq_now();
     uint64_t last_inserts = c->inserts, last_samples = c->samples;
     while (!dq_cli_stop_requested()) {

@@ -573,6 +573,14 @@ def case_restart():
     p4, _ = start_server("mismatch", "replay.capacity=400", "replay.checkpoint=" + ck,
                          "replay.restore=true", wait=False)
     check(p4.wait(timeout=20) == 1, "mismatched capacity must stop the server")
+    # A server that fails to start (cannot bind) leaves an existing checkpoint alone.
+    before_bytes = open(ck, "rb").read()
+    args = [SERVER, "--set", "run.dir=" + RUN, "--set", "replay.endpoint=tcp://256.1.1.1:1",
+            "--set", "replay.checkpoint=" + ck]
+    with open(os.path.join(RUN, "nobind.log"), "w") as log:
+        rc = subprocess.run(args, stdout=log, stderr=subprocess.STDOUT, timeout=20).returncode
+    check(rc == 1, "unbindable endpoint: exit %d" % rc)
+    check(open(ck, "rb").read() == before_bytes, "a failed start rewrote the checkpoint")
     print("restart: ok (same items, priorities and seqs after SIGTERM + restore; "
           "resends dropped as duplicates; corrupt and mismatched files refused)")
 
