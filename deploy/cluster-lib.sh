@@ -13,8 +13,8 @@
 # its address (RUN_DIR/replay.host + the port in RUN_DIR/replay.endpoint),
 # starts the learner group with it, finds the weights publisher the same way,
 # starts the actors, and waits for the learner group to spend its budget
-# (learner.updates). Then it stops the actors (SIGTERM: they send what they
-# hold and wait for its acknowledgement), then the replay server, and prints
+# (learner.updates). Then it stops the actors (they send what they hold and
+# wait for its acknowledgement), then the replay server, and prints
 # a summary. On SIGTERM/SIGINT (scancel, Ctrl-C) it stops the learner group
 # first, so that it writes RUN_DIR/qnet.bin, then the rest.
 #
@@ -96,12 +96,14 @@ dq_wait_started() {
     return 1
 }
 
-# dq_stop NAME PID [SECONDS]: DQ_STOP_SIGNAL (default TERM; USR1 for mpirun,
-# see cluster-task.sh), then SIGKILL after SECONDS (default 20).
+# dq_stop NAME PID [SECONDS]: SIGUSR1, then SIGKILL after SECONDS (default
+# 20). PID is an mpirun or srun: both forward SIGUSR1 to every task, where
+# cluster-task.sh turns it into SIGTERM for the program; their own SIGTERM
+# handling would SIGKILL the tasks within a second.
 dq_stop() {
     local name=$1 pid=$2 i
     [ -n "$pid" ] || return 0
-    kill -"${DQ_STOP_SIGNAL:-TERM}" "$pid" 2>/dev/null || { wait "$pid" 2>/dev/null; return 0; }
+    kill -USR1 "$pid" 2>/dev/null || { wait "$pid" 2>/dev/null; return 0; }
     for ((i = 0; i < ${3:-20} * 10; i++)); do
         kill -0 "$pid" 2>/dev/null || break
         sleep 0.1

@@ -32,7 +32,11 @@ esac
 trap '' USR1
 "$@" &
 child=$!
-trap 'kill -TERM $child 2>/dev/null || true' TERM INT USR1
+# Pass on the first stop only: scancel also signals the program directly, and
+# a program takes a third stop signal as "kill now".
+forwarded=0
+forward() { [ $forwarded = 1 ] || { forwarded=1; kill -TERM "$child" 2>/dev/null || true; }; }
+trap forward TERM INT USR1
 while :; do
     wait "$child" && rc=0 || rc=$?
     kill -0 "$child" 2>/dev/null || break

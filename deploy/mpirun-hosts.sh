@@ -57,8 +57,6 @@ host_list() {
 merge_hosts() { tr ',' '\n' <<<"$1" | awk -F: '{n[$1]+=$2; if (!($1 in o)) {o[$1]=++k; h[k]=$1}} END {for (i=1;i<=k;i++) printf "%s%s:%d", (i>1?",":""), h[i], n[h[i]]}'; }
 
 export OMPI_MCA_btl_vader_single_copy_mechanism=none
-# Stop with SIGUSR1, which mpirun forwards; cluster-task.sh makes it SIGTERM.
-DQ_STOP_SIGNAL=USR1
 mpi=(mpirun --bind-to none --oversubscribe)
 read -r -a extra <<<"${DQNLM_MPIRUN_ARGS:-}"
 mpi+=("${extra[@]}")

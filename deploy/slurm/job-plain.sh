@@ -1,0 +1,38 @@
+# job-plain.sh - the body of deploy/slurm/dqnlm.sbatch and dqnlm-array.sbatch
+# (sourced inside the batch script; needs DQ_ROOT). The allocation's tasks
+# are shared out as job steps that run side by side (srun --exact): one task
+# for the replay server on the first node, --ranks tasks (default 1) for the
+# learner group (srun --mpi=pmix), every task left for actors.
+#
+# In an array task, the run folder is RUN_BASE/task-ID (RUN_BASE defaults to
+# runs/slurm-ARRAYJOBID), run.seed is raised by the task id, and with
+# --grid FILE the task's line of FILE (line ID+1, # comments and blank lines
+# skipped) holds more settings, `section.key=value` separated by spaces.
+DQ_SELF=$DQ_ROOT/deploy/slurm/job-plain.sh DQ_NAME=$(basename "$0") DQ_HELP_LINES=2,11
+source "$DQ_ROOT/deploy/cluster-lib.sh"
+dq_parse_args "$@"
+[ -z "$dq_actors" ] || dq_die "--actors: the actors are the tasks left after replay and learner (sbatch -n)"
+dq_ranks=${dq_ranks:-1}
+dq_actors=$((SLURM_NTASKS - 1 - dq_ranks))
+[ "$dq_actors" -ge 1 ] || dq_die "$SLURM_NTASKS tasks leave none for actors after 1 replay server and $dq_ranks learner rank(s)"
+
+if [ -n "${SLURM_ARRAY_TASK_ID:-}" ]; then
+    base=${dq_run_dir:-$SLURM_SUBMIT_DIR/runs/slurm-$SLURM_ARRAY_JOB_ID}
+    dq_run_dir=$base/task-$SLURM_ARRAY_TASK_ID
+    seed=$("$DQ_BIN/replay_server/dqnlm-replay" --config "$dq_profile_file" "${dq_sets[@]}" --print-config |
+           sed -n 's/^seed *= *//p' | head -n 1)
+    dq_sets+=(--set run.seed=$((${seed:-1} + SLURM_ARRAY_TASK_ID)))
+    if [ -n "$dq_grid" ]; then
+        line=$(grep -v '^[[:space:]]*\(#\|$\)' "$dq_grid" | sed -n "$((SLURM_ARRAY_TASK_ID + 1))p")
+        [ -n "$line" ] || dq_die "--grid $dq_grid has no line for array task $SLURM_ARRAY_TASK_ID"
+        for kv in $line; do dq_sets+=(--set "$kv"); done
+        dq_log "array task $SLURM_ARRAY_TASK_ID: $line"
+    fi
+fi
+[ -n "$dq_run_dir" ] || dq_run_dir=$SLURM_SUBMIT_DIR/runs/slurm-$SLURM_JOB_ID
+head_node=$(scontrol show hostnames "$SLURM_JOB_NODELIST" | head -n 1)
+
+dq_launch_replay() { srun --exact -N 1 -n 1 -w "$head_node" "$@" </dev/null & }
+dq_launch_learner() { srun --exact -n "$dq_ranks" --mpi=pmix "$@" </dev/null & }
+dq_launch_actors() { srun --exact -n "$dq_actors" "$@" </dev/null & }
+dq_run

@@ -1,0 +1,146 @@
+# deploy_lib.sh - helpers for the deploy tests (sourced, not run): skipping,
+# a private munge daemon, and Slurm clusters built for one test run — one
+# node in the root namespace on loopback, or one node per fake host of
+# deploy/netns/fakehosts.sh. Everything lives under $D (the test's folder):
+# configuration, state, logs, the munge socket; names and ports come from $$.
+
+export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
+export OMPI_MCA_btl_vader_single_copy_mechanism=none
+
+dl_skip() { echo "SKIP: $*"; exit 77; }
+
+# dl_require TOOL... : skips unless root and every TOOL is on PATH.
+dl_require() {
+    [ "$(id -u)" = 0 ] || dl_skip "needs root (network namespaces, Slurm daemons)"
+    local t
+    for t in "$@"; do
+        command -v "$t" >/dev/null || dl_skip "needs $t (deploy/install-deps.sh --slurm)"
+    done
+}
+
+# dl_munge_up: a munged of our own, socket $D/munge/sock (slurm.conf AuthInfo).
+dl_munge_up() {
+    mkdir -p "$D/munge"
+    chown munge:munge "$D/munge"
+    chmod 755 "$D/munge"
+    runuser -u munge -- /usr/sbin/munged --socket="$D/munge/sock" --pid-file="$D/munge/pid" \
+        --log-file="$D/munge/log" --seed-file="$D/munge/seed" --key-file=/etc/munge/munge.key ||
+        { cat "$D/munge/log" 2>/dev/null; return 1; }
+    munge -S "$D/munge/sock" -n | unmunge -S "$D/munge/sock" | grep -q 'STATUS:.*Success'
+}
+dl_munge_down() { [ -s "$D/munge/pid" ] && kill "$(cat "$D/munge/pid")" 2>/dev/null; return 0; }
+
+# dl_slurm_conf CLUSTER CTLD_HOST CTLD_ADDR PORT NODE_LINES: writes $D/slurm/slurm.conf.
+dl_slurm_conf() {
+    local s=$D/slurm
+    mkdir -p "$s/state"
+    export SLURM_CONF=$s/slurm.conf
+    cat >"$SLURM_CONF" <<CONF
+ClusterName=$1
+SlurmctldHost=$2($3)
+SlurmctldPort=$4
+SlurmdPort=$(($4 + 1))
+SlurmUser=root
+SlurmdUser=root
+AuthType=auth/munge
+CredType=cred/munge
+AuthInfo=socket=$D/munge/sock
+StateSaveLocation=$s/state
+SlurmdSpoolDir=$s/spool-%n
+SlurmctldPidFile=$s/slurmctld.pid
+SlurmdPidFile=$s/slurmd-%n.pid
+SlurmctldLogFile=$s/slurmctld.log
+SlurmdLogFile=$s/slurmd-%n.log
+TmpFS=$s/tmp-%n
+ProctrackType=proctrack/linuxproc
+TaskPlugin=task/none
+SelectType=select/cons_tres
+SelectTypeParameters=CR_Core
+SchedulerParameters=bf_interval=1
+SlurmdParameters=config_overrides
+MpiDefault=none
+ReturnToService=2
+KillWait=20
+AccountingStorageType=accounting_storage/none
+JobAcctGatherType=jobacct_gather/none
+JobCompType=jobcomp/none
+MailProg=/bin/true
+$5
+PartitionName=debug Nodes=ALL Default=YES MaxTime=INFINITE State=UP
+CONF
+    # slurmd in a namespace cannot autodetect cgroups (ip netns exec remounts /sys).
+    echo "CgroupPlugin=cgroup/v1" >"$s/cgroup.conf"
+}
+
+# dl_wait_idle N [CMD_PREFIX...]: waits (bounded, 20 s) until N nodes are idle.
+dl_wait_idle() {
+    local n=$1 i
+    shift
+    for ((i = 0; i < 100; i++)); do
+        [ "$("$@" sinfo -h -N -o %T 2>/dev/null | grep -c '^idle$')" = "$n" ] && return 0
+        sleep 0.2
+    done
+    echo "FAIL: Slurm nodes not idle:"; "$@" sinfo -N; tail -n 5 "$D"/slurm/*.log
+    return 1
+}
+
+# dl_slurm_down: scontrol shutdown, then wait (bounded) for the daemons to go.
+dl_slurm_down() {
+    local f p i pids=()
+    [ -f "$D/slurm/slurm.conf" ] || return 0
+    for f in "$D"/slurm/*.pid; do p=$(cat "$f" 2>/dev/null) && pids+=("$p"); done
+    "$@" scontrol shutdown >/dev/null 2>&1
+    for p in "${pids[@]}"; do
+        for ((i = 0; i < 50; i++)); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
+        kill -KILL "$p" 2>/dev/null
+    done
+    return 0
+}
+
+# dl_job_state JOBID [CMD_PREFIX...]: JobState of the (first component of the) job.
+dl_job_state() {
+    local j=$1
+    shift
+    "$@" scontrol show job -o "$j" 2>/dev/null | head -n 1 | sed -n 's/.* JobState=\([A-Z_]*\).*/\1/p'
+}
+
+# dl_wait_job JOBID SECONDS [CMD_PREFIX...]: waits until the job has ended; prints its state.
+dl_wait_job() {
+    local j=$1 t=$2 i s
+    shift 2
+    for ((i = 0; i < t * 5; i++)); do
+        s=$(dl_job_state "$j" "$@")
+        case "$s" in COMPLETED|FAILED|CANCELLED|TIMEOUT|NODE_FAIL|OUT_OF_MEMORY|PREEMPTED|BOOT_FAIL|DEADLINE) echo "$s"; return 0 ;; esac
+        sleep 0.2
+    done
+    echo "TIMEOUT_WAITING($s)"
+}
+
+# dl_check_run RUN UPDATES: the checks every finished training run must pass —
+# checkpoint and metrics, the learner's budget reached, and transitions from
+# every actor in the replay server (per-actor acknowledged counts add up to
+# the server's insert count), every actor seeing weights version 2 or later.
+# Prints the hosts the actors ran on.
+dl_check_run() {
+    local run=$1 updates=$2 f inserted acked=0 sent=0 n=0 v hosts=""
+    [ -s "$run/qnet.bin" ] || { echo "FAIL: no checkpoint $run/qnet.bin"; return 1; }
+    [ -s "$run/learner.csv" ] || { echo "FAIL: no metrics $run/learner.csv"; return 1; }
+    grep -q "saved the Q-network after $updates updates" "$run"/logs/learner-0.log ||
+        { echo "FAIL: the learner did not save after $updates updates"; return 1; }
+    inserted=$(sed -n 's/.*stopping: \([0-9]*\) items inserted.*/\1/p' "$run"/logs/replay-0.log)
+    [ -n "$inserted" ] || { echo "FAIL: the replay server did not stop in order"; return 1; }
+    for f in "$run"/logs/actor-*.log; do
+        local id=${f##*/actor-} a s
+        id=${id%.log}
+        read -r s a < <(sed -n 's/.* \([0-9]*\) transitions sent, \([0-9]*\) acknowledged.*/\1 \2/p' "$f")
+        [ -n "$a" ] && [ "$a" -gt 0 ] || { echo "FAIL: actor $id: no transitions acknowledged"; return 1; }
+        v=$(awk -F, 'NR == 1 {for (i = 1; i <= NF; i++) if ($i == "weights_version") c = i; next} {x = $c} END {print x + 0}' "$run/actor-$id.csv")
+        [ "$v" -ge 2 ] || { echo "FAIL: actor $id saw weights version $v, not an advancing one"; return 1; }
+        acked=$((acked + a)) sent=$((sent + s)) n=$((n + 1))
+        hosts+=" $(sed -n 's/^cluster-task: actor rank [0-9]* on \([^ ]*\).*/\1/p' "$f")"
+    done
+    [ "$acked" -le "$inserted" ] && [ "$inserted" -le "$sent" ] ||
+        { echo "FAIL: replay inserted $inserted, actors sent $sent, acknowledged $acked"; return 1; }
+    echo "ok: $n actors, $inserted transitions inserted ($acked acknowledged to actors), hosts:$hosts"
+    dl_actor_hosts=$(tr ' ' '\n' <<<"$hosts" | sort -u | grep -v '^$' | tr '\n' ' ')
+}
