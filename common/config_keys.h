@@ -127,6 +127,17 @@
     X(eval, tune_instances, INT, "3", 0, 10000, "training instances per grid point when tuning baseline LRs; 0 = no tuning") \
     X(eval, workers, INT, "2", 1, 256, "worker processes running episodes in parallel")       \
     X(eval, boot, INT, "2000", 10, 1000000, "bootstrap resamples for the confidence intervals") \
-    X(eval, out, STR, "", 0, 0, "output folder; empty = RUN_DIR/eval")
+    X(eval, out, STR, "", 0, 0, "output folder; empty = RUN_DIR/eval")                          \
+    /* [ablation] dqnlm-report: statistics and figures of an ablation (docs/exploration.md) */  \
+    X(ablation, dir, STR, "", 0, 0, "ablation folder dqnlm-report reads (manifest.tsv, runs/), written by deploy/ablate.sh") \
+    X(ablation, out, STR, "", 0, 0, "report folder; empty = ABLATION_DIR/report")                \
+    X(ablation, efficiency, REAL, "0.9", 0.01, 1, "sample efficiency: env steps until a run's return curve reaches this fraction of the best final return") \
+    X(ablation, window, REAL, "0.1", 0.01, 1, "share of a run's env steps averaged into its return curve and its final return") \
+    X(ablation, grid, INT, "50", 2, 10000, "env-step grid points the learning curves are interpolated onto") \
+    X(ablation, boot, INT, "2000", 10, 1000000, "bootstrap resamples for the confidence intervals and bands") \
+    X(ablation, seed, INT, "1", 0, 4294967295.0, "seed of the bootstrap resampling") \
+    X(ablation, gnuplot, STR, "gnuplot", 0, 0, "gnuplot program for the figures; empty = write data and scripts only") \
+    X(ablation, snapshot, STR, "", 0, 0, "dqnlm-report: convert this learner checkpoint into the Q-network file ablation.snapshot_qnet and exit") \
+    X(ablation, snapshot_qnet, STR, "", 0, 0, "where ablation.snapshot's Q-network is written")
 
 #endif
