@@ -1,0 +1,86 @@
+#!/bin/bash
+# ablation_slurm.sh BUILD_DIR - the Slurm path of deploy/ablate.sh on a real
+# single-node Slurm (slurmctld + slurmd + munged of this test only, on
+# loopback, ports from $$; helpers of tests/deploy_lib.sh): the chain-test
+# ablation (2 schedules x 2 seeds) is submitted with --slurm as a job array
+# plus a report job that depends on it; every array task must complete with
+# its run DONE, the report must build and count 4 finished runs. Then one
+# run's DONE is removed and --slurm again submits only that run.
+# Needs root and slurm-wlm/munge (skips otherwise). About 30-60 s.
+set -uo pipefail
+B=$(cd "$1" && pwd)
+src=$(cd "$(dirname "$0")/.." && pwd)
+source "$src/tests/deploy_lib.sh"
+dl_require slurmctld slurmd sbatch munged mpirun
+[ -f "$src/deploy/slurm/job-plain.sh" ] || dl_skip "no deploy/slurm/job-plain.sh"
+D=$(mktemp -d /tmp/dqnlm-ablslurm.XXXXXX)
+chmod 755 "$D"
+export DQNLM_BUILD=$B
+cleanup() {
+    local j
+    for j in ${jobs_started:-}; do scancel "$j" 2>/dev/null; done
+    [ -n "${jobs_started:-}" ] && sleep 2
+    dl_slurm_down
+    dl_munge_down
+    if [ "${ok:-0}" = 1 ]; then rm -rf "$D"; else
+        for f in "$D"/abl/slurm-*.out "$D"/slurm/*.log "$D"/abl/runs/*/*/logs/train.log; do
+            [ -f "$f" ] && { echo "== $f"; tail -n 25 "$f"; }
+        done
+        echo "test folder kept: $D"
+    fi
+}
+trap cleanup EXIT
+fail() { echo "FAIL: $*"; exit 1; }
+
+node=$(hostname -s)
+port=$((10000 + 2 * ($$ % 10000)))
+dl_munge_up || fail "munged did not start"
+dl_slurm_conf "dq$$" "$node" 127.0.0.1 "$port" "NodeName=$node NodeAddr=127.0.0.1 CPUs=8 State=UNKNOWN"
+mkdir -p "$D/slurm/spool-$node" "$D/slurm/tmp-$node"
+/usr/sbin/slurmctld || fail "slurmctld did not start"
+/usr/sbin/slurmd -N "$node" || fail "slurmd did not start"
+dl_wait_idle 1 || exit 1
+cd "$D"
+
+# submit: ablate.sh prints the array job and the report job
+submit() {
+    "$src/deploy/ablate.sh" "$src/deploy/ablations/chain-test.ini" --dir "$D/abl" --slurm >"$D/submit.log" 2>&1 ||
+        { cat "$D/submit.log"; fail "ablate.sh --slurm failed"; }
+    cat "$D/submit.log"
+    array=$(sed -n 's/.*submitted job array \([0-9]*\).*/\1/p' "$D/submit.log")
+    report=$(sed -n 's/.*report job \([0-9]*\).*/\1/p' "$D/submit.log")
+    [ -n "$report" ] || fail "no report job submitted"
+    jobs_started="$array $report"
+}
+t0=$SECONDS
+submit
+[ -n "$array" ] || fail "no job array submitted"
+state=$(dl_wait_job "$report" 150)
+[ "$state" = COMPLETED ] || fail "report job ended $state"
+for t in 0 1 2 3; do
+    s=$(dl_job_state "${array}_$t")
+    [ "$s" = COMPLETED ] || fail "array task $t ended $s"
+done
+n=$(ls "$D"/abl/runs/*/seed-*/DONE 2>/dev/null | wc -l)
+[ "$n" = 4 ] || fail "$n of 4 runs DONE"
+grep -q '4 planned runs; \*\*4 finished\*\*' "$D/abl/report/report.md" || fail "the report does not count 4 finished runs"
+grep -q 'None: every planned run finished' "$D/abl/report/report.md" || fail "the report lists missing runs"
+[ -s "$D/abl/report/final.csv" ] && [ -s "$D/abl/report/improvement.csv" ] || fail "report tables missing"
+grep -q "cluster-task: actor rank 0 on" "$D"/abl/runs/linear/seed-2/logs/actor-0.log || fail "the run did not go through the cluster tasks"
+echo "array: 4 runs and the report in $((SECONDS - t0)) s"
+
+# resubmitting after one run lost its DONE marker submits that run only
+rm "$D/abl/runs/linear/seed-1/DONE"
+t0=$SECONDS
+submit
+grep -q '3 finished runs skipped, 1 to run' "$D/submit.log" || fail "resubmission did not skip the 3 finished runs"
+grep -q "submitted job array $array (1 tasks)" "$D/submit.log" || fail "resubmission did not submit exactly one task"
+state=$(dl_wait_job "$report" 120)
+[ "$state" = COMPLETED ] || fail "second report job ended $state"
+s=$(dl_job_state "${array}_2")
+[ "$s" = COMPLETED ] || fail "resubmitted task 2 ended $s"
+[ -f "$D/abl/runs/linear/seed-1/DONE" ] || fail "the resubmitted run is not DONE"
+grep -q '\*\*4 finished\*\*' "$D/abl/report/report.md" || fail "the second report does not count 4 finished runs"
+echo "resubmission: 1 run and the report in $((SECONDS - t0)) s"
+jobs_started=""
+ok=1
