@@ -116,9 +116,13 @@ progress() {
              if (n) printf ", return %.3f", ret / n; if (k) printf ", final val loss %.3f", m / k}')
     echo "${l:-[waiting] learner waiting for the replay server to fill} | $a"
 }
+# A line when something changed, at most every 5 s.
+last=""
 while kill -0 "$learner" 2>/dev/null; do
     for _ in 1 2 3 4 5 6 7 8 9 10; do kill -0 "$learner" 2>/dev/null && sleep 0.5; done
-    progress
+    line=$(progress)
+    [ "$line" != "$last" ] && echo "$line"
+    last=$line
 done
 wait "$learner" && status=0 || status=$?
 pids=("${pids[@]/$learner}")

@@ -148,13 +148,14 @@ static int run_jobs(eval_t *E, const job_t *jobs, int n, const char *what, doubl
             }
         int done = 0;
         for (int j = 0; j < n; j++) done += !isnan(shared[j]);
-        if (done != last_done) {
-            fprintf(stderr, "\r%s: %d/%d episodes", what, done, n);
+        /* A terminal gets one updating line; a log file a line per tenth. */
+        if (done != last_done && (isatty(2) || done == n || done * 10 / n != last_done * 10 / n)) {
+            fprintf(stderr, isatty(2) ? "\r%s: %d/%d episodes" : "%s: %d/%d episodes\n", what, done, n);
             last_done = done;
         }
         if (alive > 0) usleep(200000);
     }
-    fprintf(stderr, "\n");
+    if (isatty(2)) fprintf(stderr, "\n");
     memcpy(out, shared, (size_t)n * sizeof *out);
     munmap(shared, (size_t)n * sizeof *shared);
     return dq_cli_stop_requested() ? DQ_EINTERRUPTED : DQ_OK;
