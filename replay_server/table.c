@@ -233,7 +233,13 @@ int replay_table_sample(replay_table_t *t, uint32_t n, dq_rng_t *rng, dq_items_t
         size_t slot;
         float prob = uniform;
         if (t->tree && total > 0.0) {
-            slot = sumtree_find(t->tree, dq_rng_uniform(rng) * total);
+            /* Stratified, as in prioritized replay: draw i from the i-th of n
+             * equal slices of the total. Each draw still picks item j with
+             * probability leaf_j / total on average over i, the batch covers
+             * the distribution more evenly, and the sorted prefixes make
+             * consecutive descents share their cached upper levels. */
+            double u = ((double)i + dq_rng_uniform(rng)) / (double)n;
+            slot = sumtree_find(t->tree, u * total);
             key = slot_key(t, slot);
             prob = (float)(sumtree_get(t->tree, slot) / total);
             if (!(prob >= FLT_MIN)) prob = FLT_MIN;

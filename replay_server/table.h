@@ -17,15 +17,16 @@
  * Storage is one column per field, allocated at the first insert (which fixes
  * obs_dim; a batch of another obs_dim is refused with DQ_ESHAPE), so memory per
  * item is the payload: 8 * obs_dim + 20 bytes. A prioritized table adds a
- * sum-tree of 16 bytes per leaf, leaves padded to a power of two (under 32.1
- * bytes per item at the worst padding).
+ * sum-tree of 24 bytes per leaf, leaves padded to a power of two (at most 48
+ * bytes per item at the worst padding, 25.2 at capacity 10^6).
  *
  * Priorities. A priority p (an INSERT's initial priority, or an
  * UPDATE_PRIORITIES value, e.g. |TD error|) is stored as the sum-tree leaf
  * (p + eps)^alpha, so item i is drawn with probability leaf_i / sum_j leaf_j.
  * An item inserted without a priority gets the largest leaf set so far (1 at
  * the start), so it is likely to be replayed at least once. Sampling is with
- * replacement; ITEMS.prob is leaf_i / total (1 / size for a uniform table).
+ * replacement (prioritized: stratified, one draw from each of n equal slices
+ * of the total); ITEMS.prob is leaf_i / total (1 / size for a uniform table).
  */
 #ifndef REPLAY_TABLE_H
 #define REPLAY_TABLE_H
