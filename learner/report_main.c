@@ -682,8 +682,8 @@ static int plot_bands(report_t *R, const char *name, const char *title, const ch
         int first = 1;
         for (int s = 0; s < R->n_sch; s++) {
             if (R->sch[s].n_done == 0) continue;
-            fprintf(g, "%s'%s.dat' index %d using 1:3:4 with %s lc %d notitle, \\\n", first ? "" : ", ",
-                    name, s, points ? "yerrorbars pt 7 ps 0.6" : "filledcurves", s + 1);
+            fprintf(g, "%s'%s.dat' index %d using %s lc %d notitle, \\\n", first ? "" : ", ", name, s,
+                    points ? "1:2:3:4 with yerrorbars pt 7 ps 0.6" : "1:3:4 with filledcurves", s + 1);
             fprintf(g, "     '%s.dat' index %d using 1:2 with %s lw 2 lc %d title '%s (%d runs)'", name, s,
                     points ? "linespoints pt 7 ps 0.8" : "lines", s + 1, R->sch[s].name, R->sch[s].n_done);
             first = 0;
