@@ -63,6 +63,7 @@ run_one() {
     local actors ranks snapshots updates every
     actors=$(ini_get "$dir/spec.ini" ablation actors) ranks=$(ini_get "$dir/spec.ini" ablation ranks)
     snapshots=$(ini_get "$dir/spec.ini" ablation snapshots)
+    actors=${actors:-1} ranks=${ranks:-1}
     updates=$(ini_get "$dir/base.ini" learner updates)
     rm -rf "$run"
     mkdir -p "$run/logs"
@@ -221,8 +222,6 @@ mkdir -p "$dir"
 dir=$(cd "$dir" && pwd)
 if [ -f "$dir/spec.ini" ]; then
     cmp -s "$spec" "$dir/spec.ini" || die "$dir holds another spec (spec.ini differs); give another --dir"
-else
-    cp "$spec" "$dir/spec.ini"
 fi
 
 # Frozen programs: binaries and the launcher scripts.
@@ -252,9 +251,10 @@ if [ -f "$dir/base.ini" ] && ! cmp -s "$dir/base.ini" "$dir/base.ini.new"; then
 fi
 mv "$dir/base.ini.new" "$dir/base.ini"
 for s in "${schedules[@]}"; do
-    "$bin/replay_server/dqnlm-replay" --config "$dir/base.ini" --set actor.exploration="${s#*	}" \
-        --print-config >/dev/null || die "schedule ${s%%	*}: bad exploration '${s#*	}'"
+    "$bin/dqnlm-report" --config "$dir/base.ini" --set actor.exploration="${s#*	}" >/dev/null ||
+        die "schedule ${s%%	*}: bad exploration '${s#*	}' (see above)"
 done
+[ -f "$dir/spec.ini" ] || cp "$spec" "$dir/spec.ini"
 
 {
     printf 'index\tschedule\texploration\tseed\trun\n'

@@ -4,6 +4,7 @@
  *   dqnlm-report --dir runs/ablation-NAME            # writes DIR/report/
  *   dqnlm-report --config RUN/config.ini --set ablation.snapshot=CKPT \
  *                --set ablation.snapshot_qnet=OUT    # prints the updates
+ *   dqnlm-report --set actor.exploration=SPEC        # checks a schedule string
  *
  * Reads what deploy/ablate.sh wrote: DIR/manifest.tsv (index, schedule,
  * exploration, seed, run folder) and every run folder: DONE (finished),
@@ -36,6 +37,7 @@
 #include "config.h"
 #include "envs.h"
 #include "err.h"
+#include "explore.h"
 #include "log.h"
 #include "qnet.h"
 #include "rlstats.h"
@@ -1242,8 +1244,17 @@ int main(int argc, char **argv)
     if (rc != 0) return rc > 0 ? 0 : 2;
     if (cfg.ablation_snapshot[0]) return snapshot_to_qnet(&cfg);
     if (!cfg.ablation_dir[0]) {
-        DQ_ERROR("give the ablation folder: --dir DIR (ablation.dir)");
-        return 2;
+        /* No folder: check actor.exploration (the runner checks every
+         * schedule of a spec this way before anything runs). */
+        dq_explore_t x;
+        char why[512], desc[512];
+        if (dq_explore_parse(&x, cfg.actor_exploration, why, sizeof why) < 0) {
+            DQ_ERROR("%s", why);
+            return 2;
+        }
+        dq_explore_describe(&x, desc, sizeof desc);
+        printf("exploration '%s' = %s; give an ablation folder with --dir DIR for a report\n", cfg.actor_exploration, desc);
+        return 0;
     }
     static report_t R;
     R.cfg = &cfg;
