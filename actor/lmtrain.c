@@ -26,19 +26,7 @@
 
 static int parse_seq(const char *s, int n_actions, int *out, int *n)
 {
-    *n = 0;
-    const char *p = s;
-    while (*p) {
-        char *end;
-        long v = strtol(p, &end, 10);
-        if (end == p || v < 0 || v >= n_actions || *n >= MAX_SEQ) return DQ_ECONFIG;
-        out[(*n)++] = (int)v;
-        p = end;
-        while (*p == ' ') p++;
-        if (*p == ',') p++;
-        else if (*p) return DQ_ECONFIG;
-    }
-    return DQ_OK;
+    return dq_parse_int_range_list(s, 0, n_actions - 1, out, MAX_SEQ, n);
 }
 
 int main(int argc, char **argv)

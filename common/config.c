@@ -268,7 +268,7 @@ void dq_config_print_help(FILE *out)
     }
 }
 
-int dq_config_parse_int_list(const char *s, int *out, int max, int *n)
+int dq_parse_int_range_list(const char *s, long lo, long hi, int *out, int max, int *n)
 {
     *n = 0;
     const char *p = s;
@@ -276,7 +276,7 @@ int dq_config_parse_int_list(const char *s, int *out, int max, int *n)
         char *end;
         errno = 0;
         long v = strtol(p, &end, 10);
-        if (end == p || errno || v <= 0 || v > 1000000 || *n >= max) return DQ_ECONFIG;
+        if (end == p || errno || v < lo || v > hi || *n >= max) return DQ_ECONFIG;
         out[(*n)++] = (int)v;
         p = end;
         while (*p == ' ') p++;
@@ -284,4 +284,9 @@ int dq_config_parse_int_list(const char *s, int *out, int max, int *n)
         else if (*p) return DQ_ECONFIG;
     }
     return DQ_OK;
+}
+
+int dq_config_parse_int_list(const char *s, int *out, int max, int *n)
+{
+    return dq_parse_int_range_list(s, 1, 1000000, out, max, n);
 }

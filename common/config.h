@@ -68,5 +68,7 @@ void dq_config_print_help(FILE *out);
 
 /* Parses a comma-separated list of positive integers ("64,64") into out[0..max). */
 int dq_config_parse_int_list(const char *s, int *out, int max, int *n);
+/* Same for integers in [lo, hi]. */
+int dq_parse_int_range_list(const char *s, long lo, long hi, int *out, int max, int *n);
 
 #endif
