@@ -144,3 +144,24 @@ dl_check_run() {
     echo "ok: $n actors, $inserted transitions inserted ($acked acknowledged to actors), hosts:$hosts"
     dl_actor_hosts=$(tr ' ' '\n' <<<"$hosts" | sort -u | grep -v '^$' | tr '\n' ' ')
 }
+
+# dl_fakehosts_up [N]: N (default 3) fake hosts ${DL_PFX}h1..hN on a /24 of
+# 10.77 free on this machine (guarded by an unreachable route); sets DL_PFX,
+# DL_NET, DL_N.
+dl_fakehosts_up() {
+    local k
+    DL_PFX=dq$$ DL_N=${1:-3}
+    for ((k = 0; k < 50; k++)); do
+        DL_NET=10.77.$(( ($$ + k) % 250 + 1 ))
+        [ -z "$(ip route show "$DL_NET.0/24" 2>/dev/null)" ] && [ -z "$(ip route show table all | grep -F " $DL_NET.0/24 " 2>/dev/null)" ] && break
+    done
+    "$src/deploy/netns/fakehosts.sh" up "$DL_PFX" "$DL_NET" "$DL_N"
+}
+dl_fakehosts_down() { [ -n "${DL_PFX:-}" ] && "$src/deploy/netns/fakehosts.sh" down "$DL_PFX" "$DL_NET" "$DL_N"; return 0; }
+
+# dl_on HOST CMD...: runs CMD on fake host HOST (its namespace and host name).
+dl_on() {
+    local h=$1
+    shift
+    ip netns exec "$h" unshare --uts /bin/sh -c 'hostname "$0" && exec "$@"' "$h" "$@"
+}
