@@ -5,6 +5,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
+#include <time.h>
+#include <unistd.h>
 #include <zmq.h>
 
 #include "cli.h"
@@ -12,6 +15,7 @@
 #include "fileio.h"
 #include "log.h"
 #include "net.h"
+#include "rng.h"
 
 typedef enum { SLOT_EMPTY = 0, SLOT_PENDING, SLOT_SENT, SLOT_ACKED } slot_state_t;
 
@@ -25,6 +29,7 @@ typedef struct {
 
 struct outbox {
     outbox_config_t cfg;
+    uint64_t run;       /* random id of this process's stream (INSERT.run) */
     void *zctx, *sock, *mon;
     char endpoint[256], mon_addr[64];
     unsigned mon_gen;   /* a fresh monitor address per reopen */
@@ -76,10 +81,21 @@ fail:
     return DQ_ENET;
 }
 
+/* A random, non-zero id for this stream: a restarted actor process with the
+ * same actor id gets a new one, and the server restarts its sequence numbers. */
+static uint64_t new_run_id(void)
+{
+    uint64_t id = 0;
+    if (getrandom(&id, sizeof id, 0) != (ssize_t)sizeof id || id == 0)
+        id = dq_rng_mix((uint64_t)getpid(), (uint64_t)time(NULL), (uint64_t)(dq_now() * 1e9)) | 1;
+    return id;
+}
+
 outbox_t *outbox_new(void *zctx, const char *endpoint, const outbox_config_t *cfg, char *why,
                      size_t whylen)
 {
     outbox_t *o = calloc(1, sizeof *o);
+    if (o) o->run = new_run_id();
     if (!o || cfg->max_unacked < 1 || strlen(endpoint) >= sizeof o->endpoint) {
         snprintf(why, whylen, o ? "bad outbox configuration" : "out of memory");
         free(o);
@@ -279,6 +295,7 @@ int outbox_push(outbox_t *o, const dq_batch_t *b)
     dq_msg_t m = {.type = DQ_MSG_INSERT};
     m.u.insert.actor = o->cfg.actor;
     m.u.insert.seq = o->next;
+    m.u.insert.run = o->run;
     m.u.insert.batch = *b;
     int rc = dq_msg_encode(&m, &sl->bytes);
     if (rc < 0) return rc;

@@ -484,7 +484,7 @@ int dq_msg_encode(const dq_msg_t *m, dq_buf_t *buf)
     size_t fields = 0, guess = 64;
     switch (m->type) {
     case DQ_MSG_INSERT:
-        fields = 11 + (m->u.insert.batch.priority != NULL);
+        fields = 11 + (m->u.insert.batch.priority != NULL) + (m->u.insert.run != 0);
         guess += batch_bytes(&m->u.insert.batch);
         break;
     case DQ_MSG_ACK: fields = 3; break;
@@ -520,6 +520,7 @@ int dq_msg_encode(const dq_msg_t *m, dq_buf_t *buf)
         const dq_insert_t *in = &m->u.insert;
         put_uint(&e, "actor", in->actor);
         put_uint(&e, "seq", in->seq);
+        if (in->run) put_uint(&e, "run", in->run);
         put_batch(&e, &in->batch);
         if (in->batch.priority) put_f32s(&e, "priority", in->batch.priority, in->batch.count);
         break;
@@ -877,16 +878,18 @@ static int get_batch(ctx_t *c, const msgpack_object **f, dq_batch_t *b, bool wit
 
 static int decode_insert(ctx_t *c, const msgpack_object_map *map, dq_insert_t *in)
 {
-    static const char *const names[] = {BATCH_NAMES, "actor", "seq"};
-    const msgpack_object *f[B_N_ + 2];
-    uint64_t actor = 0, seq = 0;
+    static const char *const names[] = {BATCH_NAMES, "actor", "seq", "run"};
+    const msgpack_object *f[B_N_ + 3];
+    uint64_t actor = 0, seq = 0, run = 0;
     int rc;
-    if ((rc = collect(c, map, names, B_N_ + 2, f)) ||
+    if ((rc = collect(c, map, names, B_N_ + 3, f)) ||
         (rc = get_uint(c, f[B_N_], "actor", 0, UINT32_MAX, &actor)) ||
-        (rc = get_uint(c, f[B_N_ + 1], "seq", 0, UINT64_MAX, &seq)))
+        (rc = get_uint(c, f[B_N_ + 1], "seq", 0, UINT64_MAX, &seq)) ||
+        (f[B_N_ + 2] && (rc = get_uint(c, f[B_N_ + 2], "run", 1, UINT64_MAX, &run))))
         return rc;
     in->actor = (uint32_t)actor;
     in->seq = seq;
+    in->run = run;
     return get_batch(c, f, &in->batch, true);
 }
 

@@ -75,6 +75,8 @@ typedef struct {
 typedef struct {
     uint32_t actor;     /* actor id */
     uint64_t seq;       /* per-actor sequence number of this INSERT, from 0 */
+    uint64_t run;       /* optional (0 = absent): a random id of the actor process; a new
+                         * run of the same actor id restarts its sequence numbers */
     dq_batch_t batch;
 } dq_insert_t;
 

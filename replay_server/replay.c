@@ -149,6 +149,18 @@ static void maybe_end_prefill(replay_t *r)
     }
 }
 
+/* A new process with this actor id (another run id) starts its sequence
+ * numbers over. */
+static void note_run(replay_actor_t *a, uint64_t run)
+{
+    if (a->seen && run != a->run) {
+        a->restarts++;
+        a->next_seq = 0;
+        a->blocked = 0;
+    }
+    a->run = run;
+}
+
 int replay_insert(replay_t *r, const dq_insert_t *ins, dq_ack_t *ack, char *why, size_t whylen)
 {
     const dq_batch_t *b = &ins->batch;
@@ -175,6 +187,7 @@ int replay_insert(replay_t *r, const dq_insert_t *ins, dq_ack_t *ack, char *why,
         return DQ_ENOMEM;
     }
     replay_actor_t *a = &r->actors[ins->actor];
+    note_run(a, ins->run);
     if (a->seen && ins->seq < a->next_seq) {
         a->duplicates++;
         r->c.duplicates++;
@@ -212,10 +225,11 @@ int replay_insert(replay_t *r, const dq_insert_t *ins, dq_ack_t *ack, char *why,
     return DQ_OK;
 }
 
-void replay_insert_timed_out(replay_t *r, uint32_t actor, uint64_t seq)
+void replay_insert_timed_out(replay_t *r, uint32_t actor, uint64_t run, uint64_t seq)
 {
     if (actor >= r->n_actors) return;
     replay_actor_t *a = &r->actors[actor];
+    note_run(a, run);
     if (a->seen && seq < a->next_seq) return; /* already held: nothing to wait for */
     if (!a->blocked || seq < a->resend_from) a->resend_from = seq;
     a->blocked = 1;
@@ -364,6 +378,10 @@ void replay_stats(replay_t *r, dq_stats_reply_t *s, double rss_bytes, double upt
             snprintf(name, sizeof name, "actor.%zu.gaps", a);
             add_stat(s, name, (double)x->gaps);
         }
+        if (x->restarts) {
+            snprintf(name, sizeof name, "actor.%zu.restarts", a);
+            add_stat(s, name, (double)x->restarts);
+        }
     }
 }
 
@@ -403,6 +421,8 @@ int replay_save(replay_t *r, const char *path, ckpt_progress_fn progress, void *
         ckpt_put_u64(&w, x->gaps);
         ckpt_put_u64(&w, x->blocked);
         ckpt_put_u64(&w, x->resend_from);
+        ckpt_put_u64(&w, x->run);
+        ckpt_put_u64(&w, x->restarts);
     }
     int rc = ckpt_writer_commit(&w);
     if (rc < 0) snprintf(why, whylen, "checkpoint %s: %s", path, w.err);
@@ -471,6 +491,8 @@ replay_t *replay_load(const dq_config_t *cfg, const char *path, char *why, size_
         a->gaps = ckpt_get_u64(&rd);
         a->blocked = ckpt_get_u64(&rd) != 0;
         a->resend_from = ckpt_get_u64(&rd);
+        a->run = ckpt_get_u64(&rd);
+        a->restarts = ckpt_get_u64(&rd);
     }
     if (ckpt_reader_finish(&rd) < 0) goto fail;
     /* Only now, with the checksum verified, trust the limiter counters. */

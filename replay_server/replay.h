@@ -48,6 +48,8 @@ typedef struct {
     uint64_t seen;       /* 1 once the actor sent anything */
     uint64_t blocked;    /* 1 after a TIMEOUT: refuse seq > resend_from until it comes */
     uint64_t resend_from;
+    uint64_t run;        /* run id of the actor process that sent last (0 = none given) */
+    uint64_t restarts;   /* INSERTs that came from a new run of this actor id */
 } replay_actor_t;
 
 typedef struct {
@@ -91,7 +93,7 @@ int replay_insert(replay_t *r, const dq_insert_t *ins, dq_ack_t *ack, char *why,
  * TIMEOUT too (never stored), so a resend can never look like a duplicate of
  * something stored after it: nothing is lost, whatever the limiter does in
  * between. */
-void replay_insert_timed_out(replay_t *r, uint32_t actor, uint64_t seq);
+void replay_insert_timed_out(replay_t *r, uint32_t actor, uint64_t run, uint64_t seq);
 int replay_sample(replay_t *r, const dq_sample_t *req, dq_items_t *out, char *why,
                   size_t whylen);
 int replay_update_priorities(replay_t *r, const dq_update_priorities_t *up, dq_ack_t *ack,

@@ -300,7 +300,7 @@ static void expire_waiting(replay_server_t *srv, double now)
                  "insert seq %" PRIu64 " of actor %" PRIu32 " waited %.3f s for the rate "
                  "limiter (the learner is behind); resend it",
                  p->u.ins.seq, p->u.ins.actor, srv->wait_s);
-        replay_insert_timed_out(srv->r, p->u.ins.actor, p->u.ins.seq);
+        replay_insert_timed_out(srv->r, p->u.ins.actor, p->u.ins.run, p->u.ins.seq);
         reply_error(srv, &p->peer, DQ_ETIMEOUT, p->u.ins.seq, why);
         c->insert_timeouts++;
         dq_batch_free(&p->u.ins.batch);

@@ -129,7 +129,7 @@ static void test_exactly_once(void **state)
 
     /* Seq 10 timed out: 11 and 12 (sent before the actor knew) are refused,
      * 10's resend is stored, then 11 and 12 are. Nothing lost, nothing twice. */
-    replay_insert_timed_out(r, 3, 10);
+    replay_insert_timed_out(r, 3, 0, 10);
     assert_int_equal(insert(r, 3, 11, 10, 0, &ack), DQ_ETIMEOUT);
     assert_int_equal(insert(r, 3, 12, 10, 0, &ack), DQ_ETIMEOUT);
     assert_int_equal(insert(r, 3, 10, 10, 0, &ack), DQ_OK);
@@ -145,6 +145,39 @@ static void test_exactly_once(void **state)
     r = replay_new(&cfg, why, sizeof why);
     assert_int_equal(insert(r, 4, 0, 1, 0, &ack), DQ_ERANGE);
     assert_non_null(strstr(why, "max_actors"));
+    replay_destroy(&r);
+}
+
+/* A restarted actor process (new run id, same actor id) starts its sequence
+ * numbers over; its first INSERTs are stored, not taken for duplicates. */
+static void test_actor_restart(void **state)
+{
+    (void)state;
+    dq_config_t cfg;
+    base_config(&cfg, 1000, "uniform");
+    replay_t *r = replay_new(&cfg, why, sizeof why);
+    assert_non_null(r);
+    dq_ack_t ack;
+    dq_insert_t ins;
+    for (uint64_t s = 0; s < 3; s++) {
+        make_insert(&ins, 5, s, 4, 4, 0);
+        ins.run = 111;
+        assert_int_equal(replay_insert(r, &ins, &ack, why, sizeof why), DQ_OK);
+        dq_batch_free(&ins.batch);
+    }
+    make_insert(&ins, 5, 0, 4, 4, 0);
+    ins.run = 222;
+    assert_int_equal(replay_insert(r, &ins, &ack, why, sizeof why), DQ_OK);
+    assert_int_equal(ack.duplicate, 0);
+    assert_int_equal(ack.count, 4);
+    /* The new run's own resend is a duplicate again. */
+    assert_int_equal(replay_insert(r, &ins, &ack, why, sizeof why), DQ_OK);
+    assert_int_equal(ack.duplicate, 1);
+    dq_batch_free(&ins.batch);
+    const replay_actor_t *a = replay_actor(r, 5);
+    assert_int_equal(a->restarts, 1);
+    assert_int_equal(a->inserts, 16);
+    assert_int_equal(a->next_seq, 1);
     replay_destroy(&r);
 }
 
@@ -283,7 +316,7 @@ static replay_t *busy_state(dq_config_t *cfg)
             free(it.prob);
         }
     }
-    replay_insert_timed_out(r, 2, seq[2]);
+    replay_insert_timed_out(r, 2, 0, seq[2]);
     assert_true(replay_table_size(replay_table(r)) == 500); /* wrapped around */
     return r;
 }
@@ -489,6 +522,7 @@ int main(void)
     dq_log_init("test", DQ_LOG_WARN);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_exactly_once),
+        cmocka_unit_test(test_actor_restart),
         cmocka_unit_test(test_prioritized),
         cmocka_unit_test(test_limiter_defers),
         cmocka_unit_test_setup_teardown(test_checkpoint_round_trip, setup, teardown),

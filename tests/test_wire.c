@@ -53,6 +53,7 @@ static dq_msg_t make_insert(uint32_t count, uint32_t dim, int prio)
     dq_msg_t m = {.type = DQ_MSG_INSERT};
     m.u.insert.actor = 7;
     m.u.insert.seq = UINT64_MAX - 3;
+    m.u.insert.run = 0x1234567890abcdefULL;
     fill_batch(&m.u.insert.batch, count, dim, prio, 42);
     return m;
 }
@@ -189,6 +190,7 @@ static void assert_msg_equal(const dq_msg_t *a, const dq_msg_t *b)
     case DQ_MSG_INSERT:
         assert_int_equal(a->u.insert.actor, b->u.insert.actor);
         assert_true(a->u.insert.seq == b->u.insert.seq);
+        assert_true(a->u.insert.run == b->u.insert.run);
         assert_batch_equal(&a->u.insert.batch, &b->u.insert.batch, a->u.insert.batch.priority != NULL);
         break;
     case DQ_MSG_ACK:
