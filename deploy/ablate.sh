@@ -267,10 +267,12 @@ done
     done
 } >"$dir/manifest.tsv"
 total=$(($(wc -l <"$dir/manifest.tsv") - 1))
+# Seed-major order (every schedule's first seed, then the second, ...): an
+# ablation cut short still compares every schedule on the same seeds.
 todo=()
 while IFS=$'\t' read -r i _ _ _ rel; do
     [ -f "$dir/$rel/DONE" ] || todo+=("$i")
-done < <(tail -n +2 "$dir/manifest.tsv")
+done < <(tail -n +2 "$dir/manifest.tsv" | sort -t$'\t' -k4,4n -k1,1n)
 log "ablation $name: ${#schedules[@]} schedules x $seeds seeds = $total runs in $dir"
 log "$((total - ${#todo[@]})) finished runs skipped, ${#todo[@]} to run"
 
