@@ -91,10 +91,17 @@ static int open_sockets(actor_t *a, char *why, size_t whylen)
         return DQ_ENET;
     }
     if (!cfg->actor_send) return DQ_OK;
+    if (cfg->replay_curve && (!cfg->replay_curve_public_key[0] || !cfg->replay_curve_client_key[0])) {
+        snprintf(why, whylen, "replay.curve is on: an actor needs replay.curve_public_key (the "
+                              "server's) and replay.curve_client_key (its own secret)");
+        return DQ_ECONFIG;
+    }
     outbox_config_t oc = {.actor = a->id,
                           .max_unacked = (int)cfg->actor_max_unacked,
                           .ack_timeout_s = cfg->actor_ack_timeout,
-                          .max_bytes = (size_t)cfg->run_max_message_bytes};
+                          .max_bytes = (size_t)cfg->run_max_message_bytes,
+                          .curve_server_public = cfg->replay_curve ? cfg->replay_curve_public_key : NULL,
+                          .curve_client_secret = cfg->replay_curve_client_key};
     a->outbox = outbox_new(a->zctx, cfg->replay_endpoint, &oc, why, whylen);
     return a->outbox ? DQ_OK : DQ_ENET;
 }

@@ -11,6 +11,7 @@
 #include <zmq.h>
 
 #include "cli.h"
+#include "curve.h"
 #include "err.h"
 #include "fileio.h"
 #include "log.h"
@@ -69,6 +70,14 @@ static int open_sockets(outbox_t *o, char *why, size_t whylen)
         goto fail;
     o->mon = zmq_socket(o->zctx, ZMQ_PAIR);
     if (!o->mon || zmq_connect(o->mon, o->mon_addr) != 0) goto fail;
+    if (o->cfg.curve_server_public) {
+        int rc = curve_client_keys(o->sock, o->cfg.curve_server_public, o->cfg.curve_client_secret,
+                                   why, whylen);
+        if (rc < 0) {
+            close_sockets(o);
+            return rc;
+        }
+    }
     if (zmq_connect(o->sock, o->endpoint) != 0) {
         snprintf(why, whylen, "cannot connect to replay.endpoint=%s: %s", o->endpoint, zmq_strerror(zmq_errno()));
         close_sockets(o);

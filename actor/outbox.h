@@ -39,6 +39,9 @@ typedef struct {
     int max_unacked;       /* ring slots: INSERTs kept until acknowledged */
     double ack_timeout_s;  /* silence (with INSERTs outstanding) before reopening */
     size_t max_bytes;      /* run.max_message_bytes */
+    /* ZeroMQ CURVE: files with the server's public key and this client's
+     * secret key; NULL = plain TCP. */
+    const char *curve_server_public, *curve_client_secret;
 } outbox_config_t;
 
 typedef struct {

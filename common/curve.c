@@ -242,20 +242,15 @@ void curve_server_handle(curve_server_t *cs)
     for (int i = 0; i < n; i++) zmq_msg_close(&f[i]);
 }
 
-int curve_client_setup(void *sock, const dq_config_t *cfg, char *why, size_t whylen)
+int curve_client_keys(void *sock, const char *server_public, const char *client_secret, char *why,
+                      size_t whylen)
 {
-    if (!cfg->replay_curve) return DQ_OK;
     char server_pub[CURVE_Z85_LEN + 1], sec[CURVE_Z85_LEN + 1], pub[CURVE_Z85_LEN + 1];
-    if (!cfg->replay_curve_public_key[0] || !cfg->replay_curve_client_key[0]) {
-        snprintf(why, whylen, "replay.curve is on: a client needs replay.curve_public_key (the "
-                              "server's) and replay.curve_client_key (its own secret)");
-        return DQ_ECONFIG;
-    }
-    int rc = curve_read_key(cfg->replay_curve_public_key, server_pub, why, whylen);
-    if (rc == DQ_OK) rc = curve_read_key(cfg->replay_curve_client_key, sec, why, whylen);
+    int rc = curve_read_key(server_public, server_pub, why, whylen);
+    if (rc == DQ_OK) rc = curve_read_key(client_secret, sec, why, whylen);
     if (rc < 0) return rc;
     if (zmq_curve_public(pub, sec) != 0) {
-        snprintf(why, whylen, "%s: not a valid secret key", cfg->replay_curve_client_key);
+        snprintf(why, whylen, "%s: not a valid secret key", client_secret);
         return DQ_EFORMAT;
     }
     if (zmq_setsockopt(sock, ZMQ_CURVE_SERVERKEY, server_pub, CURVE_Z85_LEN + 1) != 0 ||
@@ -265,4 +260,16 @@ int curve_client_setup(void *sock, const dq_config_t *cfg, char *why, size_t why
         return DQ_ENET;
     }
     return DQ_OK;
+}
+
+int curve_client_setup(void *sock, const dq_config_t *cfg, char *why, size_t whylen)
+{
+    if (!cfg->replay_curve) return DQ_OK;
+    if (!cfg->replay_curve_public_key[0] || !cfg->replay_curve_client_key[0]) {
+        snprintf(why, whylen, "replay.curve is on: a client needs replay.curve_public_key (the "
+                              "server's) and replay.curve_client_key (its own secret)");
+        return DQ_ECONFIG;
+    }
+    return curve_client_keys(sock, cfg->replay_curve_public_key, cfg->replay_curve_client_key,
+                             why, whylen);
 }

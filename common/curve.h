@@ -20,8 +20,8 @@
  * Client (actor, learner, tests):
  *   curve_client_setup(sock, cfg, why, sizeof why);   // before zmq_connect
  */
-#ifndef REPLAY_CURVE_H
-#define REPLAY_CURVE_H
+#ifndef DQ_CURVE_H
+#define DQ_CURVE_H
 
 #include <stddef.h>
 #include <stdint.h>
@@ -45,6 +45,11 @@ void curve_server_handle(curve_server_t *cs);
 uint64_t curve_server_accepted(const curve_server_t *cs);
 uint64_t curve_server_denied(const curve_server_t *cs);
 
+/* Client side, before zmq_connect: the server's public key and this client's
+ * secret key from files. curve_client_setup does it from replay.curve_* and
+ * does nothing when replay.curve is off. */
+int curve_client_keys(void *sock, const char *server_public, const char *client_secret, char *why,
+                      size_t whylen);
 int curve_client_setup(void *sock, const dq_config_t *cfg, char *why, size_t whylen);
 
 #endif

@@ -36,6 +36,7 @@
 #include "checkpoint.h"
 #include "cli.h"
 #include "config.h"
+#include "curve.h"
 #include "dqn.h"
 #include "envs.h"
 #include "err.h"
@@ -137,6 +138,7 @@ static int open_sockets(learner_t *L, char *why, size_t whylen)
     L->zctx = zmq_ctx_new();
     if (!deterministic(L) || L->rank == 0) {
         L->replay = L->zctx ? zmq_socket(L->zctx, ZMQ_DEALER) : NULL;
+        if (L->replay && curve_client_setup(L->replay, cfg, why, whylen) < 0) return DQ_ECONFIG;
         if (!L->replay || dq_net_configure(L->replay, max_bytes) < 0 ||
             zmq_connect(L->replay, cfg->replay_endpoint) != 0) {
             snprintf(why, whylen, "cannot connect to replay.endpoint=%.200s: %s", cfg->replay_endpoint,

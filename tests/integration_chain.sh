@@ -1,7 +1,9 @@
 #!/bin/bash
-# integration_chain.sh BUILD_DIR [uniform|prioritized] - the whole loop on the
-# known-optimum chain, with the replay server's uniform or prioritized sampler
-# (prioritized: importance weights and priority updates from the learners):
+# integration_chain.sh BUILD_DIR [uniform|prioritized|curve] - the whole loop on
+# the known-optimum chain, with the replay server's uniform or prioritized
+# sampler (prioritized: importance weights and priority updates from the
+# learners), or uniform over ZeroMQ CURVE (actors and learners authenticate
+# with their own keys; the server admits only the listed client key):
 # dqnlm-replay, two dqnlm-actor processes and `mpirun -np 2 dqnlm-learner` over
 # real loopback TCP sockets. Bounded by steps (actors 20000 env steps each,
 # learner 3000 updates), then asserts that
@@ -10,14 +12,24 @@
 #   - every learned Q-value is within 0.05 of the closed-form Q*.
 set -euo pipefail
 B=$(cd "$1" && pwd)
-SAMPLER=${2:-uniform}
+MODE=${2:-uniform}
 source "$(dirname "$0")/lib.sh"
 RUN=$(mktemp -d /tmp/dqnlm-chain.XXXXXX)
 trap 'stop_all; [ "${ok:-0}" = 1 ] && rm -rf "$RUN" || { show_logs; echo "run folder kept: $RUN"; }' EXIT
 
 STEPS=20000 UPDATES=3000 LENGTH=8 GAMMA=0.9
 common=(--set run.dir="$RUN" --set env.name=chain --set env.chain_length=$LENGTH
-        --set dqn.gamma=$GAMMA --set dqn.n_step=1 --set run.seed=7 --set replay.sampler=$SAMPLER)
+        --set dqn.gamma=$GAMMA --set dqn.n_step=1 --set run.seed=7)
+case "$MODE" in
+prioritized) common+=(--set replay.sampler=prioritized) ;;
+curve)
+    "$B/replay_server/dqnlm-replay-keygen" "$RUN/server" >/dev/null
+    "$B/replay_server/dqnlm-replay-keygen" "$RUN/client" >/dev/null
+    cp "$RUN/client.pub" "$RUN/clients"
+    common+=(--set replay.curve=true --set replay.curve_secret_key="$RUN/server.key"
+             --set replay.curve_clients="$RUN/clients" --set replay.curve_public_key="$RUN/server.pub"
+             --set replay.curve_client_key="$RUN/client.key") ;;
+esac
 
 start replay "$B/replay_server/dqnlm-replay" "${common[@]}" --set 'replay.endpoint=tcp://127.0.0.1:*'
 wait_file "$RUN/replay.endpoint"
