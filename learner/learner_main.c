@@ -263,7 +263,9 @@ static int next_items(learner_t *L, int want, uint32_t n)
 }
 
 /* Importance weights w_i = (size * prob_i)^-beta, normalised by the largest
- * weight of the whole batch across ranks. */
+ * weight of the whole batch across ranks. Outside deterministic mode every
+ * rank must call it every update (it is collective), with count 0 when it has
+ * no batch. */
 static void importance_weights(learner_t *L, const dq_items_t *it, uint32_t count, float *w)
 {
     double beta = L->cfg->learner_per_beta, local_max = 0, global_max = 0;
@@ -424,9 +426,9 @@ static int resume(learner_t *L)
 static const dq_batch_t *fetch(learner_t *L)
 {
     if (!deterministic(L)) {
-        if (next_items(L, (int)L->cfg->learner_inflight, (uint32_t)L->share) < 0) return NULL;
-        importance_weights(L, &L->items.u.items, L->items.u.items.batch.count, L->weights);
-        return &L->items.u.items.batch;
+        int have = next_items(L, (int)L->cfg->learner_inflight, (uint32_t)L->share) == DQ_OK;
+        importance_weights(L, &L->items.u.items, have ? L->items.u.items.batch.count : 0, L->weights);
+        return have ? &L->items.u.items.batch : NULL;
     }
     int have = 1;
     if (L->rank == 0) have = next_items(L, 1, (uint32_t)L->cfg->learner_batch) == DQ_OK;
