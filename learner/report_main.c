@@ -268,6 +268,7 @@ static int read_manifest(report_t *R)
         snprintf(r->rel, sizeof r->rel, "%s", fld[4]);
         r->final_ret = NAN;
         r->x_end = NAN;
+        r->wall_s = NAN;
     }
     fclose(f);
     if (R->n_runs == 0) {
@@ -1215,7 +1216,7 @@ static int report(report_t *R)
         figs[3] = plot_bands(R, "profile", R->lm ? "Performance profile: held-out bits per byte" : "Performance profile: final return",
                              R->lm ? "tau (bits per byte)" : "tau (final return)",
                              R->lm ? "fraction of (seed, instance) scores below tau" : "fraction of runs above tau",
-                             "top right", 0) == 0;
+                             R->lm ? "bottom right" : "top right", 0) == 0;
     }
     figs[4] = any_done ? 0 : -1;
     runs_csv(R);
