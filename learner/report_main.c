@@ -329,12 +329,12 @@ static int read_episodes(run_t *r, const char *rundir)
     DIR *d = opendir(rundir);
     if (!d) return DQ_EIO;
     struct dirent *de;
-    char names[256][64];
+    static char names[256][256]; /* d_name holds at most 255 bytes */
     int n_files = 0;
     while ((de = readdir(d)) && n_files < 256) {
         size_t l = strlen(de->d_name);
         if (!strncmp(de->d_name, "actor-", 6) && l > 13 && !strcmp(de->d_name + l - 13, "-episodes.csv"))
-            snprintf(names[n_files++], 64, "%s", de->d_name);
+            snprintf(names[n_files++], sizeof names[0], "%s", de->d_name);
     }
     closedir(d);
     int cap = 1024;
