@@ -11,7 +11,6 @@
 #include <stdio.h>
 
 #include "actor.h"
-#include "blasenv.h"
 #include "cli.h"
 #include "config.h"
 #include "log.h"
@@ -19,7 +18,6 @@
 
 int main(int argc, char **argv)
 {
-    dq_blas_select_kernel(argc, argv);
     static const dq_cli_alias_t aliases[] = {
         {"--id", "actor.id", "index of this actor"},
         {"--max-steps", "actor.max_steps", "env steps before exiting"},
@@ -31,11 +29,8 @@ int main(int argc, char **argv)
                           "and streams transitions to the replay server.",
                           aliases};
     dq_config_t cfg;
-    int rc = dq_cli_parse(&spec, argc, argv, &cfg);
+    int rc = dq_program_start(&spec, argc, argv, &cfg);
     if (rc != 0) return rc > 0 ? 0 : 2;
-    dq_cli_install_stop_handlers();
-    dq_blas_single_thread();
-    dq_blas_log_kernel();
 
     char why[512] = "";
     actor_t *a = actor_new(&cfg, why, sizeof why);

@@ -15,7 +15,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "blasenv.h"
 #include "cli.h"
 #include "err.h"
 #include "lmenv.h"
@@ -31,7 +30,6 @@ static int parse_seq(const char *s, int n_actions, int *out, int *n)
 
 int main(int argc, char **argv)
 {
-    dq_blas_select_kernel(argc, argv);
     static const dq_cli_alias_t aliases[] = {
         {"--schedule", "lm.schedule", "baseline LR schedule (constant, cosine:..., step:..., invsqrt:..., plateau:...)"},
         {"--actions", "lm.action_seq", "fixed action indices instead, e.g. 2,2,4,1 (last repeated)"},
@@ -49,10 +47,8 @@ int main(int argc, char **argv)
                           "action sequence and writes its loss curve (CSV).",
                           aliases};
     static dq_config_t cfg;
-    int rc = dq_cli_parse(&spec, argc, argv, &cfg);
+    int rc = dq_program_start(&spec, argc, argv, &cfg);
     if (rc != 0) return rc > 0 ? 0 : 2;
-    dq_blas_log_kernel();
-    dq_cli_install_stop_handlers();
 
     char why[1024];
     lm_schedule_t sched;

@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include "blasenv.h"
 #include "err.h"
 #include "log.h"
 
@@ -94,6 +95,16 @@ int dq_cli_parse(const dq_cli_spec_t *spec, int argc, char **argv, dq_config_t *
         return 1;
     }
     dq_log_init(spec->program, (dq_log_level_t)dq_log_level_parse(cfg->run_log_level));
+    return 0;
+}
+
+int dq_program_start(const dq_cli_spec_t *spec, int argc, char **argv, dq_config_t *cfg)
+{
+    dq_blas_select_kernel(argc, argv);
+    int rc = dq_cli_parse(spec, argc, argv, cfg);
+    if (rc != 0) return rc;
+    dq_cli_install_stop_handlers();
+    dq_blas_log_kernel();
     return 0;
 }
 

@@ -32,6 +32,13 @@ typedef struct {
  * logging from run.log_level. */
 int dq_cli_parse(const dq_cli_spec_t *spec, int argc, char **argv, dq_config_t *cfg);
 
+/* The start of every program's main(): chooses the OpenBLAS kernel (may
+ * re-execute the program once, see blasenv.h), parses the command line, sets
+ * up logging, installs the stop handlers and logs the kernel (one BLAS thread
+ * per process unless the user set OPENBLAS_NUM_THREADS or OMP_NUM_THREADS).
+ * Returns like dq_cli_parse. */
+int dq_program_start(const dq_cli_spec_t *spec, int argc, char **argv, dq_config_t *cfg);
+
 /* SIGINT and SIGTERM set a flag (and interrupt blocking calls); a second
  * signal while stopping restores the default action. */
 void dq_cli_install_stop_handlers(void);

@@ -28,7 +28,6 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "blasenv.h"
 #include "cli.h"
 #include "config.h"
 #include "err.h"
@@ -448,7 +447,6 @@ static int evaluate(eval_t *E, const char *out_dir)
 
 int main(int argc, char **argv)
 {
-    dq_blas_select_kernel(argc, argv);
     static const dq_cli_alias_t aliases[] = {
         {"--qnet", "eval.qnet", "Q-network file to evaluate"},
         {"--instances", "eval.instances", "held-out instances"},
@@ -460,11 +458,8 @@ int main(int argc, char **argv)
                           "on held-out LM-training instances (IQM, bootstrap CIs, P(improvement)).",
                           aliases};
     dq_config_t cfg;
-    int rc = dq_cli_parse(&spec, argc, argv, &cfg);
+    int rc = dq_program_start(&spec, argc, argv, &cfg);
     if (rc != 0) return rc > 0 ? 0 : 2;
-    dq_cli_install_stop_handlers();
-    dq_blas_single_thread();
-    dq_blas_log_kernel();
 
     static eval_t E;
     E.cfg = &cfg;

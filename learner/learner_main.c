@@ -567,7 +567,7 @@ int main(int argc, char **argv)
                           "trains the Q-network with double DQN, publishes weights.",
                           aliases};
     dq_config_t cfg;
-    int rc = dq_cli_parse(&spec, argc, argv, &cfg);
+    int rc = dq_program_start(&spec, argc, argv, &cfg);
     if (rc != 0) {
         MPI_Finalize();
         return rc > 0 ? 0 : 2;
@@ -575,9 +575,6 @@ int main(int argc, char **argv)
     char tag[32];
     snprintf(tag, sizeof tag, "learner.%d", L.rank);
     dq_log_init(tag, (dq_log_level_t)dq_log_level_parse(cfg.run_log_level));
-    dq_cli_install_stop_handlers();
-    dq_blas_single_thread();
-    if (L.rank == 0) dq_blas_log_kernel();
 
     L.cfg = &cfg;
     L.share = (int)(cfg.learner_batch / L.size) + (L.rank < (int)(cfg.learner_batch % L.size));

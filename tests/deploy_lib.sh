@@ -84,6 +84,20 @@ dl_wait_idle() {
     return 1
 }
 
+# dl_slurm1_up: a single-node Slurm on loopback, private to this test run
+# (ports and cluster name from $$), with its own munged.
+dl_slurm1_up() {
+    local node port
+    node=$(hostname -s)
+    port=$((10000 + 2 * ($$ % 10000)))
+    dl_munge_up || { echo "FAIL: munged did not start"; return 1; }
+    dl_slurm_conf "dq$$" "$node" 127.0.0.1 "$port" "NodeName=$node NodeAddr=127.0.0.1 CPUs=8 State=UNKNOWN"
+    mkdir -p "$D/slurm/spool-$node" "$D/slurm/tmp-$node"
+    /usr/sbin/slurmctld || { echo "FAIL: slurmctld did not start"; return 1; }
+    /usr/sbin/slurmd -N "$node" || { echo "FAIL: slurmd did not start"; return 1; }
+    dl_wait_idle 1
+}
+
 # dl_slurm_down: scontrol shutdown, then wait (bounded) for the daemons to go.
 dl_slurm_down() {
     local f p i pids=()

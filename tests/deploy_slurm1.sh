@@ -32,14 +32,7 @@ cleanup() {
 trap cleanup EXIT
 fail() { echo "FAIL: $*"; exit 1; }
 
-node=$(hostname -s)
-port=$((10000 + 2 * ($$ % 10000)))
-dl_munge_up || fail "munged did not start"
-dl_slurm_conf "dq$$" "$node" 127.0.0.1 "$port" "NodeName=$node NodeAddr=127.0.0.1 CPUs=8 State=UNKNOWN"
-mkdir -p "$D/slurm/spool-$node" "$D/slurm/tmp-$node"
-/usr/sbin/slurmctld || fail "slurmctld did not start"
-/usr/sbin/slurmd -N "$node" || fail "slurmd did not start"
-dl_wait_idle 1 || exit 1
+dl_slurm1_up || exit 1
 cd "$D"
 sets=(--profile chain --bind 127.0.0.1 --set learner.min_replay=1000 --set learner.metrics_every=50)
 
