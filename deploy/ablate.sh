@@ -158,7 +158,7 @@ while [ $# -gt 0 ]; do
     --slurm) slurm=1; shift ;;
     --no-report) report=0; shift ;;
     --report) report_only=1 dir=$2; shift 2 ;;
-    -h|--help) sed -n '2,25p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) awk 'NR > 1 && /^#/ {sub(/^# ?/, ""); print; next} NR > 1 {exit}' "$0"; exit 0 ;;
     -*) die "unknown option '$1' (try --help)" ;;
     *) [ -z "$spec" ] || die "one SPEC only"; spec=$1; shift ;;
     esac

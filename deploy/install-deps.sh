@@ -17,7 +17,7 @@ for arg in "$@"; do
     case "$arg" in
     --tests) pkgs+=(python3 python3-zmq python3-msgpack python3-numpy python3-torch iproute2) ;;
     --slurm) pkgs+=(slurm-wlm munge iproute2 util-linux) ;;
-    -h|--help) sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) awk 'NR > 1 && /^#/ {sub(/^# ?/, ""); print; next} NR > 1 {exit}' "$0"; exit 0 ;;
     *) echo "install-deps.sh: unknown option '$arg' (try --help)" >&2; exit 2 ;;
     esac
 done

@@ -26,7 +26,7 @@ main() {
         --ranks) ranks=$2; shift 2 ;;
         --run-dir) run_dir=$2; shift 2 ;;
         --set|-s) sets+=(--set "$2"); shift 2 ;;
-        -h|--help) sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        -h|--help) awk 'NR > 1 && /^#/ {sub(/^# ?/, ""); print; next} NR > 1 {exit}' "$0"; exit 0 ;;
         *) echo "run-local.sh: unknown option '$1' (try --help)" >&2; exit 2 ;;
         esac
     done

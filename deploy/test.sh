@@ -9,7 +9,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 quick=0
 [ "${1:-}" = --quick ] && quick=1
-[ "${1:-}" = -h ] || [ "${1:-}" = --help ] && { sed -n '2,8p' "$0" | sed 's/^# \{0,1\}//'; exit 0; }
+[ "${1:-}" = -h ] || [ "${1:-}" = --help ] && { awk 'NR > 1 && /^#/ {sub(/^# ?/, ""); print; next} NR > 1 {exit}' "$0"; exit 0; }
 
 deploy/install-deps.sh --tests --slurm
 deploy/build.sh build
