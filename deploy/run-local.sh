@@ -55,11 +55,16 @@ main() {
     export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
     export OMPI_MCA_btl_vader_single_copy_mechanism=none
     pids=()
+    # Stops in the reverse order of starting: the actors first (they flush
+    # their last transitions to a replay server that is still there), then
+    # the learner group (it writes its checkpoint), then the replay server.
     stop_all() {
         trap - INT TERM
-        local p
-        for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
-        for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
+        local p group
+        for group in "${pids[*]:2}" "${pids[1]:-}" "${pids[0]:-}"; do
+            for p in $group; do kill -TERM "$p" 2>/dev/null || true; done
+            for p in $group; do wait "$p" 2>/dev/null || true; done
+        done
         pids=()
     }
     on_signal() {
