@@ -325,7 +325,9 @@ static int report(eval_t *E, const instance_t *inst, int n_inst, const double *r
         m[k].scores = calloc((size_t)runs * tasks, sizeof(double));
         int b = k == 0 ? -1 : (k - 1) % E->n_base, tuned = k > E->n_base;
         snprintf(m[k].name, sizeof m[k].name, "%s", b < 0 ? "controller (greedy Q)" : E->base[b].spec);
-        if (tuned) snprintf(m[k].lr, sizeof m[k].lr, "tuned: %g", E->base[b].tuned_lr);
+        if (tuned && isnan(E->base[b].tuned_lr))
+            snprintf(m[k].lr, sizeof m[k].lr, "untunable: instance");
+        else if (tuned) snprintf(m[k].lr, sizeof m[k].lr, "tuned: %g", E->base[b].tuned_lr);
         else snprintf(m[k].lr, sizeof m[k].lr, "instance");
         int used[16] = {0};
         for (int i = 0; i < n_inst; i++) {
@@ -406,7 +408,10 @@ static int evaluate(eval_t *E, const char *out_dir)
     int rc = tune(E);
     if (rc < 0) return rc;
     int n_inst = (int)E->cfg->eval_instances;
-    int n_methods = 1 + 2 * E->n_base;
+    /* The controller, the baselines at the instance LR and, when tuning ran,
+     * at their tuned LR. */
+    int tuned = E->cfg->eval_tune_instances > 0 && E->n_grid > 0;
+    int n_methods = 1 + (tuned ? 2 : 1) * E->n_base;
     int n = n_methods * n_inst;
     instance_t *inst = calloc((size_t)n_inst, sizeof *inst);
     job_t *jobs = calloc((size_t)n, sizeof *jobs);
@@ -417,7 +422,7 @@ static int evaluate(eval_t *E, const char *out_dir)
         int k = j / n_inst, i = j % n_inst;
         int b = k == 0 ? -1 : (k - 1) % E->n_base;
         double lr = k > E->n_base ? E->base[b].tuned_lr : 0.0;
-        if (isnan(lr)) lr = 0.0; /* no tuned LR: the column repeats the instance LR */
+        if (isnan(lr)) lr = 0.0; /* every tuning run failed: the instance LR, and the table says so */
         jobs[j] = (job_t){b, "heldout", inst[i].seed, lr};
     }
     if (rc == DQ_OK) rc = run_jobs(E, jobs, n, "evaluating on held-out instances", res);
