@@ -1,21 +1,9 @@
-/* wire.c - the msgpack codec of wire.h; docs/protocol.md is the specification.
- *
- * Decoding runs in four steps, each of which can refuse the message:
- *   1. size:      len <= max_bytes, before anything is parsed;
- *   2. scan:      a bounds-checked walk over the raw bytes that allocates
- *                 nothing and proves the data is exactly one well-formed
- *                 msgpack object whose declared container counts fit in the
- *                 bytes that remain (msgpack-c allocates an array's slots from
- *                 the declared count before it reads the elements, so a 5-byte
- *                 "array of 4 billion" would otherwise ask for 96 GB);
- *   3. unpack:    msgpack_unpack_next builds the object tree (str and bin
- *                 objects point into the caller's bytes, nothing is copied);
- *   4. fields:    type, presence, range and length of every field are checked
- *                 before the arrays are allocated, then the floats are
- *                 converted and the same validator the encoder uses
- *                 (dq_msg_validate) checks every value.
- * Float vectors are bin of little-endian float32, converted byte by byte so
- * the code is correct on any host and never loads from unaligned addresses.
+/* wire.c - the parts of the msgpack codec of wire.h that both directions share:
+ * message type names, dq_buf_free, batch allocation, dq_msg_clear, dq_msg_error and
+ * the validator (dq_msg_validate), which the encoder runs before writing and the
+ * decoder after reading, so both refuse the same values with the same reasons.
+ * The encoder is in wire_encode.c, the pre-scan and decoder in wire_decode.c,
+ * what they share in wire_internal.h; docs/protocol.md is the specification.
  */
 #include "wire.h"
 
@@ -26,20 +14,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <msgpack.h>
-
 #include "err.h"
+#include "wire_internal.h"
 
-#if defined(__GNUC__)
-#define DQ_PRINTF_(a, b) __attribute__((format(printf, a, b)))
-#else
-#define DQ_PRINTF_(a, b)
-#endif
-
-#define SCAN_MAX_DEPTH 16 /* nested containers; msgpack-c itself stops at 32 */
-#define MAX_FIELDS 16     /* known keys of the largest message (items: 13) */
-
-static const char *const type_names[DQ_MSG_COUNT_] = {
+const char *const wire_type_names[DQ_MSG_COUNT_] = {
     [DQ_MSG_INSERT] = "insert",
     [DQ_MSG_ACK] = "ack",
     [DQ_MSG_SAMPLE] = "sample",
@@ -55,19 +33,12 @@ static const char *const type_names[DQ_MSG_COUNT_] = {
 const char *dq_msg_type_name(dq_msg_type_t t)
 {
     if ((unsigned)t >= DQ_MSG_COUNT_) return "unknown";
-    return type_names[t];
+    return wire_type_names[t];
 }
 
 /* ---------------------------------------------------------------- errors */
 
-typedef struct {
-    const char *msg; /* wire name of the message, prefix of every reason */
-    char *why;
-    size_t whylen;
-} ctx_t;
-
-static int fail(ctx_t *c, int code, const char *fmt, ...) DQ_PRINTF_(3, 4);
-static int fail(ctx_t *c, int code, const char *fmt, ...)
+int wire_fail(ctx_t *c, int code, const char *fmt, ...)
 {
     if (c->why && c->whylen) {
         va_list ap;
@@ -76,24 +47,6 @@ static int fail(ctx_t *c, int code, const char *fmt, ...)
         va_end(ap);
     }
     return code;
-}
-
-static const char *obj_type_name(const msgpack_object *o)
-{
-    switch (o->type) {
-    case MSGPACK_OBJECT_NIL: return "nil";
-    case MSGPACK_OBJECT_BOOLEAN: return "bool";
-    case MSGPACK_OBJECT_POSITIVE_INTEGER: return "uint";
-    case MSGPACK_OBJECT_NEGATIVE_INTEGER: return "negative int";
-    case MSGPACK_OBJECT_FLOAT32: return "float32";
-    case MSGPACK_OBJECT_FLOAT64: return "float64";
-    case MSGPACK_OBJECT_STR: return "str";
-    case MSGPACK_OBJECT_ARRAY: return "array";
-    case MSGPACK_OBJECT_MAP: return "map";
-    case MSGPACK_OBJECT_BIN: return "bin";
-    case MSGPACK_OBJECT_EXT: return "ext";
-    default: return "unknown";
-    }
 }
 
 /* ---------------------------------------------------------------- buffers */
@@ -106,56 +59,9 @@ void dq_buf_free(dq_buf_t *buf)
     buf->len = buf->cap = 0;
 }
 
-static int buf_reserve(dq_buf_t *b, size_t extra)
-{
-    if (b->cap - b->len >= extra) return 0;
-    if (extra > SIZE_MAX - b->len) return DQ_ENOMEM;
-    size_t need = b->len + extra, cap = b->cap ? b->cap : 256;
-    while (cap < need) cap = cap > SIZE_MAX / 2 ? need : cap * 2;
-    char *p = realloc(b->data, cap);
-    if (!p) return DQ_ENOMEM;
-    b->data = p;
-    b->cap = cap;
-    return 0;
-}
-
-/* msgpack_packer write callback: append to a dq_buf_t. */
-static int buf_write(void *data, const char *src, size_t n)
-{
-    dq_buf_t *b = data;
-    if (buf_reserve(b, n)) return -1;
-    memcpy(b->data + b->len, src, n);
-    b->len += n;
-    return 0;
-}
-
-/* ---------------------------------------------------------------- floats */
-
-static void f32_to_le(unsigned char *dst, const float *src, size_t n)
-{
-    for (size_t i = 0; i < n; i++) {
-        uint32_t u;
-        memcpy(&u, &src[i], 4);
-        dst[4 * i] = (unsigned char)u;
-        dst[4 * i + 1] = (unsigned char)(u >> 8);
-        dst[4 * i + 2] = (unsigned char)(u >> 16);
-        dst[4 * i + 3] = (unsigned char)(u >> 24);
-    }
-}
-
-static void f32_from_le(float *dst, const unsigned char *src, size_t n)
-{
-    for (size_t i = 0; i < n; i++) {
-        const unsigned char *p = src + 4 * i;
-        uint32_t u = (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
-                     (uint32_t)p[3] << 24;
-        memcpy(&dst[i], &u, 4);
-    }
-}
-
 /* ---------------------------------------------------------------- batches */
 
-static void *alloc_n(size_t n, size_t size)
+void *wire_alloc_n(size_t n, size_t size)
 {
     if (n == 0) n = 1;
     if (n > SIZE_MAX / size) return NULL;
@@ -183,14 +89,14 @@ int dq_batch_alloc(dq_batch_t *b, uint32_t count, uint32_t obs_dim, int with_pri
     if (obs_dim && nobs / obs_dim != count) return DQ_ENOMEM;
     b->count = count;
     b->obs_dim = obs_dim;
-    b->obs = alloc_n(nobs, sizeof(float));
-    b->next_obs = alloc_n(nobs, sizeof(float));
-    b->action = alloc_n(count, sizeof(int32_t));
-    b->reward = alloc_n(count, sizeof(float));
-    b->discount = alloc_n(count, sizeof(float));
-    b->epsilon = alloc_n(count, sizeof(float));
-    b->version = alloc_n(count, sizeof(uint32_t));
-    if (with_priority) b->priority = alloc_n(count, sizeof(float));
+    b->obs = wire_alloc_n(nobs, sizeof(float));
+    b->next_obs = wire_alloc_n(nobs, sizeof(float));
+    b->action = wire_alloc_n(count, sizeof(int32_t));
+    b->reward = wire_alloc_n(count, sizeof(float));
+    b->discount = wire_alloc_n(count, sizeof(float));
+    b->epsilon = wire_alloc_n(count, sizeof(float));
+    b->version = wire_alloc_n(count, sizeof(uint32_t));
+    if (with_priority) b->priority = wire_alloc_n(count, sizeof(float));
     if (!b->obs || !b->next_obs || !b->action || !b->reward || !b->discount || !b->epsilon ||
         !b->version || (with_priority && !b->priority)) {
         dq_batch_free(b);
@@ -243,41 +149,41 @@ static int check_floats(ctx_t *c, const char *field, const float *v, size_t n, u
         char where[64] = "";
         if (dim) snprintf(where, sizeof where, " (transition %zu, element %zu)", i / dim, i % dim);
         if (!isfinite(x))
-            return fail(c, DQ_ENONFINITE, "%s.%s[%zu] is %s%s", c->msg, field, i,
-                        isnan(x) ? "NaN" : x > 0 ? "+Inf" : "-Inf", where);
-        return fail(c, DQ_ERANGE, "%s.%s[%zu] = %g, outside %s%g, %g]", c->msg, field, i, (double)x,
-                    lo_open ? "(" : "[", lo, hi);
+            return wire_fail(c, DQ_ENONFINITE, "%s.%s[%zu] is %s%s", c->msg, field, i,
+                             isnan(x) ? "NaN" : x > 0 ? "+Inf" : "-Inf", where);
+        return wire_fail(c, DQ_ERANGE, "%s.%s[%zu] = %g, outside %s%g, %g]", c->msg, field, i,
+                         (double)x, lo_open ? "(" : "[", lo, hi);
     }
     return DQ_OK;
 }
 
-static int check_dims(ctx_t *c, uint64_t count, uint64_t obs_dim)
+int wire_check_dims(ctx_t *c, uint64_t count, uint64_t obs_dim)
 {
     if (count < 1 || count > DQ_WIRE_MAX_COUNT)
-        return fail(c, DQ_ERANGE, "%s.count = %llu, must be in [1, %u]", c->msg,
-                    (unsigned long long)count, (unsigned)DQ_WIRE_MAX_COUNT);
+        return wire_fail(c, DQ_ERANGE, "%s.count = %llu, must be in [1, %u]", c->msg,
+                         (unsigned long long)count, (unsigned)DQ_WIRE_MAX_COUNT);
     if (obs_dim < 1 || obs_dim > DQ_WIRE_MAX_DIM)
-        return fail(c, DQ_ERANGE, "%s.obs_dim = %llu, must be in [1, %u]", c->msg,
-                    (unsigned long long)obs_dim, (unsigned)DQ_WIRE_MAX_DIM);
+        return wire_fail(c, DQ_ERANGE, "%s.obs_dim = %llu, must be in [1, %u]", c->msg,
+                         (unsigned long long)obs_dim, (unsigned)DQ_WIRE_MAX_DIM);
     return DQ_OK;
 }
 
 /* with_priority: 0 ignore batch.priority, 1 check it when present (> 0). */
 static int validate_batch(ctx_t *c, const dq_batch_t *b, int with_priority)
 {
-    int rc = check_dims(c, b->count, b->obs_dim);
+    int rc = wire_check_dims(c, b->count, b->obs_dim);
     if (rc) return rc;
     if (!b->obs || !b->next_obs || !b->action || !b->reward || !b->discount || !b->epsilon ||
         !b->version)
-        return fail(c, DQ_EINVAL, "%s: a batch array is NULL", c->msg);
+        return wire_fail(c, DQ_EINVAL, "%s: a batch array is NULL", c->msg);
     size_t n = b->count, nobs = n * b->obs_dim;
     if ((rc = check_floats(c, "obs", b->obs, nobs, b->obs_dim, false, 0, false, 0)) ||
         (rc = check_floats(c, "next_obs", b->next_obs, nobs, b->obs_dim, false, 0, false, 0)))
         return rc;
     for (size_t i = 0; i < n; i++)
         if (b->action[i] < 0)
-            return fail(c, DQ_ERANGE, "%s.action[%zu] = %ld, must be >= 0", c->msg, i,
-                        (long)b->action[i]);
+            return wire_fail(c, DQ_ERANGE, "%s.action[%zu] = %ld, must be >= 0", c->msg, i,
+                             (long)b->action[i]);
     if ((rc = check_floats(c, "reward", b->reward, n, 0, false, 0, false, 0)) ||
         (rc = check_floats(c, "discount", b->discount, n, 0, true, 0, false, 1)) ||
         (rc = check_floats(c, "epsilon", b->epsilon, n, 0, true, 0, false, 1)))
@@ -293,886 +199,106 @@ static int check_name(ctx_t *c, const char *field, const char *s, size_t cap, bo
 {
     size_t n = strnlen(s, cap);
     if (n == cap)
-        return fail(c, DQ_ERANGE, "%s.%s is not NUL-terminated within %zu bytes", c->msg, field,
-                    cap);
-    if (n == 0 && !allow_empty) return fail(c, DQ_ERANGE, "%s.%s is empty", c->msg, field);
+        return wire_fail(c, DQ_ERANGE, "%s.%s is not NUL-terminated within %zu bytes", c->msg,
+                         field, cap);
+    if (n == 0 && !allow_empty) return wire_fail(c, DQ_ERANGE, "%s.%s is empty", c->msg, field);
     return DQ_OK;
 }
 
-static int validate_weights(ctx_t *c, const dq_weights_t *w)
+int wire_validate_weights(ctx_t *c, const dq_weights_t *w)
 {
     if (w->n_layers < 1 || w->n_layers > DQ_QNET_MAX_LAYERS)
-        return fail(c, DQ_ERANGE, "weights.n_layers = %lu, must be in [1, %d]",
-                    (unsigned long)w->n_layers, DQ_QNET_MAX_LAYERS);
+        return wire_fail(c, DQ_ERANGE, "weights.n_layers = %lu, must be in [1, %d]",
+                         (unsigned long)w->n_layers, DQ_QNET_MAX_LAYERS);
     uint64_t total = 0;
     for (uint32_t l = 0; l < w->n_layers; l++) {
         for (int k = 0; k < 2; k++)
             if (w->shape[l][k] < 1 || w->shape[l][k] > DQ_WIRE_MAX_DIM)
-                return fail(c, DQ_ERANGE, "weights.shape[%lu][%d] = %lu, must be in [1, %u]",
-                            (unsigned long)l, k, (unsigned long)w->shape[l][k],
-                            (unsigned)DQ_WIRE_MAX_DIM);
+                return wire_fail(c, DQ_ERANGE, "weights.shape[%lu][%d] = %lu, must be in [1, %u]",
+                                 (unsigned long)l, k, (unsigned long)w->shape[l][k],
+                                 (unsigned)DQ_WIRE_MAX_DIM);
         if (l > 0 && w->shape[l][0] != w->shape[l - 1][1])
-            return fail(c, DQ_ESHAPE,
-                        "weights.shape[%lu] = (%lu, %lu) does not follow layer %lu's output %lu",
-                        (unsigned long)l, (unsigned long)w->shape[l][0],
-                        (unsigned long)w->shape[l][1], (unsigned long)l - 1,
-                        (unsigned long)w->shape[l - 1][1]);
+            return wire_fail(
+                c, DQ_ESHAPE,
+                "weights.shape[%lu] = (%lu, %lu) does not follow layer %lu's output %lu",
+                (unsigned long)l, (unsigned long)w->shape[l][0], (unsigned long)w->shape[l][1],
+                (unsigned long)l - 1, (unsigned long)w->shape[l - 1][1]);
         total += (uint64_t)w->shape[l][0] * w->shape[l][1] + w->shape[l][1];
     }
     if (w->n_floats != total)
-        return fail(c, DQ_ERANGE, "weights.n_floats = %lu, expected %llu from shape",
-                    (unsigned long)w->n_floats, (unsigned long long)total);
-    if (!w->blob) return fail(c, DQ_EINVAL, "weights.blob is NULL");
+        return wire_fail(c, DQ_ERANGE, "weights.n_floats = %lu, expected %llu from shape",
+                         (unsigned long)w->n_floats, (unsigned long long)total);
+    if (!w->blob) return wire_fail(c, DQ_EINVAL, "weights.blob is NULL");
     return check_floats(c, "blob", w->blob, w->n_floats, 0, false, 0, false, 0);
 }
 
-static int validate(ctx_t *c, const dq_msg_t *m)
+int wire_validate(ctx_t *c, const dq_msg_t *m)
 {
     int rc;
     switch (m->type) {
     case DQ_MSG_INSERT: return validate_batch(c, &m->u.insert.batch, 1);
     case DQ_MSG_ACK:
         if (m->u.ack.duplicate > 1)
-            return fail(c, DQ_ERANGE, "ack.duplicate = %u, must be 0 or 1", m->u.ack.duplicate);
+            return wire_fail(c, DQ_ERANGE, "ack.duplicate = %u, must be 0 or 1",
+                             m->u.ack.duplicate);
         return DQ_OK;
     case DQ_MSG_SAMPLE: {
         const dq_sample_t *s = &m->u.sample;
         if ((rc = check_name(c, "table", s->table, DQ_TABLE_NAME_MAX, false))) return rc;
         if (s->n < 1 || s->n > DQ_WIRE_MAX_COUNT)
-            return fail(c, DQ_ERANGE, "sample.n = %lu, must be in [1, %u]", (unsigned long)s->n,
-                        (unsigned)DQ_WIRE_MAX_COUNT);
+            return wire_fail(c, DQ_ERANGE, "sample.n = %lu, must be in [1, %u]",
+                             (unsigned long)s->n, (unsigned)DQ_WIRE_MAX_COUNT);
         return DQ_OK;
     }
     case DQ_MSG_ITEMS: {
         const dq_items_t *it = &m->u.items;
         if ((rc = validate_batch(c, &it->batch, 0))) return rc;
-        if (!it->keys || !it->prob) return fail(c, DQ_EINVAL, "items: keys or prob is NULL");
+        if (!it->keys || !it->prob) return wire_fail(c, DQ_EINVAL, "items: keys or prob is NULL");
         return check_floats(c, "prob", it->prob, it->batch.count, 0, true, 0, true, 1);
     }
     case DQ_MSG_UPDATE_PRIORITIES: {
         const dq_update_priorities_t *u = &m->u.update_priorities;
         if ((rc = check_name(c, "table", u->table, DQ_TABLE_NAME_MAX, false))) return rc;
         if (u->count < 1 || u->count > DQ_WIRE_MAX_COUNT)
-            return fail(c, DQ_ERANGE, "update_priorities.count = %lu, must be in [1, %u]",
-                        (unsigned long)u->count, (unsigned)DQ_WIRE_MAX_COUNT);
+            return wire_fail(c, DQ_ERANGE, "update_priorities.count = %lu, must be in [1, %u]",
+                             (unsigned long)u->count, (unsigned)DQ_WIRE_MAX_COUNT);
         if (!u->keys || !u->priority)
-            return fail(c, DQ_EINVAL, "update_priorities: keys or priority is NULL");
+            return wire_fail(c, DQ_EINVAL, "update_priorities: keys or priority is NULL");
         return check_floats(c, "priority", u->priority, u->count, 0, true, 0, false, HUGE_VAL);
     }
-    case DQ_MSG_WEIGHTS: return validate_weights(c, &m->u.weights);
+    case DQ_MSG_WEIGHTS: return wire_validate_weights(c, &m->u.weights);
     case DQ_MSG_STATS:
     case DQ_MSG_CHECKPOINT: return DQ_OK;
     case DQ_MSG_STATS_REPLY: {
         const dq_stats_reply_t *r = &m->u.stats_reply;
         if (r->count > DQ_STATS_MAX)
-            return fail(c, DQ_ERANGE, "stats_reply: %lu counters, at most %d",
-                        (unsigned long)r->count, DQ_STATS_MAX);
+            return wire_fail(c, DQ_ERANGE, "stats_reply: %lu counters, at most %d",
+                             (unsigned long)r->count, DQ_STATS_MAX);
         for (uint32_t i = 0; i < r->count; i++) {
             char field[32];
             snprintf(field, sizeof field, "stats[%lu]", (unsigned long)i);
             if ((rc = check_name(c, field, r->stats[i].name, DQ_STAT_NAME_MAX, false))) return rc;
             if (!isfinite(r->stats[i].value))
-                return fail(c, DQ_ENONFINITE, "stats_reply.stats[\"%s\"] is not finite",
-                            r->stats[i].name);
+                return wire_fail(c, DQ_ENONFINITE, "stats_reply.stats[\"%s\"] is not finite",
+                                 r->stats[i].name);
         }
         return DQ_OK;
     }
     case DQ_MSG_ERROR: {
         const dq_error_t *e = &m->u.error;
         if (e->code >= 0)
-            return fail(c, DQ_ERANGE, "error.code = %ld, must be negative", (long)e->code);
+            return wire_fail(c, DQ_ERANGE, "error.code = %ld, must be negative", (long)e->code);
         if ((rc = check_name(c, "name", e->name, sizeof e->name, true))) return rc;
         return check_name(c, "message", e->message, sizeof e->message, true);
     }
     default:
-        return fail(c, DQ_EUNKNOWN_TYPE, "message type %d is not a dq_msg_type_t", (int)m->type);
+        return wire_fail(c, DQ_EUNKNOWN_TYPE, "message type %d is not a dq_msg_type_t",
+                         (int)m->type);
     }
 }
 
 int dq_msg_validate(const dq_msg_t *m, char *why, size_t whylen)
 {
     ctx_t c = {dq_msg_type_name(m->type), why, whylen};
-    return validate(&c, m);
-}
-
-/* ---------------------------------------------------------------- encoder */
-
-typedef struct {
-    msgpack_packer pk;
-    dq_buf_t *buf;
-    int err; /* nonzero once any write failed */
-} enc_t;
-
-static void put_key(enc_t *e, const char *k)
-{
-    e->err |= msgpack_pack_str_with_body(&e->pk, k, strlen(k));
-}
-
-static void put_uint(enc_t *e, const char *k, uint64_t v)
-{
-    put_key(e, k);
-    e->err |= msgpack_pack_uint64(&e->pk, v);
-}
-
-static void put_str(enc_t *e, const char *k, const char *s)
-{
-    put_key(e, k);
-    e->err |= msgpack_pack_str_with_body(&e->pk, s, strlen(s));
-}
-
-static void put_f32s(enc_t *e, const char *k, const float *v, size_t n)
-{
-    put_key(e, k);
-    e->err |= msgpack_pack_bin(&e->pk, n * 4);
-    if (e->err || buf_reserve(e->buf, n * 4)) {
-        e->err = 1;
-        return;
-    }
-    f32_to_le((unsigned char *)e->buf->data + e->buf->len, v, n);
-    e->buf->len += n * 4;
-}
-
-static void put_i32s(enc_t *e, const char *k, const int32_t *v, size_t n)
-{
-    put_key(e, k);
-    e->err |= msgpack_pack_array(&e->pk, n) | (buf_reserve(e->buf, n * 5) != 0);
-    for (size_t i = 0; i < n && !e->err; i++) e->err |= msgpack_pack_int32(&e->pk, v[i]);
-}
-
-static void put_u32s(enc_t *e, const char *k, const uint32_t *v, size_t n)
-{
-    put_key(e, k);
-    e->err |= msgpack_pack_array(&e->pk, n) | (buf_reserve(e->buf, n * 5) != 0);
-    for (size_t i = 0; i < n && !e->err; i++) e->err |= msgpack_pack_uint32(&e->pk, v[i]);
-}
-
-static void put_u64s(enc_t *e, const char *k, const uint64_t *v, size_t n)
-{
-    put_key(e, k);
-    e->err |= msgpack_pack_array(&e->pk, n) | (buf_reserve(e->buf, n * 9) != 0);
-    for (size_t i = 0; i < n && !e->err; i++) e->err |= msgpack_pack_uint64(&e->pk, v[i]);
-}
-
-/* The 9 batch fields; the priority column is the caller's business. */
-static void put_batch(enc_t *e, const dq_batch_t *b)
-{
-    size_t n = b->count, nobs = n * b->obs_dim;
-    put_uint(e, "count", b->count);
-    put_uint(e, "obs_dim", b->obs_dim);
-    put_f32s(e, "obs", b->obs, nobs);
-    put_f32s(e, "next_obs", b->next_obs, nobs);
-    put_i32s(e, "action", b->action, n);
-    put_f32s(e, "reward", b->reward, n);
-    put_f32s(e, "discount", b->discount, n);
-    put_f32s(e, "epsilon", b->epsilon, n);
-    put_u32s(e, "version", b->version, n);
-}
-
-static size_t batch_bytes(const dq_batch_t *b)
-{
-    return (size_t)b->count * (8 * (size_t)b->obs_dim + 4 * 4 + 5 * 2) + 160;
-}
-
-int dq_msg_encode(const dq_msg_t *m, dq_buf_t *buf)
-{
-    int rc = dq_msg_validate(m, NULL, 0);
-    if (rc) return rc;
-    buf->len = 0;
-    enc_t e = {.buf = buf};
-    msgpack_packer_init(&e.pk, buf, buf_write);
-
-    size_t fields = 0, guess = 64;
-    switch (m->type) {
-    case DQ_MSG_INSERT:
-        fields = 11 + (m->u.insert.batch.priority != NULL) + (m->u.insert.run != 0);
-        guess += batch_bytes(&m->u.insert.batch);
-        break;
-    case DQ_MSG_ACK: fields = 3; break;
-    case DQ_MSG_SAMPLE: fields = 3; break;
-    case DQ_MSG_ITEMS:
-        fields = 13;
-        guess += batch_bytes(&m->u.items.batch) + 13 * (size_t)m->u.items.batch.count;
-        break;
-    case DQ_MSG_UPDATE_PRIORITIES:
-        fields = 4;
-        guess += 13 * (size_t)m->u.update_priorities.count;
-        break;
-    case DQ_MSG_WEIGHTS:
-        fields = 6;
-        guess += 4 * (size_t)m->u.weights.n_floats + 16 * DQ_QNET_MAX_LAYERS;
-        break;
-    case DQ_MSG_STATS:
-    case DQ_MSG_CHECKPOINT: fields = 1; break;
-    case DQ_MSG_STATS_REPLY:
-        fields = 1;
-        guess += 60 * (size_t)m->u.stats_reply.count;
-        break;
-    case DQ_MSG_ERROR: fields = 4; guess += 300; break;
-    default: return DQ_EUNKNOWN_TYPE;
-    }
-    if (buf_reserve(buf, guess)) return DQ_ENOMEM;
-
-    e.err |= msgpack_pack_map(&e.pk, 2 + fields);
-    put_str(&e, "type", dq_msg_type_name(m->type));
-    put_uint(&e, "v", DQ_PROTOCOL_VERSION);
-    switch (m->type) {
-    case DQ_MSG_INSERT: {
-        const dq_insert_t *in = &m->u.insert;
-        put_uint(&e, "actor", in->actor);
-        put_uint(&e, "seq", in->seq);
-        if (in->run) put_uint(&e, "run", in->run);
-        put_batch(&e, &in->batch);
-        if (in->batch.priority) put_f32s(&e, "priority", in->batch.priority, in->batch.count);
-        break;
-    }
-    case DQ_MSG_ACK:
-        put_uint(&e, "seq", m->u.ack.seq);
-        put_uint(&e, "count", m->u.ack.count);
-        put_key(&e, "duplicate");
-        e.err |= m->u.ack.duplicate ? msgpack_pack_true(&e.pk) : msgpack_pack_false(&e.pk);
-        break;
-    case DQ_MSG_SAMPLE:
-        put_str(&e, "table", m->u.sample.table);
-        put_uint(&e, "n", m->u.sample.n);
-        put_uint(&e, "id", m->u.sample.id);
-        break;
-    case DQ_MSG_ITEMS: {
-        const dq_items_t *it = &m->u.items;
-        put_uint(&e, "id", it->id);
-        put_uint(&e, "size", it->size);
-        put_u64s(&e, "keys", it->keys, it->batch.count);
-        put_f32s(&e, "prob", it->prob, it->batch.count);
-        put_batch(&e, &it->batch);
-        break;
-    }
-    case DQ_MSG_UPDATE_PRIORITIES: {
-        const dq_update_priorities_t *u = &m->u.update_priorities;
-        put_str(&e, "table", u->table);
-        put_uint(&e, "count", u->count);
-        put_u64s(&e, "keys", u->keys, u->count);
-        put_f32s(&e, "priority", u->priority, u->count);
-        break;
-    }
-    case DQ_MSG_WEIGHTS: {
-        const dq_weights_t *w = &m->u.weights;
-        put_uint(&e, "version", w->version);
-        put_uint(&e, "step", w->step);
-        put_uint(&e, "n_layers", w->n_layers);
-        put_key(&e, "shape");
-        e.err |= msgpack_pack_array(&e.pk, w->n_layers);
-        for (uint32_t l = 0; l < w->n_layers; l++) {
-            e.err |= msgpack_pack_array(&e.pk, 2);
-            e.err |= msgpack_pack_uint32(&e.pk, w->shape[l][0]);
-            e.err |= msgpack_pack_uint32(&e.pk, w->shape[l][1]);
-        }
-        put_uint(&e, "n_floats", w->n_floats);
-        put_f32s(&e, "blob", w->blob, w->n_floats);
-        break;
-    }
-    case DQ_MSG_STATS: put_uint(&e, "id", m->u.stats.id); break;
-    case DQ_MSG_CHECKPOINT: put_uint(&e, "id", m->u.checkpoint.id); break;
-    case DQ_MSG_STATS_REPLY: {
-        const dq_stats_reply_t *r = &m->u.stats_reply;
-        put_key(&e, "stats");
-        e.err |= msgpack_pack_map(&e.pk, r->count);
-        for (uint32_t i = 0; i < r->count; i++) {
-            double v = r->stats[i].value;
-            put_key(&e, r->stats[i].name);
-            if (v >= 0 && v <= 9007199254740992.0 && v == floor(v))
-                e.err |= msgpack_pack_uint64(&e.pk, (uint64_t)v);
-            else
-                e.err |= msgpack_pack_double(&e.pk, v);
-        }
-        break;
-    }
-    case DQ_MSG_ERROR: {
-        const dq_error_t *er = &m->u.error;
-        put_key(&e, "code");
-        e.err |= msgpack_pack_int32(&e.pk, er->code);
-        put_str(&e, "name", er->name);
-        put_str(&e, "message", er->message);
-        put_uint(&e, "id", er->id);
-        break;
-    }
-    default: break;
-    }
-    if (e.err) {
-        buf->len = 0;
-        return DQ_ENOMEM;
-    }
-    return DQ_OK;
-}
-
-/* ---------------------------------------------------------------- scan */
-
-static int truncated(ctx_t *c, size_t len, size_t at)
-{
-    return fail(c, DQ_EMALFORMED, "malformed msgpack: truncated, an object starting at or before "
-                "byte %zu runs past the end (%zu bytes)", at, len);
-}
-
-/* Proves data[0, len) is exactly one well-formed msgpack object whose every
- * container fits in the bytes left, allocating nothing. */
-static int scan(ctx_t *c, const unsigned char *p, size_t len)
-{
-    enum { FIXED, RAW, EXT, ARRAY, MAP };
-    uint64_t left[SCAN_MAX_DEPTH]; /* objects still to read at each depth */
-    int depth = 0;
-    uint64_t objects = 1;
-    size_t pos = 0;
-    if (len == 0) return fail(c, DQ_EMALFORMED, "malformed msgpack: empty message");
-    left[0] = 1;
-    while (depth >= 0) {
-        if (left[depth] == 0) {
-            depth--;
-            continue;
-        }
-        left[depth]--;
-        if (pos >= len) return truncated(c, len, pos);
-        size_t at = pos;
-        unsigned b = p[pos++];
-        int kind = FIXED, lenbytes = 0;
-        uint64_t n = 0; /* payload bytes (FIXED/RAW/EXT) or elements (ARRAY/MAP) */
-        if (b <= 0x7f || b >= 0xe0) {
-        } else if (b <= 0x8f) {
-            kind = MAP, n = b & 0x0f;
-        } else if (b <= 0x9f) {
-            kind = ARRAY, n = b & 0x0f;
-        } else if (b <= 0xbf) {
-            kind = RAW, n = b & 0x1f;
-        } else {
-            switch (b) {
-            case 0xc0: case 0xc2: case 0xc3: break;
-            case 0xc1:
-                return fail(c, DQ_EMALFORMED, "malformed msgpack: byte 0xc1 (never used) at %zu",
-                            at);
-            case 0xc4: case 0xd9: kind = RAW, lenbytes = 1; break;
-            case 0xc5: case 0xda: kind = RAW, lenbytes = 2; break;
-            case 0xc6: case 0xdb: kind = RAW, lenbytes = 4; break;
-            case 0xc7: kind = EXT, lenbytes = 1; break;
-            case 0xc8: kind = EXT, lenbytes = 2; break;
-            case 0xc9: kind = EXT, lenbytes = 4; break;
-            case 0xca: n = 4; break;
-            case 0xcb: n = 8; break;
-            case 0xcc: case 0xd0: n = 1; break;
-            case 0xcd: case 0xd1: n = 2; break;
-            case 0xce: case 0xd2: n = 4; break;
-            case 0xcf: case 0xd3: n = 8; break;
-            case 0xd4: n = 2; break;
-            case 0xd5: n = 3; break;
-            case 0xd6: n = 5; break;
-            case 0xd7: n = 9; break;
-            case 0xd8: n = 17; break;
-            case 0xdc: kind = ARRAY, lenbytes = 2; break;
-            case 0xdd: kind = ARRAY, lenbytes = 4; break;
-            case 0xde: kind = MAP, lenbytes = 2; break;
-            case 0xdf: kind = MAP, lenbytes = 4; break;
-            default: break;
-            }
-        }
-        if (lenbytes) {
-            if (len - pos < (size_t)lenbytes) return truncated(c, len, at);
-            for (int i = 0; i < lenbytes; i++) n = n << 8 | p[pos++];
-            if (kind == EXT) n += 1; /* the ext type byte */
-        }
-        if (kind == ARRAY || kind == MAP) {
-            uint64_t items = kind == MAP ? 2 * n : n;
-            if (items == 0) continue;
-            if (items > len - pos)
-                return fail(c, DQ_EMALFORMED,
-                            "malformed msgpack: %s of %llu entries at byte %zu, but only %zu "
-                            "bytes follow", kind == MAP ? "map" : "array", (unsigned long long)n,
-                            at, len - pos);
-            objects += items;
-            if (objects > DQ_WIRE_MAX_OBJECTS)
-                return fail(c, DQ_ETOOBIG, "message holds more than %u msgpack objects",
-                            (unsigned)DQ_WIRE_MAX_OBJECTS);
-            if (depth + 1 >= SCAN_MAX_DEPTH)
-                return fail(c, DQ_EMALFORMED, "malformed msgpack: containers nested deeper than %d",
-                            SCAN_MAX_DEPTH - 1);
-            left[++depth] = items;
-        } else {
-            if (n > len - pos) return truncated(c, len, at);
-            pos += (size_t)n;
-        }
-    }
-    if (pos != len)
-        return fail(c, DQ_EMALFORMED,
-                    "malformed msgpack: %zu bytes after the first object (exactly one expected)",
-                    len - pos);
-    return DQ_OK;
-}
-
-/* ---------------------------------------------------------------- fields */
-
-/* Finds each of names[0..n) in map, slots[i] = its value or NULL. A known key
- * given twice is malformed; keys that are unknown or not str are ignored. */
-static int collect(ctx_t *c, const msgpack_object_map *map, const char *const *names, size_t n,
-                   const msgpack_object **slots)
-{
-    for (size_t i = 0; i < n; i++) slots[i] = NULL;
-    for (uint32_t k = 0; k < map->size; k++) {
-        const msgpack_object *key = &map->ptr[k].key;
-        if (key->type != MSGPACK_OBJECT_STR) continue;
-        for (size_t i = 0; i < n; i++) {
-            if (strlen(names[i]) != key->via.str.size ||
-                memcmp(names[i], key->via.str.ptr, key->via.str.size) != 0)
-                continue;
-            if (slots[i])
-                return fail(c, DQ_EMALFORMED, "%s: key '%s' appears twice", c->msg, names[i]);
-            slots[i] = &map->ptr[k].val;
-            break;
-        }
-    }
-    return DQ_OK;
-}
-
-static int type_error(ctx_t *c, const char *field, const char *want, const msgpack_object *o)
-{
-    return fail(c, DQ_ETYPE, "%s.%s: expected %s, got %s", c->msg, field, want, obj_type_name(o));
-}
-
-static int present(ctx_t *c, const msgpack_object *o, const char *field)
-{
-    if (o) return DQ_OK;
-    return fail(c, DQ_EMISSING, "%s: missing required field '%s'", c->msg, field);
-}
-
-/* An integer in [lo, hi]. */
-static int get_uint(ctx_t *c, const msgpack_object *o, const char *field, uint64_t lo,
-                    uint64_t hi, uint64_t *out)
-{
-    int rc = present(c, o, field);
-    if (rc) return rc;
-    if (o->type == MSGPACK_OBJECT_NEGATIVE_INTEGER)
-        return fail(c, DQ_ERANGE, "%s.%s = %lld, must be in [%llu, %llu]", c->msg, field,
-                    (long long)o->via.i64, (unsigned long long)lo, (unsigned long long)hi);
-    if (o->type != MSGPACK_OBJECT_POSITIVE_INTEGER) return type_error(c, field, "uint", o);
-    if (o->via.u64 < lo || o->via.u64 > hi)
-        return fail(c, DQ_ERANGE, "%s.%s = %llu, must be in [%llu, %llu]", c->msg, field,
-                    (unsigned long long)o->via.u64, (unsigned long long)lo,
-                    (unsigned long long)hi);
-    *out = o->via.u64;
-    return DQ_OK;
-}
-
-/* A str copied into dst[cap]: 1..cap-1 bytes (0.. when allow_empty) without
- * NUL bytes; longer strings are cut at cap-1 bytes when truncate is set. */
-static int get_str(ctx_t *c, const msgpack_object *o, const char *field, char *dst, size_t cap,
-                   bool allow_empty, bool truncate)
-{
-    int rc = present(c, o, field);
-    if (rc) return rc;
-    if (o->type != MSGPACK_OBJECT_STR) return type_error(c, field, "str", o);
-    size_t n = o->via.str.size;
-    if (n >= cap && !truncate)
-        return fail(c, DQ_ERANGE, "%s.%s: str of %zu bytes, at most %zu", c->msg, field, n,
-                    cap - 1);
-    if (n >= cap) n = cap - 1;
-    if (n == 0 && !allow_empty) return fail(c, DQ_ERANGE, "%s.%s is empty", c->msg, field);
-    if (memchr(o->via.str.ptr, 0, n))
-        return fail(c, DQ_ERANGE, "%s.%s contains a NUL byte", c->msg, field);
-    memcpy(dst, o->via.str.ptr, n);
-    dst[n] = 0;
-    return DQ_OK;
-}
-
-/* A bin holding exactly n float32 values; returns its bytes. */
-static int get_bin(ctx_t *c, const msgpack_object *o, const char *field, uint64_t n,
-                   const char *detail, const unsigned char **out)
-{
-    int rc = present(c, o, field);
-    if (rc) return rc;
-    if (o->type != MSGPACK_OBJECT_BIN) return type_error(c, field, "bin", o);
-    if ((uint64_t)o->via.bin.size != n * 4)
-        return fail(c, DQ_ELENGTH, "%s.%s: bin of %lu bytes, expected %llu (%s x 4)", c->msg,
-                    field, (unsigned long)o->via.bin.size, (unsigned long long)n * 4, detail);
-    *out = (const unsigned char *)o->via.bin.ptr;
-    return DQ_OK;
-}
-
-/* An array of exactly n elements (checked element by element on load). */
-static int get_array(ctx_t *c, const msgpack_object *o, const char *field, uint64_t n,
-                     const msgpack_object **out)
-{
-    int rc = present(c, o, field);
-    if (rc) return rc;
-    if (o->type != MSGPACK_OBJECT_ARRAY) return type_error(c, field, "array", o);
-    if ((uint64_t)o->via.array.size != n)
-        return fail(c, DQ_ELENGTH, "%s.%s: array of %lu elements, expected %llu", c->msg, field,
-                    (unsigned long)o->via.array.size, (unsigned long long)n);
-    *out = o->via.array.ptr;
-    return DQ_OK;
-}
-
-/* Loads the integers of an array into u64s, each in [0, hi]. */
-static int load_uints(ctx_t *c, const msgpack_object *a, size_t n, const char *field, uint64_t hi,
-                      void *dst, int width)
-{
-    for (size_t i = 0; i < n; i++) {
-        const msgpack_object *o = &a[i];
-        if (o->type == MSGPACK_OBJECT_NEGATIVE_INTEGER)
-            return fail(c, DQ_ERANGE, "%s.%s[%zu] = %lld, must be >= 0", c->msg, field, i,
-                        (long long)o->via.i64);
-        if (o->type != MSGPACK_OBJECT_POSITIVE_INTEGER)
-            return fail(c, DQ_ETYPE, "%s.%s[%zu]: expected uint, got %s", c->msg, field, i,
-                        obj_type_name(o));
-        if (o->via.u64 > hi)
-            return fail(c, DQ_ERANGE, "%s.%s[%zu] = %llu, must be <= %llu", c->msg, field, i,
-                        (unsigned long long)o->via.u64, (unsigned long long)hi);
-        if (width == 8)
-            ((uint64_t *)dst)[i] = o->via.u64;
-        else if (width == -4)
-            ((int32_t *)dst)[i] = (int32_t)o->via.u64;
-        else
-            ((uint32_t *)dst)[i] = (uint32_t)o->via.u64;
-    }
-    return DQ_OK;
-}
-
-enum { B_COUNT, B_OBS_DIM, B_OBS, B_NEXT_OBS, B_ACTION, B_REWARD, B_DISCOUNT, B_EPSILON,
-       B_VERSION, B_PRIORITY, B_N_ };
-#define BATCH_NAMES "count", "obs_dim", "obs", "next_obs", "action", "reward", "discount", \
-                    "epsilon", "version", "priority"
-
-/* Decodes the batch fields at f[0..B_N_) into b (allocated only after every
- * length is checked). with_priority: read the optional "priority". */
-static int get_batch(ctx_t *c, const msgpack_object **f, dq_batch_t *b, bool with_priority)
-{
-    uint64_t count = 0, dim = 0;
-    int rc;
-    if ((rc = get_uint(c, f[B_COUNT], "count", 0, UINT64_MAX, &count)) ||
-        (rc = get_uint(c, f[B_OBS_DIM], "obs_dim", 0, UINT64_MAX, &dim)) ||
-        (rc = check_dims(c, count, dim)))
-        return rc;
-    char d1[64], d2[80];
-    snprintf(d1, sizeof d1, "count %llu", (unsigned long long)count);
-    snprintf(d2, sizeof d2, "count %llu x obs_dim %llu", (unsigned long long)count,
-             (unsigned long long)dim);
-    const unsigned char *obs, *next_obs, *reward, *discount, *epsilon, *priority = NULL;
-    const msgpack_object *action, *version;
-    bool has_priority = with_priority && f[B_PRIORITY] && f[B_PRIORITY]->type != MSGPACK_OBJECT_NIL;
-    if ((rc = get_bin(c, f[B_OBS], "obs", count * dim, d2, &obs)) ||
-        (rc = get_bin(c, f[B_NEXT_OBS], "next_obs", count * dim, d2, &next_obs)) ||
-        (rc = get_array(c, f[B_ACTION], "action", count, &action)) ||
-        (rc = get_bin(c, f[B_REWARD], "reward", count, d1, &reward)) ||
-        (rc = get_bin(c, f[B_DISCOUNT], "discount", count, d1, &discount)) ||
-        (rc = get_bin(c, f[B_EPSILON], "epsilon", count, d1, &epsilon)) ||
-        (rc = get_array(c, f[B_VERSION], "version", count, &version)) ||
-        (has_priority && (rc = get_bin(c, f[B_PRIORITY], "priority", count, d1, &priority))))
-        return rc;
-    if ((rc = dq_batch_alloc(b, (uint32_t)count, (uint32_t)dim, has_priority)))
-        return fail(c, rc, "%s: out of memory for %llu transitions", c->msg,
-                    (unsigned long long)count);
-    if ((rc = load_uints(c, action, count, "action", INT32_MAX, b->action, -4)) ||
-        (rc = load_uints(c, version, count, "version", UINT32_MAX, b->version, 4)))
-        return rc;
-    f32_from_le(b->obs, obs, count * dim);
-    f32_from_le(b->next_obs, next_obs, count * dim);
-    f32_from_le(b->reward, reward, count);
-    f32_from_le(b->discount, discount, count);
-    f32_from_le(b->epsilon, epsilon, count);
-    if (has_priority) f32_from_le(b->priority, priority, count);
-    return DQ_OK;
-}
-
-static int decode_insert(ctx_t *c, const msgpack_object_map *map, dq_insert_t *in)
-{
-    static const char *const names[] = {BATCH_NAMES, "actor", "seq", "run"};
-    const msgpack_object *f[B_N_ + 3];
-    uint64_t actor = 0, seq = 0, run = 0;
-    int rc;
-    if ((rc = collect(c, map, names, B_N_ + 3, f)) ||
-        (rc = get_uint(c, f[B_N_], "actor", 0, UINT32_MAX, &actor)) ||
-        (rc = get_uint(c, f[B_N_ + 1], "seq", 0, UINT64_MAX, &seq)) ||
-        (f[B_N_ + 2] && (rc = get_uint(c, f[B_N_ + 2], "run", 1, UINT64_MAX, &run))))
-        return rc;
-    in->actor = (uint32_t)actor;
-    in->seq = seq;
-    in->run = run;
-    return get_batch(c, f, &in->batch, true);
-}
-
-static int decode_items(ctx_t *c, const msgpack_object_map *map, dq_items_t *it)
-{
-    static const char *const names[] = {BATCH_NAMES, "id", "size", "keys", "prob"};
-    const msgpack_object *f[B_N_ + 4], *keys;
-    const unsigned char *prob;
-    int rc;
-    if ((rc = collect(c, map, names, B_N_ + 4, f)) ||
-        (rc = get_uint(c, f[B_N_], "id", 0, UINT64_MAX, &it->id)) ||
-        (rc = get_uint(c, f[B_N_ + 1], "size", 0, UINT64_MAX, &it->size)))
-        return rc;
-    /* count comes first so that keys and prob are checked against it. */
-    uint64_t count = 0, dim = 0;
-    if ((rc = get_uint(c, f[B_COUNT], "count", 0, UINT64_MAX, &count)) ||
-        (rc = get_uint(c, f[B_OBS_DIM], "obs_dim", 0, UINT64_MAX, &dim)) ||
-        (rc = check_dims(c, count, dim)))
-        return rc;
-    char d1[64];
-    snprintf(d1, sizeof d1, "count %llu", (unsigned long long)count);
-    if ((rc = get_array(c, f[B_N_ + 2], "keys", count, &keys)) ||
-        (rc = get_bin(c, f[B_N_ + 3], "prob", count, d1, &prob)) ||
-        (rc = get_batch(c, f, &it->batch, false)))
-        return rc;
-    it->keys = alloc_n(count, sizeof *it->keys);
-    it->prob = alloc_n(count, sizeof *it->prob);
-    if (!it->keys || !it->prob) return fail(c, DQ_ENOMEM, "items: out of memory");
-    f32_from_le(it->prob, prob, count);
-    return load_uints(c, keys, count, "keys", UINT64_MAX, it->keys, 8);
-}
-
-static int decode_update_priorities(ctx_t *c, const msgpack_object_map *map,
-                                    dq_update_priorities_t *u)
-{
-    static const char *const names[] = {"table", "count", "keys", "priority"};
-    const msgpack_object *f[4], *keys;
-    const unsigned char *prio;
-    uint64_t count = 0;
-    int rc;
-    if ((rc = collect(c, map, names, 4, f)) ||
-        (rc = get_str(c, f[0], "table", u->table, DQ_TABLE_NAME_MAX, false, false)) ||
-        (rc = get_uint(c, f[1], "count", 1, DQ_WIRE_MAX_COUNT, &count)))
-        return rc;
-    char d1[64];
-    snprintf(d1, sizeof d1, "count %llu", (unsigned long long)count);
-    if ((rc = get_array(c, f[2], "keys", count, &keys)) ||
-        (rc = get_bin(c, f[3], "priority", count, d1, &prio)))
-        return rc;
-    u->count = (uint32_t)count;
-    u->keys = alloc_n(count, sizeof *u->keys);
-    u->priority = alloc_n(count, sizeof *u->priority);
-    if (!u->keys || !u->priority) return fail(c, DQ_ENOMEM, "update_priorities: out of memory");
-    f32_from_le(u->priority, prio, count);
-    return load_uints(c, keys, count, "keys", UINT64_MAX, u->keys, 8);
-}
-
-static int decode_weights(ctx_t *c, const msgpack_object_map *map, dq_weights_t *w)
-{
-    static const char *const names[] = {"version", "step", "n_layers", "shape", "n_floats",
-                                        "blob"};
-    const msgpack_object *f[6], *shape;
-    const unsigned char *blob;
-    uint64_t n_layers = 0, n_floats = 0;
-    int rc;
-    if ((rc = collect(c, map, names, 6, f)) ||
-        (rc = get_uint(c, f[0], "version", 0, UINT64_MAX, &w->version)) ||
-        (rc = get_uint(c, f[1], "step", 0, UINT64_MAX, &w->step)) ||
-        (rc = get_uint(c, f[2], "n_layers", 1, DQ_QNET_MAX_LAYERS, &n_layers)) ||
-        (rc = get_array(c, f[3], "shape", n_layers, &shape)))
-        return rc;
-    w->n_layers = (uint32_t)n_layers;
-    for (uint32_t l = 0; l < w->n_layers; l++) {
-        char field[32];
-        snprintf(field, sizeof field, "shape[%lu]", (unsigned long)l);
-        const msgpack_object *pair;
-        if ((rc = get_array(c, &shape[l], field, 2, &pair))) return rc;
-        for (int k = 0; k < 2; k++) {
-            uint64_t v = 0;
-            snprintf(field, sizeof field, "shape[%lu][%d]", (unsigned long)l, k);
-            if ((rc = get_uint(c, &pair[k], field, 1, DQ_WIRE_MAX_DIM, &v))) return rc;
-            w->shape[l][k] = (uint32_t)v;
-        }
-    }
-    if ((rc = get_uint(c, f[4], "n_floats", 0, UINT32_MAX, &n_floats))) return rc;
-    w->n_floats = (uint32_t)n_floats;
-    /* n_floats against shape before the blob's length, so a wrong shape is named. */
-    uint64_t total = 0;
-    for (uint32_t l = 0; l < w->n_layers; l++)
-        total += (uint64_t)w->shape[l][0] * w->shape[l][1] + w->shape[l][1];
-    if (total != n_floats) return validate_weights(c, w); /* names the exact fault */
-    char d[64];
-    snprintf(d, sizeof d, "n_floats %llu", (unsigned long long)n_floats);
-    if ((rc = get_bin(c, f[5], "blob", n_floats, d, &blob))) return rc;
-    w->blob = alloc_n(n_floats, sizeof(float));
-    if (!w->blob) return fail(c, DQ_ENOMEM, "weights: out of memory for %llu floats",
-                              (unsigned long long)n_floats);
-    f32_from_le(w->blob, blob, n_floats);
-    return DQ_OK;
-}
-
-static int decode_stats_reply(ctx_t *c, const msgpack_object_map *map, dq_stats_reply_t *r)
-{
-    static const char *const names[] = {"stats"};
-    const msgpack_object *f[1];
-    int rc;
-    if ((rc = collect(c, map, names, 1, f)) || (rc = present(c, f[0], "stats"))) return rc;
-    if (f[0]->type != MSGPACK_OBJECT_MAP) return type_error(c, "stats", "map", f[0]);
-    const msgpack_object_map *s = &f[0]->via.map;
-    if (s->size > DQ_STATS_MAX)
-        return fail(c, DQ_ERANGE, "stats_reply.stats: %lu counters, at most %d",
-                    (unsigned long)s->size, DQ_STATS_MAX);
-    for (uint32_t i = 0; i < s->size; i++) {
-        char field[32];
-        snprintf(field, sizeof field, "stats key %lu", (unsigned long)i);
-        dq_stat_t *st = &r->stats[i];
-        if ((rc = get_str(c, &s->ptr[i].key, field, st->name, DQ_STAT_NAME_MAX, false, false)))
-            return rc;
-        const msgpack_object *v = &s->ptr[i].val;
-        switch (v->type) {
-        case MSGPACK_OBJECT_POSITIVE_INTEGER: st->value = (double)v->via.u64; break;
-        case MSGPACK_OBJECT_NEGATIVE_INTEGER: st->value = (double)v->via.i64; break;
-        case MSGPACK_OBJECT_FLOAT32:
-        case MSGPACK_OBJECT_FLOAT64: st->value = v->via.f64; break;
-        default:
-            return fail(c, DQ_ETYPE, "stats_reply.stats[\"%s\"]: expected a number, got %s",
-                        st->name, obj_type_name(v));
-        }
-        r->count = i + 1;
-    }
-    return DQ_OK;
-}
-
-static int decode_error(ctx_t *c, const msgpack_object_map *map, dq_error_t *e)
-{
-    static const char *const names[] = {"code", "name", "message", "id"};
-    const msgpack_object *f[4];
-    int rc;
-    if ((rc = collect(c, map, names, 4, f)) || (rc = present(c, f[0], "code"))) return rc;
-    if (f[0]->type == MSGPACK_OBJECT_POSITIVE_INTEGER)
-        return fail(c, DQ_ERANGE, "error.code = %llu, must be negative",
-                    (unsigned long long)f[0]->via.u64);
-    if (f[0]->type != MSGPACK_OBJECT_NEGATIVE_INTEGER) return type_error(c, "code", "int", f[0]);
-    if (f[0]->via.i64 < INT32_MIN)
-        return fail(c, DQ_ERANGE, "error.code = %lld, below the int32 range",
-                    (long long)f[0]->via.i64);
-    e->code = (int32_t)f[0]->via.i64;
-    if ((rc = get_str(c, f[1], "name", e->name, sizeof e->name, true, false)) ||
-        (rc = get_str(c, f[2], "message", e->message, sizeof e->message, true, true)) ||
-        (rc = get_uint(c, f[3], "id", 0, UINT64_MAX, &e->id)))
-        return rc;
-    return DQ_OK;
-}
-
-static int decode_map(ctx_t *c, const msgpack_object_map *map, dq_msg_t *m)
-{
-    static const char *const head[] = {"type", "v"};
-    const msgpack_object *f[MAX_FIELDS];
-    uint64_t u = 0;
-    int rc;
-    c->msg = "message";
-    if ((rc = collect(c, map, head, 2, f))) return rc;
-    /* The version first: another version may have other type names. */
-    if (!f[1]) return fail(c, DQ_EMISSING, "message: missing required field 'v'");
-    if (f[1]->type != MSGPACK_OBJECT_POSITIVE_INTEGER) return type_error(c, "v", "uint", f[1]);
-    if (f[1]->via.u64 != DQ_PROTOCOL_VERSION)
-        return fail(c, DQ_EVERSION, "message: protocol version v = %llu, this build speaks %d",
-                    (unsigned long long)f[1]->via.u64, DQ_PROTOCOL_VERSION);
-    if (!f[0]) return fail(c, DQ_EMISSING, "message: missing required field 'type'");
-    if (f[0]->type != MSGPACK_OBJECT_STR) return type_error(c, "type", "str", f[0]);
-    const char *tp = f[0]->via.str.ptr;
-    uint32_t tn = f[0]->via.str.size;
-    int t = -1;
-    for (int i = 0; i < DQ_MSG_COUNT_; i++)
-        if (strlen(type_names[i]) == tn && memcmp(type_names[i], tp, tn) == 0) t = i;
-    if (t < 0) {
-        char shown[40];
-        size_t k = tn < sizeof shown - 1 ? tn : sizeof shown - 1;
-        for (size_t i = 0; i < k; i++)
-            shown[i] = tp[i] >= 0x20 && tp[i] < 0x7f ? tp[i] : '?';
-        shown[k] = 0;
-        return fail(c, DQ_EUNKNOWN_TYPE, "message: unknown type \"%s%s\"", shown,
-                    tn > k ? "..." : "");
-    }
-    m->type = (dq_msg_type_t)t;
-    c->msg = type_names[t];
-    switch (m->type) {
-    case DQ_MSG_INSERT: rc = decode_insert(c, map, &m->u.insert); break;
-    case DQ_MSG_ACK: {
-        static const char *const names[] = {"seq", "count", "duplicate"};
-        if ((rc = collect(c, map, names, 3, f)) ||
-            (rc = get_uint(c, f[0], "seq", 0, UINT64_MAX, &m->u.ack.seq)) ||
-            (rc = get_uint(c, f[1], "count", 0, UINT32_MAX, &u)) ||
-            (rc = present(c, f[2], "duplicate")))
-            break;
-        m->u.ack.count = (uint32_t)u;
-        if (f[2]->type == MSGPACK_OBJECT_BOOLEAN)
-            m->u.ack.duplicate = f[2]->via.boolean;
-        else if ((rc = get_uint(c, f[2], "duplicate", 0, 1, &u)) == 0)
-            m->u.ack.duplicate = (uint8_t)u;
-        break;
-    }
-    case DQ_MSG_SAMPLE: {
-        static const char *const names[] = {"table", "n", "id"};
-        if ((rc = collect(c, map, names, 3, f)) ||
-            (rc = get_str(c, f[0], "table", m->u.sample.table, DQ_TABLE_NAME_MAX, false, false)) ||
-            (rc = get_uint(c, f[1], "n", 1, DQ_WIRE_MAX_COUNT, &u)) ||
-            (rc = get_uint(c, f[2], "id", 0, UINT64_MAX, &m->u.sample.id)))
-            break;
-        m->u.sample.n = (uint32_t)u;
-        break;
-    }
-    case DQ_MSG_ITEMS: rc = decode_items(c, map, &m->u.items); break;
-    case DQ_MSG_UPDATE_PRIORITIES:
-        rc = decode_update_priorities(c, map, &m->u.update_priorities);
-        break;
-    case DQ_MSG_WEIGHTS: rc = decode_weights(c, map, &m->u.weights); break;
-    case DQ_MSG_STATS:
-    case DQ_MSG_CHECKPOINT: {
-        static const char *const names[] = {"id"};
-        dq_request_t *r = m->type == DQ_MSG_STATS ? &m->u.stats : &m->u.checkpoint;
-        if ((rc = collect(c, map, names, 1, f)) == 0)
-            rc = get_uint(c, f[0], "id", 0, UINT64_MAX, &r->id);
-        break;
-    }
-    case DQ_MSG_STATS_REPLY: rc = decode_stats_reply(c, map, &m->u.stats_reply); break;
-    case DQ_MSG_ERROR: rc = decode_error(c, map, &m->u.error); break;
-    default: rc = DQ_EUNKNOWN_TYPE; break;
-    }
-    if (rc) return rc;
-    return validate(c, m);
-}
-
-int dq_msg_decode(const void *data, size_t len, size_t max_bytes, dq_msg_t *m, char *why,
-                  size_t whylen)
-{
-    ctx_t c = {"message", why, whylen};
-    int rc;
-    memset(m, 0, sizeof *m);
-    if (why && whylen) why[0] = 0;
-    if (len > max_bytes)
-        return fail(&c, DQ_ETOOBIG, "message of %zu bytes exceeds the limit of %zu", len,
-                    max_bytes);
-    if (!data && len) return fail(&c, DQ_EINVAL, "message data is NULL");
-    if ((rc = scan(&c, data, len))) return rc;
-
-    msgpack_unpacked up;
-    msgpack_unpacked_init(&up);
-    size_t off = 0;
-    msgpack_unpack_return ur = msgpack_unpack_next(&up, data, len, &off);
-    if (ur == MSGPACK_UNPACK_NOMEM_ERROR) {
-        rc = fail(&c, DQ_ENOMEM, "out of memory unpacking %zu bytes", len);
-    } else if (ur != MSGPACK_UNPACK_SUCCESS || off != len) {
-        rc = fail(&c, DQ_EMALFORMED, "malformed msgpack (unpacker status %d at byte %zu)",
-                  (int)ur, off);
-    } else if (up.data.type != MSGPACK_OBJECT_MAP) {
-        rc = fail(&c, DQ_ETYPE, "message: top-level object is %s, expected map",
-                  obj_type_name(&up.data));
-    } else {
-        rc = decode_map(&c, &up.data.via.map, m);
-    }
-    msgpack_unpacked_destroy(&up);
-    if (rc) dq_msg_clear(m);
-    return rc;
-}
-
-uint64_t dq_msg_peek_id(const void *data, size_t len, size_t max_bytes)
-{
-    static const char *const names[] = {"type", "seq", "id"};
-    ctx_t c = {"message", NULL, 0};
-    uint64_t id = 0;
-    if (len > max_bytes || !data || scan(&c, data, len)) return 0;
-    msgpack_unpacked up;
-    msgpack_unpacked_init(&up);
-    size_t off = 0;
-    const msgpack_object *f[3];
-    if (msgpack_unpack_next(&up, data, len, &off) == MSGPACK_UNPACK_SUCCESS &&
-        up.data.type == MSGPACK_OBJECT_MAP && collect(&c, &up.data.via.map, names, 3, f) == 0) {
-        bool insert = f[0] && f[0]->type == MSGPACK_OBJECT_STR && f[0]->via.str.size == 6 &&
-                      memcmp(f[0]->via.str.ptr, "insert", 6) == 0;
-        const msgpack_object *o = insert ? f[1] : f[2];
-        if (o && o->type == MSGPACK_OBJECT_POSITIVE_INTEGER) id = o->via.u64;
-    }
-    msgpack_unpacked_destroy(&up);
-    return id;
+    return wire_validate(&c, m);
 }
