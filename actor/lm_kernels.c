@@ -178,6 +178,25 @@ static void gather_kv(float *kt, float *vt, const float *inp, int T, int C, int 
     }
 }
 
+/* Softmax over the first n entries of an attention row of T (the keys a
+ * causal query sees), zeros after them. Inlined into each vectorised clone. */
+static inline void softmax_causal_row(float *a, int n, int T)
+{
+    float maxv = a[0];
+    for (int t2 = 1; t2 < n; t2++)
+        maxv = a[t2] > maxv ? a[t2] : maxv;
+    for (int t2 = 0; t2 < n; t2++)
+        a[t2] = lm_expf(a[t2] - maxv);
+    float sum = 0.0f;
+    for (int t2 = 0; t2 < n; t2++)
+        sum += a[t2];
+    const float inv = 1.0f / sum;
+    for (int t2 = 0; t2 < n; t2++)
+        a[t2] *= inv;
+    for (int t2 = n; t2 < T; t2++)
+        a[t2] = 0.0f;
+}
+
 LM_VEC
 void lm_attention_forward(float *out, float *att, float *work, const float *inp, int B, int T,
                           int C, int NH)
@@ -201,19 +220,7 @@ void lm_attention_forward(float *out, float *att, float *work, const float *inp,
                     for (int t2 = 0; t2 < n; t2++)
                         a[t2] += qi * kr[t2];
                 }
-                float maxv = a[0];
-                for (int t2 = 1; t2 < n; t2++)
-                    maxv = a[t2] > maxv ? a[t2] : maxv;
-                for (int t2 = 0; t2 < n; t2++)
-                    a[t2] = lm_expf(a[t2] - maxv);
-                float sum = 0.0f;
-                for (int t2 = 0; t2 < n; t2++)
-                    sum += a[t2];
-                const float inv = 1.0f / sum;
-                for (int t2 = 0; t2 < n; t2++)
-                    a[t2] *= inv;
-                for (int t2 = n; t2 < T; t2++)
-                    a[t2] = 0.0f;
+                softmax_causal_row(a, n, T);
                 /* o = sum_t2 a[t2] v[t2], as axpys along the head (a sum
                  * along t2 would be a reduction GCC does not vectorise) */
                 float *o = out + ((size_t)b * T + t) * C + h * hs;
@@ -298,23 +305,7 @@ void lm_attention_backward(float *dinp, float *work, const float *dout, const fl
 LM_VEC
 static void softmax_causal_rows(float *att, int T)
 {
-    for (int t = 0; t < T; t++) {
-        float *a = att + (size_t)t * T;
-        const int n = t + 1;
-        float maxv = a[0];
-        for (int t2 = 1; t2 < n; t2++)
-            maxv = a[t2] > maxv ? a[t2] : maxv;
-        for (int t2 = 0; t2 < n; t2++)
-            a[t2] = lm_expf(a[t2] - maxv);
-        float sum = 0.0f;
-        for (int t2 = 0; t2 < n; t2++)
-            sum += a[t2];
-        const float inv = 1.0f / sum;
-        for (int t2 = 0; t2 < n; t2++)
-            a[t2] *= inv;
-        for (int t2 = n; t2 < T; t2++)
-            a[t2] = 0.0f;
-    }
+    for (int t = 0; t < T; t++) softmax_causal_row(att + (size_t)t * T, t + 1, T);
 }
 
 void lm_attention_forward_gemm(float *out, float *att, const float *inp, int B, int T, int C,
