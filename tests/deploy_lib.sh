@@ -84,6 +84,22 @@ dl_wait_idle() {
     return 1
 }
 
+# dl_slurm1_finish PATTERN...: cancels the jobs in $jobs_started, stops this
+# run's Slurm and munged, then removes $D when ok=1, or prints the tail of
+# every file matching the patterns (unquoted globs under $D) and keeps it.
+dl_slurm1_finish() {
+    local j pat f
+    for j in ${jobs_started:-}; do scancel "$j" 2>/dev/null; done
+    [ -n "${jobs_started:-}" ] && sleep 2
+    dl_slurm_down
+    dl_munge_down
+    if [ "${ok:-0}" = 1 ]; then rm -rf "$D"; return 0; fi
+    for pat in "$@"; do
+        for f in $pat; do [ -f "$f" ] && { echo "== $f"; tail -n 25 "$f"; }; done
+    done
+    echo "test folder kept: $D"
+}
+
 # dl_slurm1_up: a single-node Slurm on loopback, private to this test run
 # (ports and cluster name from $$), with its own munged.
 dl_slurm1_up() {

@@ -18,17 +18,7 @@ dl_require slurmctld slurmd sbatch munged mpirun
 D=$(mktemp -d /tmp/dqnlm-slurm1.XXXXXX)
 chmod 755 "$D"
 export DQNLM_BUILD=$B
-cleanup() {
-    local j
-    for j in ${jobs_started:-}; do scancel "$j" 2>/dev/null; done
-    [ -n "${jobs_started:-}" ] && sleep 2
-    dl_slurm_down
-    dl_munge_down
-    if [ "${ok:-0}" = 1 ]; then rm -rf "$D"; else
-        for f in "$D"/*.out "$D"/slurm/*.log; do [ -f "$f" ] && { echo "== $f"; tail -n 25 "$f"; }; done
-        echo "test folder kept: $D"
-    fi
-}
+cleanup() { dl_slurm1_finish "$D/*.out" "$D/slurm/*.log"; }
 trap cleanup EXIT
 fail() { echo "FAIL: $*"; exit 1; }
 
