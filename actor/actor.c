@@ -9,7 +9,7 @@
 #include <zmq.h>
 
 #include "cli.h"
-#include "envs.h"
+#include "registry.h"
 #include "err.h"
 #include "explore.h"
 #include "log.h"
@@ -146,7 +146,7 @@ actor_t *actor_new(const dq_config_t *cfg, char *why, size_t whylen)
     if (!a->envs || !a->nsteps || !a->xstate || !a->ep_return || !a->ep_steps) goto nomem;
     for (int e = 0; e < a->n_envs; e++) {
         uint64_t seed = dq_rng_mix((uint64_t)cfg->run_seed, 1 + a->id, 1 + (uint64_t)e);
-        rc = actor_env_open(&a->envs[e], cfg, "train", seed, why, whylen);
+        rc = dq_env_open(&a->envs[e], cfg, "train", seed, why, whylen);
         if (rc < 0) goto fail;
     }
     a->obs_dim = a->envs[0].obs_dim;

@@ -286,6 +286,30 @@ int dq_parse_int_range_list(const char *s, long lo, long hi, int *out, int max, 
     return DQ_OK;
 }
 
+int dq_parse_real_list(const char *s, double lo, double hi, double *out, int max, int *n)
+{
+    *n = 0;
+    const char *p = s;
+    while (*p == ' ') p++;
+    while (*p) {
+        char *end;
+        errno = 0;
+        double v = strtod(p, &end);
+        if (end == p || errno || !isfinite(v) || v < lo || v > hi || *n >= max) return DQ_ECONFIG;
+        out[(*n)++] = v;
+        p = end;
+        while (*p == ' ') p++;
+        if (*p == ',') {
+            p++;
+            while (*p == ' ') p++;
+            if (!*p) return DQ_ECONFIG;
+        } else if (*p) {
+            return DQ_ECONFIG;
+        }
+    }
+    return DQ_OK;
+}
+
 int dq_config_parse_int_list(const char *s, int *out, int max, int *n)
 {
     return dq_parse_int_range_list(s, 1, 1000000, out, max, n);

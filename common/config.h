@@ -68,6 +68,9 @@ void dq_config_print_help(FILE *out);
 
 /* Parses a comma-separated list of positive integers ("64,64") into out[0..max). */
 int dq_config_parse_int_list(const char *s, int *out, int max, int *n);
+/* Comma-separated reals, each finite and in [lo, hi]; a trailing comma is an
+ * error, an empty string gives *n = 0. */
+int dq_parse_real_list(const char *s, double lo, double hi, double *out, int max, int *n);
 /* Same for integers in [lo, hi]. */
 int dq_parse_int_range_list(const char *s, long lo, long hi, int *out, int max, int *n);
 

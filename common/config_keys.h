@@ -13,6 +13,7 @@
 #ifndef DQ_CONFIG_KEYS_H
 #define DQ_CONFIG_KEYS_H
 
+/* clang-format off: one row per line, however long */
 #define DQ_CONFIG_KEYS(X)                                                                       \
     /* [run] the whole job */                                                                   \
     X(run, seed, INT, "1", 0, 4294967295.0, "base seed; every actor, env and rank derives its own stream") \
@@ -139,5 +140,6 @@
     X(ablation, gnuplot, STR, "gnuplot", 0, 0, "gnuplot program for the figures; empty = write data and scripts only") \
     X(ablation, snapshot, STR, "", 0, 0, "dqnlm-report: convert this learner checkpoint into the Q-network file ablation.snapshot_qnet and exit") \
     X(ablation, snapshot_qnet, STR, "", 0, 0, "where ablation.snapshot's Q-network is written")
+/* clang-format on */
 
 #endif

@@ -8,6 +8,7 @@
 #ifndef DQ_ERR_H
 #define DQ_ERR_H
 
+/* clang-format off: one row per line, however long */
 #define DQ_ERRNO_MAP(X)                                                     \
     X(NOMEM, 1, "out of memory")                                            \
     X(INVAL, 2, "invalid argument")                                         \
@@ -31,6 +32,7 @@
     X(INTERRUPTED, 20, "interrupted by signal")                             \
     X(DIVERGED, 21, "training diverged")                                    \
     X(SHAPE, 22, "shape mismatch")
+/* clang-format on */
 
 typedef enum {
     DQ_OK = 0,

@@ -227,12 +227,13 @@ fi
 # Frozen programs: binaries and the launcher scripts.
 if [ ! -x "$dir/bin/dqnlm-report" ]; then
     "$root/deploy/build.sh" build >/dev/null
-    mkdir -p "$dir/bin/root/deploy" "$dir/bin/replay_server" "$dir/bin/learner" "$dir/bin/actor"
+    mkdir -p "$dir/bin/root/deploy" "$dir/bin/replay_server" "$dir/bin/learner/tools" "$dir/bin/actor"
     b=${DQNLM_BUILD:-$root/build}
     cp "$b/replay_server/dqnlm-replay" "$dir/bin/replay_server/"
-    cp "$b/learner/dqnlm-learner" "$b/learner/dqnlm-eval" "$b/learner/dqnlm-report" "$dir/bin/learner/"
+    cp "$b/learner/dqnlm-learner" "$dir/bin/learner/"
+    cp "$b/learner/tools/dqnlm-eval" "$b/learner/tools/dqnlm-report" "$dir/bin/learner/tools/"
     cp "$b/actor/dqnlm-actor" "$dir/bin/actor/"
-    ln -sf learner/dqnlm-eval learner/dqnlm-report "$dir/bin/"
+    ln -sf learner/tools/dqnlm-eval learner/tools/dqnlm-report "$dir/bin/"
     cp "$root/deploy/cluster-lib.sh" "$root/deploy/cluster-task.sh" "$dir/bin/root/deploy/"
     if [ -f "$root/deploy/slurm/job-plain.sh" ]; then
         mkdir -p "$dir/bin/root/deploy/slurm"

@@ -148,7 +148,7 @@ main() {
     if grep -qx 'name = lm' "$run_dir/config.ini"; then
         echo "evaluating the controller against the baselines on held-out instances..."
         trap 'echo; echo "evaluation interrupted; run folder: $run_dir"; exit 130' INT TERM
-        "$bin/learner/dqnlm-eval" --config "$run_dir/config.ini" 2> >(tee "$run_dir/logs/eval.log" >&2) ||
+        "$bin/learner/tools/dqnlm-eval" --config "$run_dir/config.ini" 2> >(tee "$run_dir/logs/eval.log" >&2) ||
             { echo "evaluation failed; see $run_dir/logs/eval.log" >&2; exit 1; }
         echo "evaluation tables: $run_dir/eval/summary.md, summary.csv; every episode in episodes.csv"
     elif [ -x "$bin/tests/check_chain_q" ] && grep -qx 'name = chain' "$run_dir/config.ini"; then

@@ -38,7 +38,7 @@
 #include "config.h"
 #include "curve.h"
 #include "dqn.h"
-#include "envs.h"
+#include "dims.h"
 #include "err.h"
 #include "log.h"
 #include "metrics.h"
@@ -95,11 +95,9 @@ static int deterministic(const learner_t *L) { return L->cfg->learner_determinis
 static int build(learner_t *L, char *why, size_t whylen)
 {
     const dq_config_t *cfg = L->cfg;
-    dq_env_t env;
-    int rc = actor_env_open(&env, cfg, "train", 0, why, whylen);
+    int obs_dim, n_actions;
+    int rc = dq_env_dims(cfg, &obs_dim, &n_actions, why, whylen);
     if (rc < 0) return rc;
-    int obs_dim = env.obs_dim, n_actions = env.n_actions;
-    dq_env_close(&env);
     /* Same seed on every rank: identical replicas from the start. */
     dq_rng_t rng;
     dq_rng_seed(&rng, dq_rng_mix((uint64_t)cfg->run_seed, 0x1ea7, 0));

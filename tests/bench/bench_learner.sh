@@ -7,7 +7,7 @@
 # transitions (obs_dim 16, 2 actions) from one random actor.
 set -euo pipefail
 B=$(cd "$1" && pwd)
-source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/../tools/lib.sh"
 RUN=$(mktemp -d /tmp/dqnlm-bench-learner.XXXXXX)
 trap 'stop_all; rm -rf "$RUN"' EXIT
 UPDATES=${UPDATES:-1500}

@@ -13,7 +13,7 @@
 set -euo pipefail
 B=$(cd "$1" && pwd)
 MODE=${2:-uniform}
-source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/../tools/lib.sh"
 RUN=$(mktemp -d /tmp/dqnlm-chain.XXXXXX)
 trap 'stop_all; [ "${ok:-0}" = 1 ] && rm -rf "$RUN" || { show_logs; echo "run folder kept: $RUN"; }' EXIT
 

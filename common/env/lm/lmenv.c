@@ -2,6 +2,7 @@
 #include "lmenv.h"
 
 #include <errno.h>
+#include <float.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,7 +14,6 @@
 #include "log.h"
 #include "rng.h"
 
-#define LMENV_MAX_LIST 16
 #define LN256 5.545177444479562
 
 static const char *const obs_names[LMENV_OBS_DIM] = {
@@ -70,24 +70,8 @@ static const dq_env_ops_t lmenv_ops;
 
 int lmenv_parse_actions(const char *s, double *out, int max, int *n)
 {
-    *n = 0;
-    const char *p = s;
-    while (*p) {
-        char *end;
-        errno = 0;
-        double v = strtod(p, &end);
-        if (end == p || errno || !isfinite(v) || v <= 0 || *n >= max) return DQ_ECONFIG;
-        out[(*n)++] = v;
-        p = end;
-        while (*p == ' ') p++;
-        if (*p == ',') {
-            p++;
-            if (!*p) return DQ_ECONFIG;
-        } else if (*p) {
-            return DQ_ECONFIG;
-        }
-    }
-    return *n > 0 ? DQ_OK : DQ_ECONFIG;
+    int rc = dq_parse_real_list(s, DBL_MIN, DBL_MAX, out, max, n);
+    return rc == DQ_OK && *n == 0 ? DQ_ECONFIG : rc;
 }
 
 static int parse_sizes(const char *key, const char *s, lm_config_t *out, int *n, char *why,

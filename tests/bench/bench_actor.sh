@@ -14,7 +14,7 @@
 set -euo pipefail
 B=$(cd "$1" && pwd)
 ROUNDS=${2:-5}
-source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/../tools/lib.sh"
 RUN=$(mktemp -d /tmp/dqnlm-bench-actor.XXXXXX)
 trap 'stop_all; rm -rf "$RUN"' EXIT
 

@@ -15,8 +15,10 @@
 #include <cmocka.h>
 
 #include "config.h"
+#include "dims.h"
 #include "err.h"
 #include "lmenv.h"
+#include "registry.h"
 #include "rng.h"
 #include "schedule.h"
 
@@ -308,6 +310,40 @@ static void test_config_errors(void **state)
     assert_non_null(strstr(why, "lm.checkpoint"));
 }
 
+/* dq_env_dims() answers from the configuration what the opened environments
+ * report, and reads no corpus (the learner relies on both). */
+static void test_dims_match_opened_envs(void **state)
+{
+    (void)state;
+    const char *variants[][2] = {{"env.name=lm", "lm.actions=0.5,1,2"},
+                                 {"env.name=lm", "lm.actions=0.25, 0.5,1,2,4"},
+                                 {"env.name=chain", "env.chain_length=7"}};
+    for (size_t v = 0; v < sizeof variants / sizeof variants[0]; v++) {
+        dq_config_t cfg;
+        tiny(&cfg);
+        for (int k = 0; k < 2; k++)
+            assert_int_equal(dq_config_set(&cfg, variants[v][k], "test", why, sizeof why), DQ_OK);
+        int obs_dim = 0, n_actions = 0;
+        assert_int_equal(dq_env_dims(&cfg, &obs_dim, &n_actions, why, sizeof why), DQ_OK);
+        if (!have_corpus() && strcmp(cfg.env_name, "lm") == 0) continue;
+        dq_env_t env;
+        if (dq_env_open(&env, &cfg, "train", 1, why, sizeof why) != DQ_OK) fail_msg("dq_env_open: %s", why);
+        assert_int_equal(obs_dim, env.obs_dim);
+        assert_int_equal(n_actions, env.n_actions);
+        dq_env_close(&env);
+    }
+    dq_config_t cfg;
+    tiny(&cfg);
+    int obs_dim = 0, n_actions = 0;
+    assert_int_equal(dq_config_set(&cfg, "env.name=lm", "t", why, sizeof why), DQ_OK);
+    assert_int_equal(dq_config_set(&cfg, "lm.corpus=/nonexistent/corpus.txt", "t", why, sizeof why), DQ_OK);
+    assert_int_equal(dq_env_dims(&cfg, &obs_dim, &n_actions, why, sizeof why), DQ_OK);
+    assert_int_equal(obs_dim, LMENV_OBS_DIM);
+    assert_int_equal(dq_config_set(&cfg, "lm.actions=0.5,", "t", why, sizeof why), DQ_OK);
+    assert_int_equal(dq_env_dims(&cfg, &obs_dim, &n_actions, why, sizeof why), DQ_ECONFIG);
+    assert_non_null(strstr(why, "lm.actions = '0.5,'"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -319,6 +355,7 @@ int main(void)
         cmocka_unit_test(test_schedule_drives_lr),
         cmocka_unit_test(test_finetune_from_checkpoint),
         cmocka_unit_test(test_config_errors),
+        cmocka_unit_test(test_dims_match_opened_envs),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

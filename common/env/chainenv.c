@@ -64,7 +64,7 @@ int chainenv_init(dq_env_t *env, int length, int max_steps)
     env->ops = &chain_ops;
     env->self = c;
     env->obs_dim = length;
-    env->n_actions = 2;
+    env->n_actions = CHAINENV_N_ACTIONS;
     return DQ_OK;
 }
 

@@ -13,8 +13,8 @@
 # Needs root, slurm-wlm, munge, iproute2, unshare (skips otherwise). About 30 s.
 set -uo pipefail
 B=$(cd "$1" && pwd)
-src=$(cd "$(dirname "$0")/.." && pwd)
-source "$src/tests/deploy_lib.sh"
+src=$(cd "$(dirname "$0")/../.." && pwd)
+source "$src/tests/deploy/lib.sh"
 dl_require ip unshare slurmctld slurmd sbatch munged mpirun
 D=$(mktemp -d /tmp/dqnlm-slurm3.XXXXXX)
 chmod 755 "$D"

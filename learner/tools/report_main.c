@@ -34,7 +34,7 @@
 #include "checkpoint.h"
 #include "cli.h"
 #include "config.h"
-#include "envs.h"
+#include "dims.h"
 #include "err.h"
 #include "explore.h"
 #include "log.h"
@@ -48,13 +48,11 @@
 static int snapshot_to_qnet(const dq_config_t *cfg)
 {
     char why[512];
-    dq_env_t env;
-    if (actor_env_open(&env, cfg, "train", 0, why, sizeof why) < 0) {
+    int obs_dim, n_actions;
+    if (dq_env_dims(cfg, &obs_dim, &n_actions, why, sizeof why) < 0) {
         DQ_ERROR("%s", why);
         return 2;
     }
-    int obs_dim = env.obs_dim, n_actions = env.n_actions;
-    dq_env_close(&env);
     dq_qnet_t online = {0}, target = {0};
     dq_rng_t rng;
     dq_rng_seed(&rng, 1);

@@ -9,8 +9,8 @@
 # Needs root and slurm-wlm/munge (skips otherwise). About 30-60 s.
 set -uo pipefail
 B=$(cd "$1" && pwd)
-src=$(cd "$(dirname "$0")/.." && pwd)
-source "$src/tests/deploy_lib.sh"
+src=$(cd "$(dirname "$0")/../.." && pwd)
+source "$src/tests/deploy/lib.sh"
 dl_require slurmctld slurmd sbatch munged mpirun
 [ -f "$src/deploy/slurm/job-plain.sh" ] || dl_skip "no deploy/slurm/job-plain.sh"
 D=$(mktemp -d /tmp/dqnlm-ablslurm.XXXXXX)

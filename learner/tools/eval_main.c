@@ -19,6 +19,7 @@
  * Episodes run in eval.workers forked processes; results travel back through
  * shared memory. Ctrl-C stops the workers; unfinished episodes are listed.
  */
+#include <float.h>
 #include <math.h>
 #include <signal.h>
 #include <stdio.h>
@@ -205,16 +206,10 @@ static int parse_setup(eval_t *E, char *why, size_t whylen)
             return DQ_ECONFIG;
         }
     }
-    char grid[DQ_CONFIG_STR_MAX];
-    snprintf(grid, sizeof grid, "%.255s", cfg->eval_lr_grid);
-    for (char *save = NULL, *tok = strtok_r(grid, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
-        char *end;
-        double lr = strtod(tok, &end);
-        if (end == tok || *end || !(lr > 0) || E->n_grid == MAX_GRID) {
-            snprintf(why, whylen, "eval.lr_grid: '%s' is not a positive LR (or more than %d)", tok, MAX_GRID);
-            return DQ_ECONFIG;
-        }
-        E->grid[E->n_grid++] = lr;
+    if (dq_parse_real_list(cfg->eval_lr_grid, DBL_MIN, DBL_MAX, E->grid, MAX_GRID, &E->n_grid) < 0) {
+        snprintf(why, whylen, "eval.lr_grid = '%.200s': expected positive LRs separated by commas (at most %d)",
+                 cfg->eval_lr_grid, MAX_GRID);
+        return DQ_ECONFIG;
     }
     double mult[64];
     int n_mult;

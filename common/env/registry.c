@@ -1,5 +1,5 @@
-/* envs.c - see envs.h. */
-#include "envs.h"
+/* registry.c - see registry.h. */
+#include "registry.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -8,8 +8,8 @@
 #include "err.h"
 #include "lmenv.h"
 
-int actor_env_open(dq_env_t *env, const dq_config_t *cfg, const char *instance_set,
-                   uint64_t seed, char *why, size_t whylen)
+int dq_env_open(dq_env_t *env, const dq_config_t *cfg, const char *instance_set, uint64_t seed,
+                char *why, size_t whylen)
 {
     if (strcmp(cfg->env_name, "lm") == 0) return lmenv_init(env, cfg, instance_set, seed, why, whylen);
     if (strcmp(cfg->env_name, "chain") == 0) {

@@ -12,8 +12,8 @@
 # Needs root and slurm-wlm/munge (skips otherwise). About 30-60 s.
 set -uo pipefail
 B=$(cd "$1" && pwd)
-src=$(cd "$(dirname "$0")/.." && pwd)
-source "$src/tests/deploy_lib.sh"
+src=$(cd "$(dirname "$0")/../.." && pwd)
+source "$src/tests/deploy/lib.sh"
 dl_require slurmctld slurmd sbatch munged mpirun
 D=$(mktemp -d /tmp/dqnlm-slurm1.XXXXXX)
 chmod 755 "$D"

@@ -10,7 +10,7 @@
 #      Q-network as 240 uninterrupted updates (parameters within 1e-6).
 set -euo pipefail
 B=$(cd "$1" && pwd)
-source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/../tools/lib.sh"
 ROOT=$(mktemp -d /tmp/dqnlm-learner.XXXXXX)
 trap 'stop_all; [ "${ok:-0}" = 1 ] && rm -rf "$ROOT" || { for RUN in "$ROOT"/*/; do RUN=${RUN%/}; show_logs; done; echo "kept: $ROOT"; }' EXIT
 

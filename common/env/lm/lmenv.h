@@ -48,6 +48,9 @@ enum {
 };
 #define LMENV_OBS_CLAMP 10.0f
 
+/* Most entries of lm.actions, lm.sizes and the other [lm] lists. */
+#define LMENV_MAX_LIST 16
+
 /* Name of observation entry i ("progress", ...), NULL out of range. */
 const char *lmenv_obs_name(int i);
 

@@ -17,6 +17,9 @@
 
 #include "env.h"
 
+/* Actions: 0 = left, 1 = right. */
+#define CHAINENV_N_ACTIONS 2
+
 int chainenv_init(dq_env_t *env, int length, int max_steps);
 /* Closed-form Q*(s, a) for the chain. */
 double chainenv_optimal_q(int length, double gamma, int state, int action);

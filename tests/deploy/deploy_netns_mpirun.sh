@@ -10,8 +10,8 @@
 # Needs root, iproute2, unshare, Open MPI (skips otherwise). About 15 s.
 set -uo pipefail
 B=$(cd "$1" && pwd)
-src=$(cd "$(dirname "$0")/.." && pwd)
-source "$src/tests/deploy_lib.sh"
+src=$(cd "$(dirname "$0")/../.." && pwd)
+source "$src/tests/deploy/lib.sh"
 dl_require ip unshare mpirun
 D=$(mktemp -d /tmp/dqnlm-netns.XXXXXX)
 export DQNLM_BUILD=$B

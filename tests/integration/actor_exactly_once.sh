@@ -17,7 +17,7 @@
 #     transition they generated.
 set -euo pipefail
 B=$(cd "$1" && pwd)
-source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/../tools/lib.sh"
 RUN=$(mktemp -d /tmp/dqnlm-once.XXXXXX)
 trap 'stop_all; [ "${ok:-0}" = 1 ] && rm -rf "$RUN" || { show_logs; echo "run folder kept: $RUN"; }' EXIT
 

@@ -20,7 +20,7 @@ common=(--set env.name=lm --set lm.episode_steps=4 --set lm.opt_steps=2 --set lm
         --set eval.baselines=constant --set eval.workers=2 --set eval.boot=200)
 
 for q in a b; do
-    "$B/learner/dqnlm-eval" "${common[@]}" --qnet "$OUT/$q.bin" --out "$OUT/$q" >"$OUT/$q.txt" 2>"$OUT/$q.log" ||
+    "$B/learner/tools/dqnlm-eval" "${common[@]}" --qnet "$OUT/$q.bin" --out "$OUT/$q" >"$OUT/$q.txt" 2>"$OUT/$q.log" ||
         { cat "$OUT/$q.log"; fail "dqnlm-eval exited with an error"; }
     [ "$(tail -n +2 "$OUT/$q/summary.csv" | wc -l)" = 3 ] || fail "summary.csv should have 3 methods"
     [ "$(tail -n +2 "$OUT/$q/episodes.csv" | wc -l)" = 6 ] || fail "episodes.csv should have 6 episodes"
@@ -31,7 +31,7 @@ done
 cmp -s <(grep '^"constant"' "$OUT/a/episodes.csv") <(grep '^"constant"' "$OUT/b/episodes.csv") ||
     fail "baseline episodes differ between two evaluations of the same instances"
 
-if "$B/learner/dqnlm-eval" "${common[@]}" --qnet "$OUT/wrong.bin" --out "$OUT/w" 2>"$OUT/w.log"; then
+if "$B/learner/tools/dqnlm-eval" "${common[@]}" --qnet "$OUT/wrong.bin" --out "$OUT/w" 2>"$OUT/w.log"; then
     fail "a Q-network of the wrong shape was accepted"
 fi
 grep -q "maps 8 -> 2, the LM environment needs 12 -> 5" "$OUT/w.log" || { cat "$OUT/w.log"; fail "unclear shape error"; }

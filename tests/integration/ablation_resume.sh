@@ -10,7 +10,7 @@
 #     every run finished.
 set -euo pipefail
 B=$(cd "$1" && pwd)
-src=$(cd "$(dirname "$0")/.." && pwd)
+src=$(cd "$(dirname "$0")/../.." && pwd)
 export DQNLM_BUILD=$B OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 D=$(mktemp -d /tmp/dqnlm-ablresume.XXXXXX)
 pid=""
