@@ -38,15 +38,15 @@ struct actor {
     uint64_t *ep_steps;         /* (n_envs) */
     dq_explore_t explore;
     dq_qnet_t net;
-    dq_qnet_ws_t ws;            /* rows: n_envs */
-    dq_qnet_ws_t ws_batch;      /* rows: batch capacity (priorities) */
-    float *q_batch, *q_next;    /* (batch cap, n_actions) */
+    dq_qnet_ws_t ws;         /* rows: n_envs */
+    dq_qnet_ws_t ws_batch;   /* rows: batch capacity (priorities) */
+    float *q_batch, *q_next; /* (batch cap, n_actions) */
     uint64_t weights_version, learner_version;
     dq_rng_t rng;
 
     void *zctx, *weights;
-    outbox_t *outbox;           /* NULL when actor.send = false */
-    dq_batch_t batch;           /* capacity actor.batch + n_step */
+    outbox_t *outbox; /* NULL when actor.send = false */
+    dq_batch_t batch; /* capacity actor.batch + n_step */
     uint32_t batch_cap;
 
     uint64_t env_steps, episodes, transitions, content_hash, explored_steps;
@@ -58,7 +58,8 @@ static int build_qnet(actor_t *a, char *why, size_t whylen)
 {
     int sizes[DQ_QNET_MAX_LAYERS + 1], n_layers;
     if (dq_qnet_sizes(a->cfg->dqn_hidden, a->obs_dim, a->n_actions, sizes, &n_layers) < 0) {
-        snprintf(why, whylen, "dqn.hidden = '%.64s' is not a list of positive widths", a->cfg->dqn_hidden);
+        snprintf(why, whylen, "dqn.hidden = '%.64s' is not a list of positive widths",
+                 a->cfg->dqn_hidden);
         return DQ_ECONFIG;
     }
     int rc = dq_qnet_init(&a->net, sizes, n_layers, &a->rng);
@@ -91,16 +92,19 @@ static int open_sockets(actor_t *a, char *why, size_t whylen)
         return DQ_ENET;
     }
     if (!cfg->actor_send) return DQ_OK;
-    if (cfg->replay_curve && (!cfg->replay_curve_public_key[0] || !cfg->replay_curve_client_key[0])) {
-        snprintf(why, whylen, "replay.curve is on: an actor needs replay.curve_public_key (the "
-                              "server's) and replay.curve_client_key (its own secret)");
+    if (cfg->replay_curve &&
+        (!cfg->replay_curve_public_key[0] || !cfg->replay_curve_client_key[0])) {
+        snprintf(why, whylen,
+                 "replay.curve is on: an actor needs replay.curve_public_key (the "
+                 "server's) and replay.curve_client_key (its own secret)");
         return DQ_ECONFIG;
     }
     outbox_config_t oc = {.actor = a->id,
                           .max_unacked = (int)cfg->actor_max_unacked,
                           .ack_timeout_s = cfg->actor_ack_timeout,
                           .max_bytes = (size_t)cfg->run_max_message_bytes,
-                          .curve_server_public = cfg->replay_curve ? cfg->replay_curve_public_key : NULL,
+                          .curve_server_public =
+                              cfg->replay_curve ? cfg->replay_curve_public_key : NULL,
                           .curve_client_secret = cfg->replay_curve_client_key};
     a->outbox = outbox_new(a->zctx, cfg->replay_endpoint, &oc, why, whylen);
     return a->outbox ? DQ_OK : DQ_ENET;
@@ -111,9 +115,10 @@ static int open_metrics(actor_t *a)
     char path[DQ_CONFIG_STR_MAX + 64];
     dq_mkdir_p(a->cfg->run_dir);
     snprintf(path, sizeof path, "%s/actor-%u.csv", a->cfg->run_dir, a->id);
-    a->metrics = dq_metrics_open(path, "time_s,env_steps,episodes,steps_per_s,return_mean,"
-                                       "final_metric_mean,explore_param,explored_frac,weights_version,"
-                                       "policy_lag,send_queue,sent,acked,resent,disconnects");
+    a->metrics =
+        dq_metrics_open(path, "time_s,env_steps,episodes,steps_per_s,return_mean,"
+                              "final_metric_mean,explore_param,explored_frac,weights_version,"
+                              "policy_lag,send_queue,sent,acked,resent,disconnects");
     if (!a->metrics) DQ_WARN("cannot write metrics to %s", path);
     snprintf(path, sizeof path, "%s/actor-%u-episodes.csv", a->cfg->run_dir, a->id);
     a->episodes_csv = dq_metrics_open(path, "time_s,env,episode,steps,return,final_metric,"
@@ -156,14 +161,17 @@ actor_t *actor_new(const dq_config_t *cfg, char *why, size_t whylen)
     a->q = calloc((size_t)a->n_envs * a->n_actions, sizeof(float));
     if (!a->obs || !a->next_obs || !a->q) goto nomem;
     for (int e = 0; e < a->n_envs; e++) {
-        rc = nstep_init(&a->nsteps[e], (int)cfg->dqn_n_step, (float)cfg->dqn_gamma, (uint32_t)a->obs_dim);
-        if (rc == DQ_OK) rc = a->envs[e].ops->reset(a->envs[e].self, a->obs + (size_t)e * a->obs_dim);
+        rc = nstep_init(&a->nsteps[e], (int)cfg->dqn_n_step, (float)cfg->dqn_gamma,
+                        (uint32_t)a->obs_dim);
+        if (rc == DQ_OK)
+            rc = a->envs[e].ops->reset(a->envs[e].self, a->obs + (size_t)e * a->obs_dim);
         if (rc < 0) {
             snprintf(why, whylen, "environment %d: %s", e, dq_strerror(rc));
             goto fail;
         }
     }
-    if (dq_batch_alloc(&a->batch, a->batch_cap, (uint32_t)a->obs_dim, cfg->actor_priorities) < 0) goto nomem;
+    if (dq_batch_alloc(&a->batch, a->batch_cap, (uint32_t)a->obs_dim, cfg->actor_priorities) < 0)
+        goto nomem;
     a->batch.count = 0;
     if ((rc = build_qnet(a, why, whylen)) < 0) goto fail;
     if ((rc = open_sockets(a, why, whylen)) < 0) goto fail;
@@ -210,7 +218,8 @@ static void poll_weights(actor_t *a)
 {
     dq_msg_t m;
     char why[256];
-    int rc = dq_net_recv(a->weights, &m, (size_t)a->cfg->run_max_message_bytes, ZMQ_DONTWAIT, why, sizeof why);
+    int rc = dq_net_recv(a->weights, &m, (size_t)a->cfg->run_max_message_bytes, ZMQ_DONTWAIT, why,
+                         sizeof why);
     if (rc == DQ_ETIMEOUT || rc == DQ_EINTERRUPTED) return;
     if (rc < 0) {
         DQ_WARN("ignored a bad weights message: %s: %s", dq_errname(rc), why);
@@ -223,10 +232,12 @@ static void poll_weights(actor_t *a)
         if (m.u.weights.version > a->weights_version) {
             rc = dq_qnet_from_weights(&a->net, &m.u.weights);
             if (rc < 0)
-                DQ_WARN("weights version %" PRIu64 " do not fit this Q-network (%s); kept version %" PRIu64,
+                DQ_WARN("weights version %" PRIu64
+                        " do not fit this Q-network (%s); kept version %" PRIu64,
                         m.u.weights.version, dq_strerror(rc), a->weights_version);
             else {
-                if (a->weights_version == 0) DQ_INFO("first weights received: version %" PRIu64, m.u.weights.version);
+                if (a->weights_version == 0)
+                    DQ_INFO("first weights received: version %" PRIu64, m.u.weights.version);
                 a->weights_version = m.u.weights.version;
             }
         }
@@ -279,14 +290,14 @@ static void metrics_row(actor_t *a, window_t *w)
     if (a->outbox) outbox_stats(a->outbox, &os);
     uint64_t steps = a->env_steps - w->steps;
     dq_metrics_row(a->metrics,
-                   "%.3f,%" PRIu64 ",%" PRIu64 ",%.1f,%.6g,%.6g,%.6g,%.4f,%" PRIu64 ",%" PRIu64 ",%d,%" PRIu64
-                   ",%" PRIu64 ",%" PRIu64 ",%" PRIu64,
+                   "%.3f,%" PRIu64 ",%" PRIu64 ",%.1f,%.6g,%.6g,%.6g,%.4f,%" PRIu64 ",%" PRIu64
+                   ",%d,%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",%" PRIu64,
                    now - a->t0, a->env_steps, a->episodes, (double)steps / (now - w->t),
                    w->ret_n ? w->ret_sum / (double)w->ret_n : NAN,
                    w->metric_n ? w->metric_sum / (double)w->metric_n : NAN, a->param_now,
-                   steps ? (double)(a->explored_steps - w->explored) / (double)steps : NAN, a->weights_version,
-                   a->learner_version - a->weights_version, os.unacked, os.pushed_items, os.acked_items,
-                   os.resent_msgs, os.disconnects);
+                   steps ? (double)(a->explored_steps - w->explored) / (double)steps : NAN,
+                   a->weights_version, a->learner_version - a->weights_version, os.unacked,
+                   os.pushed_items, os.acked_items, os.resent_msgs, os.disconnects);
     *w = (window_t){.t = now, .steps = a->env_steps, .explored = a->explored_steps};
 }
 
@@ -303,8 +314,8 @@ static int step_env(actor_t *a, int e, int action, float recorded, window_t *w)
     a->env_steps++;
     a->ep_steps[e]++;
     a->ep_return[e] += st.reward;
-    nstep_push(&a->nsteps[e], obs, action, recorded, (uint32_t)a->weights_version, st.reward, a->next_obs,
-               st.terminated, st.truncated, &a->batch);
+    nstep_push(&a->nsteps[e], obs, action, recorded, (uint32_t)a->weights_version, st.reward,
+               a->next_obs, st.terminated, st.truncated, &a->batch);
     if (st.terminated || st.truncated) {
         a->episodes++;
         w->ret_sum += a->ep_return[e];
@@ -313,9 +324,9 @@ static int step_env(actor_t *a, int e, int action, float recorded, window_t *w)
             w->metric_sum += st.final_metric;
             w->metric_n++;
         }
-        dq_metrics_row(a->episodes_csv, "%.3f,%d,%" PRIu64 ",%" PRIu64 ",%.6g,%.6g,%.6g,%" PRIu64, dq_now() - a->t0,
-                       e, a->episodes, a->ep_steps[e], a->ep_return[e], st.final_metric, a->param_now,
-                       a->weights_version);
+        dq_metrics_row(a->episodes_csv, "%.3f,%d,%" PRIu64 ",%" PRIu64 ",%.6g,%.6g,%.6g,%" PRIu64,
+                       dq_now() - a->t0, e, a->episodes, a->ep_steps[e], a->ep_return[e],
+                       st.final_metric, a->param_now, a->weights_version);
         a->ep_return[e] = 0;
         a->ep_steps[e] = 0;
         dq_explore_reset(&a->xstate[e]);
@@ -338,12 +349,14 @@ int actor_run(actor_t *a)
     window_t w = {.t = a->t0};
     double last_poll = 0;
     int rc = DQ_OK;
-    DQ_INFO("actor %u/%u: %d %s env(s), obs_dim %d, %d actions, exploration %s (now %.4g), replay %s%s", a->id,
-            a->n_actors, a->n_envs, a->envs[0].ops->name, a->obs_dim, a->n_actions, desc,
-            dq_explore_param(&a->explore, a->id, a->n_actors, 0), cfg->replay_endpoint,
-            a->outbox ? "" : " (sending off)");
+    DQ_INFO(
+        "actor %u/%u: %d %s env(s), obs_dim %d, %d actions, exploration %s (now %.4g), replay %s%s",
+        a->id, a->n_actors, a->n_envs, a->envs[0].ops->name, a->obs_dim, a->n_actions, desc,
+        dq_explore_param(&a->explore, a->id, a->n_actors, 0), cfg->replay_endpoint,
+        a->outbox ? "" : " (sending off)");
 
-    while (rc == DQ_OK && !dq_cli_stop_requested() && (max_steps == 0 || a->env_steps < max_steps)) {
+    while (rc == DQ_OK && !dq_cli_stop_requested() &&
+           (max_steps == 0 || a->env_steps < max_steps)) {
         /* Weights and replies are checked between rounds, at most every
          * POLL_EVERY_S: each check is a system call, and a round of cheap envs
          * takes microseconds (acks are also read at every INSERT). */
@@ -355,14 +368,15 @@ int actor_run(actor_t *a)
         }
         /* The schedule's clock is the job's env step, estimated as this
          * actor's steps times the actor count. */
-        a->param_now = dq_explore_param(&a->explore, a->id, a->n_actors, a->env_steps * a->n_actors);
+        a->param_now =
+            dq_explore_param(&a->explore, a->id, a->n_actors, a->env_steps * a->n_actors);
         dq_qnet_forward(&a->net, &a->ws, a->obs, a->n_envs, a->q);
         for (int e = 0; e < a->n_envs && rc == DQ_OK; e++) {
             if (max_steps && a->env_steps >= max_steps) break;
             const float *q = a->q + (size_t)e * a->n_actions;
             int explored;
-            int action = dq_explore_act(&a->explore, &a->xstate[e], a->param_now, q, a->n_actions, &a->rng,
-                                        &explored);
+            int action = dq_explore_act(&a->explore, &a->xstate[e], a->param_now, q, a->n_actions,
+                                        &a->rng, &explored);
             a->explored_steps += (uint64_t)explored;
             float recorded = (float)dq_explore_recorded(&a->explore, a->param_now, q, a->n_actions);
             rc = step_env(a, e, action, recorded, &w);
@@ -385,16 +399,18 @@ int actor_run(actor_t *a)
         outbox_stats(a->outbox, &os);
     }
     metrics_row(a, &w);
-    DQ_INFO("actor %u: %" PRIu64 " env steps, %" PRIu64 " episodes, %" PRIu64 " transitions sent, %" PRIu64
-            " acknowledged%s; %.1f env steps/s",
+    DQ_INFO("actor %u: %" PRIu64 " env steps, %" PRIu64 " episodes, %" PRIu64
+            " transitions sent, %" PRIu64 " acknowledged%s; %.1f env steps/s",
             a->id, a->env_steps, a->episodes, a->transitions, os.acked_items,
             os.unacked ? " (replay server stopped answering)" : "",
             (double)a->env_steps / (a->t_end - a->t0));
-    DQ_INFO("actor %u: content hash %016" PRIx64 " over %" PRIu64 " transitions; %" PRIu64 " INSERTs, %" PRIu64
-            " resent, %" PRIu64 " duplicate acks, %" PRIu64 " disconnects, %" PRIu64 " reopens, %" PRIu64
-            " server timeouts, %" PRIu64 " refused, %.2f s waiting for acks",
-            a->id, a->content_hash, a->transitions, os.pushed_msgs, os.resent_msgs, os.duplicate_acks,
-            os.disconnects, os.reopens, os.server_timeouts, os.refused, os.blocked_s);
+    DQ_INFO("actor %u: content hash %016" PRIx64 " over %" PRIu64 " transitions; %" PRIu64
+            " INSERTs, %" PRIu64 " resent, %" PRIu64 " duplicate acks, %" PRIu64
+            " disconnects, %" PRIu64 " reopens, %" PRIu64 " server timeouts, %" PRIu64
+            " refused, %.2f s waiting for acks",
+            a->id, a->content_hash, a->transitions, os.pushed_msgs, os.resent_msgs,
+            os.duplicate_acks, os.disconnects, os.reopens, os.server_timeouts, os.refused,
+            os.blocked_s);
     return rc;
 }
 

@@ -25,10 +25,10 @@ typedef struct actor actor_t;
 
 typedef struct {
     uint64_t env_steps, episodes;
-    uint64_t transitions;       /* assembled (sent, or dropped when actor.send = false) */
-    uint64_t content_hash;      /* outbox_content_hash of every transition assembled */
-    uint64_t acked;             /* transitions acknowledged by the replay server */
-    double steps_per_s;         /* over the whole run */
+    uint64_t transitions;  /* assembled (sent, or dropped when actor.send = false) */
+    uint64_t content_hash; /* outbox_content_hash of every transition assembled */
+    uint64_t acked;        /* transitions acknowledged by the replay server */
+    double steps_per_s;    /* over the whole run */
 } actor_summary_t;
 
 actor_t *actor_new(const dq_config_t *cfg, char *why, size_t whylen);

@@ -59,8 +59,7 @@ static void emit_oldest(nstep_t *ns, const float *next_obs, int terminated, dq_b
 }
 
 int nstep_push(nstep_t *ns, const float *obs, int action, float epsilon, uint32_t version,
-               float reward, const float *next_obs, int terminated, int truncated,
-               dq_batch_t *out)
+               float reward, const float *next_obs, int terminated, int truncated, dq_batch_t *out)
 {
     int slot = (ns->head + ns->len) % ns->n;
     memcpy(ns->obs + (size_t)slot * ns->obs_dim, obs, ns->obs_dim * sizeof(float));

@@ -26,13 +26,13 @@ typedef struct {
     int n;
     float gamma;
     uint32_t obs_dim;
-    int len;            /* pending steps */
-    int head;           /* ring index of the oldest pending step */
-    float *obs;         /* (n, obs_dim) ring of observations */
-    int32_t *action;    /* (n) */
-    float *reward;      /* (n) */
-    float *epsilon;     /* (n) */
-    uint32_t *version;  /* (n) */
+    int len;           /* pending steps */
+    int head;          /* ring index of the oldest pending step */
+    float *obs;        /* (n, obs_dim) ring of observations */
+    int32_t *action;   /* (n) */
+    float *reward;     /* (n) */
+    float *epsilon;    /* (n) */
+    uint32_t *version; /* (n) */
 } nstep_t;
 
 int nstep_init(nstep_t *ns, int n, float gamma, uint32_t obs_dim);
@@ -41,8 +41,7 @@ void nstep_free(nstep_t *ns);
  * must have room for n more (out->count grows; arrays sized by the caller).
  * Returns the number appended. */
 int nstep_push(nstep_t *ns, const float *obs, int action, float epsilon, uint32_t version,
-               float reward, const float *next_obs, int terminated, int truncated,
-               dq_batch_t *out);
+               float reward, const float *next_obs, int terminated, int truncated, dq_batch_t *out);
 /* Closes every pending window as a truncation, bootstrapping from next_obs
  * (the observation after the last pushed step), e.g. when the actor stops in
  * the middle of an episode. Appends at most n-1 transitions; returns how many. */

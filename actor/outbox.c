@@ -21,28 +21,31 @@
 typedef enum { SLOT_EMPTY = 0, SLOT_PENDING, SLOT_SENT, SLOT_ACKED } slot_state_t;
 
 typedef struct {
-    dq_buf_t bytes;     /* the encoded INSERT */
+    dq_buf_t bytes; /* the encoded INSERT */
     uint64_t seq;
     uint32_t items;
     slot_state_t state;
-    uint32_t sends;     /* times handed to ZeroMQ */
+    uint32_t sends; /* times handed to ZeroMQ */
 } slot_t;
 
 struct outbox {
     outbox_config_t cfg;
-    uint64_t run;       /* random id of this process's stream (INSERT.run) */
+    uint64_t run; /* random id of this process's stream (INSERT.run) */
     void *zctx, *sock, *mon;
     char endpoint[256], mon_addr[64];
-    unsigned mon_gen;   /* a fresh monitor address per reopen */
-    slot_t *ring;       /* (cfg.max_unacked) indexed by seq % max_unacked */
-    uint64_t base;      /* oldest seq not yet released (acked seqs below it are freed) */
-    uint64_t next;      /* seq of the next INSERT */
+    unsigned mon_gen; /* a fresh monitor address per reopen */
+    slot_t *ring;     /* (cfg.max_unacked) indexed by seq % max_unacked */
+    uint64_t base;    /* oldest seq not yet released (acked seqs below it are freed) */
+    uint64_t next;    /* seq of the next INSERT */
     int connected;
     double last_progress; /* last reply, (re)connect, or start of waiting */
     outbox_stats_t st;
 };
 
-static slot_t *slot_of(outbox_t *o, uint64_t seq) { return &o->ring[seq % (uint64_t)o->cfg.max_unacked]; }
+static slot_t *slot_of(outbox_t *o, uint64_t seq)
+{
+    return &o->ring[seq % (uint64_t)o->cfg.max_unacked];
+}
 
 static void close_sockets(outbox_t *o)
 {
@@ -66,7 +69,8 @@ static int open_sockets(outbox_t *o, char *why, size_t whylen)
         zmq_setsockopt(o->sock, ZMQ_HEARTBEAT_TIMEOUT, &hb_timeout, sizeof hb_timeout) != 0)
         goto fail;
     snprintf(o->mon_addr, sizeof o->mon_addr, "inproc://dq-outbox-%p-%u", (void *)o, o->mon_gen++);
-    if (zmq_socket_monitor(o->sock, o->mon_addr, ZMQ_EVENT_HANDSHAKE_SUCCEEDED | ZMQ_EVENT_DISCONNECTED) != 0)
+    if (zmq_socket_monitor(o->sock, o->mon_addr,
+                           ZMQ_EVENT_HANDSHAKE_SUCCEEDED | ZMQ_EVENT_DISCONNECTED) != 0)
         goto fail;
     o->mon = zmq_socket(o->zctx, ZMQ_PAIR);
     if (!o->mon || zmq_connect(o->mon, o->mon_addr) != 0) goto fail;
@@ -79,7 +83,8 @@ static int open_sockets(outbox_t *o, char *why, size_t whylen)
         }
     }
     if (zmq_connect(o->sock, o->endpoint) != 0) {
-        snprintf(why, whylen, "cannot connect to replay.endpoint=%s: %s", o->endpoint, zmq_strerror(zmq_errno()));
+        snprintf(why, whylen, "cannot connect to replay.endpoint=%s: %s", o->endpoint,
+                 zmq_strerror(zmq_errno()));
         close_sockets(o);
         return DQ_ENET;
     }
@@ -229,7 +234,9 @@ static void read_monitor(outbox_t *o)
             zmq_msg_close(&addr);
         }
         if (event == ZMQ_EVENT_DISCONNECTED) {
-            if (o->connected) DQ_WARN("replay server connection lost; %d INSERT(s) unacknowledged", o->st.unacked);
+            if (o->connected)
+                DQ_WARN("replay server connection lost; %d INSERT(s) unacknowledged",
+                        o->st.unacked);
             o->connected = 0;
             o->last_progress = dq_now();
             o->st.disconnects++;

@@ -35,25 +35,25 @@
 typedef struct outbox outbox_t;
 
 typedef struct {
-    uint32_t actor;        /* actor id sent in every INSERT */
-    int max_unacked;       /* ring slots: INSERTs kept until acknowledged */
-    double ack_timeout_s;  /* silence (with INSERTs outstanding) before reopening */
-    size_t max_bytes;      /* run.max_message_bytes */
+    uint32_t actor;       /* actor id sent in every INSERT */
+    int max_unacked;      /* ring slots: INSERTs kept until acknowledged */
+    double ack_timeout_s; /* silence (with INSERTs outstanding) before reopening */
+    size_t max_bytes;     /* run.max_message_bytes */
     /* ZeroMQ CURVE: files with the server's public key and this client's
      * secret key; NULL = plain TCP. */
     const char *curve_server_public, *curve_client_secret;
 } outbox_config_t;
 
 typedef struct {
-    uint64_t pushed_msgs, pushed_items;   /* distinct INSERTs (and transitions) created */
-    uint64_t acked_msgs, acked_items;     /* acknowledged, counted once per seq */
-    uint64_t duplicate_acks;              /* acks the server marked duplicate */
-    uint64_t resent_msgs;                 /* sends of an INSERT after its first */
-    uint64_t disconnects, reopens;        /* connection drops seen; silent-server reopens */
-    uint64_t server_timeouts, refused;    /* ERROR TIMEOUT (resent); other ERRORs (dropped) */
-    int unacked;                          /* INSERTs outstanding now (send queue depth) */
+    uint64_t pushed_msgs, pushed_items; /* distinct INSERTs (and transitions) created */
+    uint64_t acked_msgs, acked_items;   /* acknowledged, counted once per seq */
+    uint64_t duplicate_acks;            /* acks the server marked duplicate */
+    uint64_t resent_msgs;               /* sends of an INSERT after its first */
+    uint64_t disconnects, reopens;      /* connection drops seen; silent-server reopens */
+    uint64_t server_timeouts, refused;  /* ERROR TIMEOUT (resent); other ERRORs (dropped) */
+    int unacked;                        /* INSERTs outstanding now (send queue depth) */
     int connected;
-    double blocked_s;                     /* time spent waiting for a free slot */
+    double blocked_s; /* time spent waiting for a free slot */
 } outbox_stats_t;
 
 outbox_t *outbox_new(void *zctx, const char *endpoint, const outbox_config_t *cfg, char *why,

@@ -30,10 +30,11 @@ const char *dq_blas_best_core(void)
 
 int dq_blas_core_is_fallback(const char *core)
 {
-    static const char *const old[] = {
-        "Prescott", "Katmai", "Coppermine", "Northwood", "Banias", "Atom", "Core2", "Penryn",
-        "Dunnington", "Nehalem", "Sandybridge", "Opteron", "Opteron_SSE3", "Barcelona", "Bobcat",
-        "Bulldozer", "Piledriver", "Steamroller", "Excavator", "Nano"};
+    static const char *const old[] = {"Prescott",     "Katmai",      "Coppermine",  "Northwood",
+                                      "Banias",       "Atom",        "Core2",       "Penryn",
+                                      "Dunnington",   "Nehalem",     "Sandybridge", "Opteron",
+                                      "Opteron_SSE3", "Barcelona",   "Bobcat",      "Bulldozer",
+                                      "Piledriver",   "Steamroller", "Excavator",   "Nano"};
     if (!core) return 0;
     for (size_t i = 0; i < sizeof old / sizeof old[0]; i++)
         if (!strcasecmp(core, old[i])) return 1;
@@ -86,6 +87,8 @@ void dq_blas_select_kernel(int argc, char **argv)
 void dq_blas_log_kernel(void)
 {
     if (!kernel_note[0]) return;
-    if (kernel_note_warn) DQ_WARN("%s", kernel_note);
-    else DQ_INFO("%s", kernel_note);
+    if (kernel_note_warn)
+        DQ_WARN("%s", kernel_note);
+    else
+        DQ_INFO("%s", kernel_note);
 }

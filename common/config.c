@@ -12,7 +12,8 @@
 
 static const dq_config_key_t key_table[] = {
 #define DQ_CFG_ROW_(sec, key, kind, dflt, lo, hi, doc) \
-    {#sec, #key, DQ_CFG_##kind, dflt, (double)(lo), (double)(hi), doc, offsetof(dq_config_t, sec##_##key)},
+    {#sec,         #key,         DQ_CFG_##kind, dflt,  \
+     (double)(lo), (double)(hi), doc,           offsetof(dq_config_t, sec##_##key)},
     DQ_CONFIG_KEYS(DQ_CFG_ROW_)
 #undef DQ_CFG_ROW_
 };
@@ -65,8 +66,8 @@ static void trim_copy(char *dst, size_t cap, const char *src)
     dst[n] = '\0';
 }
 
-int dq_config_set_value(dq_config_t *cfg, const char *section, const char *key,
-                        const char *raw, const char *where, char *err, size_t errlen)
+int dq_config_set_value(dq_config_t *cfg, const char *section, const char *key, const char *raw,
+                        const char *where, char *err, size_t errlen)
 {
     int section_known;
     const dq_config_key_t *k = find_key(section, key, &section_known);
@@ -249,7 +250,9 @@ int dq_config_write(const dq_config_t *cfg, FILE *out)
         switch (k->kind) {
         case DQ_CFG_INT: fprintf(out, "%s = %ld\n", k->key, *(const long *)base); break;
         case DQ_CFG_REAL: fprintf(out, "%s = %.17g\n", k->key, *(const double *)base); break;
-        case DQ_CFG_BOOL: fprintf(out, "%s = %s\n", k->key, *(const int *)base ? "true" : "false"); break;
+        case DQ_CFG_BOOL:
+            fprintf(out, "%s = %s\n", k->key, *(const int *)base ? "true" : "false");
+            break;
         case DQ_CFG_STR: fprintf(out, "%s = %s\n", k->key, base); break;
         }
     }
@@ -280,8 +283,10 @@ int dq_parse_int_range_list(const char *s, long lo, long hi, int *out, int max, 
         out[(*n)++] = (int)v;
         p = end;
         while (*p == ' ') p++;
-        if (*p == ',') p++;
-        else if (*p) return DQ_ECONFIG;
+        if (*p == ',')
+            p++;
+        else if (*p)
+            return DQ_ECONFIG;
     }
     return DQ_OK;
 }

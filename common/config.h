@@ -31,7 +31,8 @@
 #define DQ_CFG_DIM_STR [DQ_CONFIG_STR_MAX]
 
 typedef struct {
-#define DQ_CFG_FIELD_(sec, key, kind, dflt, lo, hi, doc) DQ_CFG_CTYPE_##kind sec##_##key DQ_CFG_DIM_##kind;
+#define DQ_CFG_FIELD_(sec, key, kind, dflt, lo, hi, doc) \
+    DQ_CFG_CTYPE_##kind sec##_##key DQ_CFG_DIM_##kind;
     DQ_CONFIG_KEYS(DQ_CFG_FIELD_)
 #undef DQ_CFG_FIELD_
 } dq_config_t;
@@ -59,8 +60,8 @@ int dq_config_load_file(dq_config_t *cfg, const char *path, char *err, size_t er
 int dq_config_set(dq_config_t *cfg, const char *assignment, const char *source, char *err,
                   size_t errlen);
 /* Sets one key from a value string; used by both of the above. */
-int dq_config_set_value(dq_config_t *cfg, const char *section, const char *key,
-                        const char *value, const char *where, char *err, size_t errlen);
+int dq_config_set_value(dq_config_t *cfg, const char *section, const char *key, const char *value,
+                        const char *where, char *err, size_t errlen);
 /* Writes the effective configuration as an INI file (the run folder keeps one). */
 int dq_config_write(const dq_config_t *cfg, FILE *out);
 /* Prints every key with kind, default, range and description. */

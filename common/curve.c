@@ -19,10 +19,10 @@
 #define MAX_CLIENTS 4096
 
 struct curve_server {
-    void *zap;                      /* REP at inproc://zeromq.zap.01 */
-    uint8_t (*clients)[32];         /* authorized public keys, binary */
+    void *zap;              /* REP at inproc://zeromq.zap.01 */
+    uint8_t (*clients)[32]; /* authorized public keys, binary */
     size_t n_clients;
-    int any_client;                 /* no list configured */
+    int any_client; /* no list configured */
     uint64_t accepted, denied;
 };
 
@@ -144,8 +144,9 @@ curve_server_t *curve_server_new(void *zctx, void *sock, const dq_config_t *cfg,
         goto fail;
     }
     if (!cfg->replay_curve_secret_key[0]) {
-        snprintf(why, whylen, "replay.curve is on: set replay.curve_secret_key (dqnlm-replay-keygen "
-                              "writes one)");
+        snprintf(why, whylen,
+                 "replay.curve is on: set replay.curve_secret_key (dqnlm-replay-keygen "
+                 "writes one)");
         goto fail;
     }
     char sec[CURVE_Z85_LEN + 1];
@@ -219,8 +220,7 @@ void curve_server_handle(curve_server_t *cs)
         zmq_msg_size(&f[6]) == 32) {
         const uint8_t *key = zmq_msg_data(&f[6]);
         ok = cs->any_client;
-        for (size_t i = 0; !ok && i < cs->n_clients; i++)
-            ok = memcmp(cs->clients[i], key, 32) == 0;
+        for (size_t i = 0; !ok && i < cs->n_clients; i++) ok = memcmp(cs->clients[i], key, 32) == 0;
         char z85[CURVE_Z85_LEN + 1];
         zmq_z85_encode(z85, key, 32);
         if (ok)
@@ -266,10 +266,11 @@ int curve_client_setup(void *sock, const dq_config_t *cfg, char *why, size_t why
 {
     if (!cfg->replay_curve) return DQ_OK;
     if (!cfg->replay_curve_public_key[0] || !cfg->replay_curve_client_key[0]) {
-        snprintf(why, whylen, "replay.curve is on: a client needs replay.curve_public_key (the "
-                              "server's) and replay.curve_client_key (its own secret)");
+        snprintf(why, whylen,
+                 "replay.curve is on: a client needs replay.curve_public_key (the "
+                 "server's) and replay.curve_client_key (its own secret)");
         return DQ_ECONFIG;
     }
-    return curve_client_keys(sock, cfg->replay_curve_public_key, cfg->replay_curve_client_key,
-                             why, whylen);
+    return curve_client_keys(sock, cfg->replay_curve_public_key, cfg->replay_curve_client_key, why,
+                             whylen);
 }

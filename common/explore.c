@@ -101,7 +101,8 @@ static int need(param_t *p, int n, const char *kind, const char *key, double *va
 static int check_value(double v, int is_tau, const char *what, char *why, size_t whylen)
 {
     if (is_tau ? v > 0 : (v >= 0 && v <= 1)) return DQ_OK;
-    snprintf(why, whylen, "%s = %g: %s", what, v, is_tau ? "tau must be > 0" : "epsilon must be in [0, 1]");
+    snprintf(why, whylen, "%s = %g: %s", what, v,
+             is_tau ? "tau must be > 0" : "epsilon must be in [0, 1]");
     return DQ_ECONFIG;
 }
 
@@ -157,10 +158,12 @@ static int parse_sched(dq_sched_t *s, const char *spec, int is_tau, char *why, s
             errno = 0;
             double t = strtod(p[i].key, &end);
             if (*end || errno || !(t >= 0) || !isfinite(t) || (i > 0 && t <= s->pt_t[i - 1])) {
-                snprintf(why, whylen, "piecewise: '%s' is not a step >= 0 above the previous one", p[i].key);
+                snprintf(why, whylen, "piecewise: '%s' is not a step >= 0 above the previous one",
+                         p[i].key);
                 return DQ_ECONFIG;
             }
-            if ((rc = check_value(p[i].value, is_tau, "piecewise value", why, whylen)) < 0) return rc;
+            if ((rc = check_value(p[i].value, is_tau, "piecewise value", why, whylen)) < 0)
+                return rc;
             s->pt_t[i] = t;
             s->pt_v[i] = p[i].value;
         }
@@ -184,7 +187,8 @@ static int parse_sched(dq_sched_t *s, const char *spec, int is_tau, char *why, s
         return DQ_OK;
     }
 #undef KIND
-    snprintf(why, whylen, "'%.*s' is not a schedule (a number, constant, linear, exp, piecewise or ladder)",
+    snprintf(why, whylen,
+             "'%.*s' is not a schedule (a number, constant, linear, exp, piecewise or ladder)",
              (int)klen, spec);
     return DQ_ECONFIG;
 }
@@ -208,7 +212,8 @@ int dq_explore_parse(dq_explore_t *x, const char *spec, char *why, size_t whylen
     for (const char *c = spec; *c; c++) {
         if (isspace((unsigned char)*c)) continue;
         if (len + 1 >= sizeof buf) {
-            snprintf(why, whylen, "exploration schedule longer than %d characters", DQ_EXPLORE_SPEC_MAX - 1);
+            snprintf(why, whylen, "exploration schedule longer than %d characters",
+                     DQ_EXPLORE_SPEC_MAX - 1);
             return DQ_ECONFIG;
         }
         buf[len++] = *c;
@@ -282,11 +287,14 @@ void dq_explore_describe(const dq_explore_t *x, char *out, size_t outlen)
     case DQ_SCHED_EXP:
         snprintf(out, outlen, "%sexp:start=%g,end=%g,half_life=%g", pol, s->start, s->end, s->span);
         break;
-    case DQ_SCHED_LADDER: snprintf(out, outlen, "%sladder:eps=%g,alpha=%g", pol, s->start, s->span); break;
+    case DQ_SCHED_LADDER:
+        snprintf(out, outlen, "%sladder:eps=%g,alpha=%g", pol, s->start, s->span);
+        break;
     case DQ_SCHED_PIECEWISE: {
         int k = snprintf(out, outlen, "%spiecewise:", pol);
         for (int i = 0; i < s->n_points && k > 0 && (size_t)k < outlen; i++)
-            k += snprintf(out + k, outlen - (size_t)k, "%s%g=%g", i ? "," : "", s->pt_t[i], s->pt_v[i]);
+            k += snprintf(out + k, outlen - (size_t)k, "%s%g=%g", i ? "," : "", s->pt_t[i],
+                          s->pt_v[i]);
         break;
     }
     }

@@ -53,23 +53,23 @@ typedef enum {
 
 typedef struct {
     dq_sched_kind_t kind;
-    double start, end;   /* constant: start; linear, exp: both ends; ladder: start = eps */
-    double span;         /* linear: steps; exp: half_life; ladder: alpha */
-    int n_points;        /* piecewise: points sorted by t, at least 1 */
+    double start, end; /* constant: start; linear, exp: both ends; ladder: start = eps */
+    double span;       /* linear: steps; exp: half_life; ladder: alpha */
+    int n_points;      /* piecewise: points sorted by t, at least 1 */
     double pt_t[DQ_EXPLORE_MAX_POINTS], pt_v[DQ_EXPLORE_MAX_POINTS];
 } dq_sched_t;
 
 typedef struct {
     dq_policy_t policy;
-    double mu;           /* ez-greedy: zeta exponent, > 1 (default 2) */
-    uint64_t max_hold;   /* ez-greedy: longest hold, steps (default 10000) */
-    dq_sched_t sched;    /* epsilon (in [0, 1]) or tau (> 0) */
+    double mu;         /* ez-greedy: zeta exponent, > 1 (default 2) */
+    uint64_t max_hold; /* ez-greedy: longest hold, steps (default 10000) */
+    dq_sched_t sched;  /* epsilon (in [0, 1]) or tau (> 0) */
 } dq_explore_t;
 
 /* Per-environment state of a policy (ez-greedy's current random action). */
 typedef struct {
-    int32_t action;      /* the held random action */
-    uint64_t left;       /* steps it is still held for; 0 = none */
+    int32_t action; /* the held random action */
+    uint64_t left;  /* steps it is still held for; 0 = none */
 } dq_explore_state_t;
 
 /* Parses spec; returns 0 or DQ_ECONFIG with the reason in why. */

@@ -212,8 +212,7 @@ int dq_file_read_all(const char *path, size_t max_bytes, void **data, size_t *le
                 if (r == 0) break;
                 if (r < 0 && errno == EINTR) continue;
                 if (r < 0) goto ioerr;
-                snprintf(why, whylen, "%s is larger than the limit of %zu bytes", path,
-                         max_bytes);
+                snprintf(why, whylen, "%s is larger than the limit of %zu bytes", path, max_bytes);
                 rc = DQ_ETOOBIG;
                 goto fail;
             }

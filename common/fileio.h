@@ -27,13 +27,13 @@
 uint64_t dq_fnv1a64(const void *data, size_t n, uint64_t h);
 
 typedef struct {
-    FILE *f;            /* the temporary file; NULL once committed or aborted */
-    char *path;         /* final path */
-    char *tmp;          /* PATH.tmp.PID */
-    uint64_t hash;      /* FNV-1a of every byte written so far */
-    uint64_t bytes;     /* bytes written so far */
-    int failed;         /* a write failed: commit refuses */
-    char err[256];      /* the reason of the last failure, with strerror(errno) */
+    FILE *f;        /* the temporary file; NULL once committed or aborted */
+    char *path;     /* final path */
+    char *tmp;      /* PATH.tmp.PID */
+    uint64_t hash;  /* FNV-1a of every byte written so far */
+    uint64_t bytes; /* bytes written so far */
+    int failed;     /* a write failed: commit refuses */
+    char err[256];  /* the reason of the last failure, with strerror(errno) */
 } dq_atomic_file_t;
 
 /* Creates PATH.tmp.PID (truncating a stale one). DQ_EIO, DQ_ENOMEM or DQ_EINVAL

@@ -46,6 +46,6 @@ void dq_log(dq_log_level_t level, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
-    fprintf(stderr, "%s.%03ldZ %s %s[%d] %s\n", stamp, ts.tv_nsec / 1000000L,
-            level_names[level], log_state.component, (int)getpid(), msg);
+    fprintf(stderr, "%s.%03ldZ %s %s[%d] %s\n", stamp, ts.tv_nsec / 1000000L, level_names[level],
+            log_state.component, (int)getpid(), msg);
 }

@@ -15,8 +15,7 @@ typedef enum { DQ_LOG_DEBUG = 0, DQ_LOG_INFO, DQ_LOG_WARN, DQ_LOG_ERROR } dq_log
 void dq_log_init(const char *component, dq_log_level_t threshold);
 /* Parses "debug", "info", "warn" or "error"; returns -1 for anything else. */
 int dq_log_level_parse(const char *s);
-void dq_log(dq_log_level_t level, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
+void dq_log(dq_log_level_t level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 #define DQ_DEBUG(...) dq_log(DQ_LOG_DEBUG, __VA_ARGS__)
 #define DQ_INFO(...) dq_log(DQ_LOG_INFO, __VA_ARGS__)

@@ -67,8 +67,8 @@ int dq_net_send_routed(void *sock, const dq_peer_t *peer, const dq_msg_t *m, dq_
 
 /* Decodes a received frame, closes it, and drains any further frames of the
  * same message: the protocol is one frame per message. */
-static int decode_and_drain(void *sock, zmq_msg_t *frame, dq_msg_t *m, size_t max_bytes,
-                            char *why, size_t whylen)
+static int decode_and_drain(void *sock, zmq_msg_t *frame, dq_msg_t *m, size_t max_bytes, char *why,
+                            size_t whylen)
 {
     int more = zmq_msg_more(frame);
     int rc = dq_msg_decode(zmq_msg_data(frame), zmq_msg_size(frame), max_bytes, m, why, whylen);
@@ -101,8 +101,7 @@ static int recv_payload(void *sock, dq_msg_t *m, size_t max_bytes, int zmq_flags
     return decode_and_drain(sock, &frame, m, max_bytes, why, whylen);
 }
 
-int dq_net_recv(void *sock, dq_msg_t *m, size_t max_bytes, int zmq_flags, char *why,
-                size_t whylen)
+int dq_net_recv(void *sock, dq_msg_t *m, size_t max_bytes, int zmq_flags, char *why, size_t whylen)
 {
     return recv_payload(sock, m, max_bytes, zmq_flags, why, whylen);
 }

@@ -40,8 +40,7 @@ int dq_net_send_routed(void *sock, const dq_peer_t *peer, const dq_msg_t *m, dq_
 /* Receives and decodes one frame. Returns 0, DQ_ETIMEOUT (nothing within the
  * socket's receive timeout / would block), DQ_EINTERRUPTED, DQ_ENET, or a
  * decode error with the reason in why. */
-int dq_net_recv(void *sock, dq_msg_t *m, size_t max_bytes, int zmq_flags, char *why,
-                size_t whylen);
+int dq_net_recv(void *sock, dq_msg_t *m, size_t max_bytes, int zmq_flags, char *why, size_t whylen);
 /* Same for a ROUTER socket: fills *peer with the sender's routing id. */
 int dq_net_recv_routed(void *sock, dq_peer_t *peer, dq_msg_t *m, size_t max_bytes, char *why,
                        size_t whylen);

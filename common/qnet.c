@@ -361,8 +361,8 @@ int dq_qnet_load(dq_qnet_t *net, const char *path, char *why, size_t whylen)
     for (uint32_t l = 0; l <= n_layers; l++) {
         uint32_t s = dq_get_le32(p + 20 + 4 * l);
         if (s < 1 || s > DQ_QNET_MAX_WIDTH) {
-            snprintf(why, whylen, "%s: sizes inconsistent: sizes[%u] = %u (1 to %d allowed)",
-                     path, (unsigned)l, (unsigned)s, DQ_QNET_MAX_WIDTH);
+            snprintf(why, whylen, "%s: sizes inconsistent: sizes[%u] = %u (1 to %d allowed)", path,
+                     (unsigned)l, (unsigned)s, DQ_QNET_MAX_WIDTH);
             goto fail;
         }
         sizes[l] = (int)s;

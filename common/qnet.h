@@ -33,15 +33,15 @@
 #include "wire.h"
 
 typedef struct {
-    int n_layers;                        /* dense layers */
-    int sizes[DQ_QNET_MAX_LAYERS + 1];   /* sizes[0] = obs_dim, sizes[n_layers] = n_actions */
+    int n_layers;                      /* dense layers */
+    int sizes[DQ_QNET_MAX_LAYERS + 1]; /* sizes[0] = obs_dim, sizes[n_layers] = n_actions */
     size_t n_params;
-    float *params;                       /* (n_params) */
-    float *grads;                        /* (n_params), accumulated with += */
-    float *m, *v;                        /* (n_params) Adam moments */
-    float *W[DQ_QNET_MAX_LAYERS];        /* (sizes[l], sizes[l+1]) views into params */
-    float *b[DQ_QNET_MAX_LAYERS];        /* (sizes[l+1]) */
-    float *dW[DQ_QNET_MAX_LAYERS];       /* views into grads */
+    float *params;                 /* (n_params) */
+    float *grads;                  /* (n_params), accumulated with += */
+    float *m, *v;                  /* (n_params) Adam moments */
+    float *W[DQ_QNET_MAX_LAYERS];  /* (sizes[l], sizes[l+1]) views into params */
+    float *b[DQ_QNET_MAX_LAYERS];  /* (sizes[l+1]) */
+    float *dW[DQ_QNET_MAX_LAYERS]; /* views into grads */
     float *db[DQ_QNET_MAX_LAYERS];
     /* Dueling head: the last layer has n_actions + 1 outputs (V, A_1..A_n)
      * and Q_a = V + A_a - mean(A); forward and backward handle it. */
@@ -51,8 +51,8 @@ typedef struct {
 /* Activations kept by forward for backward. */
 typedef struct {
     int max_batch;
-    float *act[DQ_QNET_MAX_LAYERS + 1];  /* act[l] (B, sizes[l]); act[0] a copy of the input */
-    float *dact[2];                      /* two (B, max width) scratch buffers */
+    float *act[DQ_QNET_MAX_LAYERS + 1]; /* act[l] (B, sizes[l]); act[0] a copy of the input */
+    float *dact[2];                     /* two (B, max width) scratch buffers */
     float *mem;
 } dq_qnet_ws_t;
 

@@ -85,8 +85,10 @@ double rl_prob_improvement(const double *x, int runs_x, const double *y, int run
         for (int i = 0; i < runs_x; i++)
             for (int j = 0; j < runs_y; j++) {
                 double a = x[i * tasks + t], b = y[j * tasks + t];
-                if (a == b) wins += 0.5;
-                else if ((dir == RL_LOWER_IS_BETTER) ? a < b : a > b) wins += 1;
+                if (a == b)
+                    wins += 0.5;
+                else if ((dir == RL_LOWER_IS_BETTER) ? a < b : a > b)
+                    wins += 1;
             }
         total += wins / ((double)runs_x * runs_y);
     }
@@ -94,8 +96,8 @@ double rl_prob_improvement(const double *x, int runs_x, const double *y, int run
 }
 
 int rl_prob_improvement_ci(const double *x, int runs_x, const double *y, int runs_y, int tasks,
-                           rl_direction_t dir, int n_boot, double alpha, dq_rng_t *rng,
-                           double *lo, double *hi)
+                           rl_direction_t dir, int n_boot, double alpha, dq_rng_t *rng, double *lo,
+                           double *hi)
 {
     if (runs_x < 1 || runs_y < 1 || tasks < 1 || n_boot < 1 || !(alpha > 0 && alpha < 1))
         return DQ_EINVAL;

@@ -38,7 +38,7 @@ double rl_prob_improvement(const double *x, int runs_x, const double *y, int run
 
 /* Same with a stratified bootstrap percentile interval. */
 int rl_prob_improvement_ci(const double *x, int runs_x, const double *y, int runs_y, int tasks,
-                           rl_direction_t dir, int n_boot, double alpha, dq_rng_t *rng,
-                           double *lo, double *hi);
+                           rl_direction_t dir, int n_boot, double alpha, dq_rng_t *rng, double *lo,
+                           double *hi);
 
 #endif

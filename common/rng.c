@@ -53,10 +53,7 @@ uint64_t dq_rng_below(dq_rng_t *rng, uint64_t n)
     return x % n;
 }
 
-double dq_rng_uniform(dq_rng_t *rng)
-{
-    return (double)(dq_rng_u64(rng) >> 11) * 0x1.0p-53;
-}
+double dq_rng_uniform(dq_rng_t *rng) { return (double)(dq_rng_u64(rng) >> 11) * 0x1.0p-53; }
 
 double dq_rng_normal(dq_rng_t *rng)
 {

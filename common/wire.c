@@ -150,7 +150,10 @@ static int check_floats(ctx_t *c, const char *field, const float *v, size_t n, u
         if (dim) snprintf(where, sizeof where, " (transition %zu, element %zu)", i / dim, i % dim);
         if (!isfinite(x))
             return wire_fail(c, DQ_ENONFINITE, "%s.%s[%zu] is %s%s", c->msg, field, i,
-                             isnan(x) ? "NaN" : x > 0 ? "+Inf" : "-Inf", where);
+                             isnan(x) ? "NaN"
+                             : x > 0  ? "+Inf"
+                                      : "-Inf",
+                             where);
         return wire_fail(c, DQ_ERANGE, "%s.%s[%zu] = %g, outside %s%g, %g]", c->msg, field, i,
                          (double)x, lo_open ? "(" : "[", lo, hi);
     }

@@ -32,8 +32,8 @@
 #define DQ_STAT_NAME_MAX 48
 #define DQ_QNET_MAX_LAYERS 8
 /* Limits every decoder and encoder enforces (DQ_ERANGE / DQ_ETOOBIG). */
-#define DQ_WIRE_MAX_COUNT 65536      /* transitions, items, keys or SAMPLE.n per message */
-#define DQ_WIRE_MAX_DIM 65536        /* obs_dim, and each in/out of a WEIGHTS layer */
+#define DQ_WIRE_MAX_COUNT 65536        /* transitions, items, keys or SAMPLE.n per message */
+#define DQ_WIRE_MAX_DIM 65536          /* obs_dim, and each in/out of a WEIGHTS layer */
 #define DQ_WIRE_MAX_OBJECTS (1u << 20) /* msgpack objects in one message (bounds decode memory) */
 
 typedef enum {
@@ -60,60 +60,60 @@ const char *dq_msg_type_name(dq_msg_type_t t);
  * return and discount is gamma^n, or 0 when the episode terminated inside the
  * n steps, so the learner's target is reward + discount * max Q(next_obs). */
 typedef struct {
-    uint32_t count;     /* transitions */
-    uint32_t obs_dim;   /* floats per observation */
-    float *obs;         /* (count, obs_dim) */
-    float *next_obs;    /* (count, obs_dim) */
-    int32_t *action;    /* (count) */
-    float *reward;      /* (count) */
-    float *discount;    /* (count) in [0, 1] */
-    float *epsilon;     /* (count) exploration parameter the action was chosen with */
-    uint32_t *version;  /* (count) weights version of the policy that acted */
-    float *priority;    /* (count) optional initial priorities (> 0), NULL if absent */
+    uint32_t count;    /* transitions */
+    uint32_t obs_dim;  /* floats per observation */
+    float *obs;        /* (count, obs_dim) */
+    float *next_obs;   /* (count, obs_dim) */
+    int32_t *action;   /* (count) */
+    float *reward;     /* (count) */
+    float *discount;   /* (count) in [0, 1] */
+    float *epsilon;    /* (count) exploration parameter the action was chosen with */
+    uint32_t *version; /* (count) weights version of the policy that acted */
+    float *priority;   /* (count) optional initial priorities (> 0), NULL if absent */
 } dq_batch_t;
 
 typedef struct {
-    uint32_t actor;     /* actor id */
-    uint64_t seq;       /* per-actor sequence number of this INSERT, from 0 */
-    uint64_t run;       /* optional (0 = absent): a random id of the actor process; a new
+    uint32_t actor; /* actor id */
+    uint64_t seq;   /* per-actor sequence number of this INSERT, from 0 */
+    uint64_t run;   /* optional (0 = absent): a random id of the actor process; a new
                          * run of the same actor id restarts its sequence numbers */
     dq_batch_t batch;
 } dq_insert_t;
 
 typedef struct {
-    uint64_t seq;       /* echoes the request's seq (insert) or id (others) */
-    uint32_t count;     /* items accepted / updated */
-    uint8_t duplicate;  /* 1 if the insert was already held and was dropped */
+    uint64_t seq;      /* echoes the request's seq (insert) or id (others) */
+    uint32_t count;    /* items accepted / updated */
+    uint8_t duplicate; /* 1 if the insert was already held and was dropped */
 } dq_ack_t;
 
 typedef struct {
     char table[DQ_TABLE_NAME_MAX];
-    uint32_t n;         /* items wanted */
-    uint64_t id;        /* request id, echoed in the reply */
+    uint32_t n;  /* items wanted */
+    uint64_t id; /* request id, echoed in the reply */
 } dq_sample_t;
 
 typedef struct {
-    uint64_t id;        /* the SAMPLE's id */
-    uint64_t size;      /* table size when sampled (for importance weights) */
-    uint64_t *keys;     /* (batch.count) */
-    float *prob;        /* (batch.count) sampling probability of each item, in (0, 1] */
-    dq_batch_t batch;   /* batch.priority is NULL */
+    uint64_t id;      /* the SAMPLE's id */
+    uint64_t size;    /* table size when sampled (for importance weights) */
+    uint64_t *keys;   /* (batch.count) */
+    float *prob;      /* (batch.count) sampling probability of each item, in (0, 1] */
+    dq_batch_t batch; /* batch.priority is NULL */
 } dq_items_t;
 
 typedef struct {
     char table[DQ_TABLE_NAME_MAX];
     uint32_t count;
-    uint64_t *keys;     /* (count) */
-    float *priority;    /* (count), finite and >= 0 */
+    uint64_t *keys;  /* (count) */
+    float *priority; /* (count), finite and >= 0 */
 } dq_update_priorities_t;
 
 typedef struct {
-    uint64_t version;   /* increases with every publication */
-    uint64_t step;      /* learner updates done */
+    uint64_t version; /* increases with every publication */
+    uint64_t step;    /* learner updates done */
     uint32_t n_layers;
     uint32_t shape[DQ_QNET_MAX_LAYERS][2]; /* (in, out) of each dense layer */
-    uint32_t n_floats;  /* length of blob; equals the sum of in*out + out */
-    float *blob;        /* layer by layer: W (in, out) row-major, then b (out) */
+    uint32_t n_floats;                     /* length of blob; equals the sum of in*out + out */
+    float *blob;                           /* layer by layer: W (in, out) row-major, then b (out) */
 } dq_weights_t;
 
 typedef struct {
@@ -131,10 +131,10 @@ typedef struct {
 } dq_request_t; /* STATS and CHECKPOINT carry only a request id */
 
 typedef struct {
-    int32_t code;       /* a negative dq_err_t */
-    char name[32];      /* dq_errname(code) */
-    char message[256];  /* human-readable reason */
-    uint64_t id;        /* id/seq of the failed request, 0 if unknown */
+    int32_t code;      /* a negative dq_err_t */
+    char name[32];     /* dq_errname(code) */
+    char message[256]; /* human-readable reason */
+    uint64_t id;       /* id/seq of the failed request, 0 if unknown */
 } dq_error_t;
 
 typedef struct {

@@ -57,8 +57,8 @@ static void f32_from_le(float *dst, const unsigned char *src, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
         const unsigned char *p = src + 4 * i;
-        uint32_t u = (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
-                     (uint32_t)p[3] << 24;
+        uint32_t u =
+            (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
         memcpy(&dst[i], &u, 4);
     }
 }
@@ -69,7 +69,8 @@ static int truncated(ctx_t *c, size_t len, size_t at)
 {
     return wire_fail(c, DQ_EMALFORMED,
                      "malformed msgpack: truncated, an object starting at or before "
-                     "byte %zu runs past the end (%zu bytes)", at, len);
+                     "byte %zu runs past the end (%zu bytes)",
+                     at, len);
 }
 
 /* Proves data[0, len) is exactly one well-formed msgpack object whose every
@@ -103,22 +104,31 @@ static int scan(ctx_t *c, const unsigned char *p, size_t len)
             kind = RAW, n = b & 0x1f;
         } else {
             switch (b) {
-            case 0xc0: case 0xc2: case 0xc3: break;
+            case 0xc0:
+            case 0xc2:
+            case 0xc3: break;
             case 0xc1:
                 return wire_fail(c, DQ_EMALFORMED,
                                  "malformed msgpack: byte 0xc1 (never used) at %zu", at);
-            case 0xc4: case 0xd9: kind = RAW, lenbytes = 1; break;
-            case 0xc5: case 0xda: kind = RAW, lenbytes = 2; break;
-            case 0xc6: case 0xdb: kind = RAW, lenbytes = 4; break;
+            case 0xc4:
+            case 0xd9: kind = RAW, lenbytes = 1; break;
+            case 0xc5:
+            case 0xda: kind = RAW, lenbytes = 2; break;
+            case 0xc6:
+            case 0xdb: kind = RAW, lenbytes = 4; break;
             case 0xc7: kind = EXT, lenbytes = 1; break;
             case 0xc8: kind = EXT, lenbytes = 2; break;
             case 0xc9: kind = EXT, lenbytes = 4; break;
             case 0xca: n = 4; break;
             case 0xcb: n = 8; break;
-            case 0xcc: case 0xd0: n = 1; break;
-            case 0xcd: case 0xd1: n = 2; break;
-            case 0xce: case 0xd2: n = 4; break;
-            case 0xcf: case 0xd3: n = 8; break;
+            case 0xcc:
+            case 0xd0: n = 1; break;
+            case 0xcd:
+            case 0xd1: n = 2; break;
+            case 0xce:
+            case 0xd2: n = 4; break;
+            case 0xcf:
+            case 0xd3: n = 8; break;
             case 0xd4: n = 2; break;
             case 0xd5: n = 3; break;
             case 0xd6: n = 5; break;
@@ -142,8 +152,9 @@ static int scan(ctx_t *c, const unsigned char *p, size_t len)
             if (items > len - pos)
                 return wire_fail(c, DQ_EMALFORMED,
                                  "malformed msgpack: %s of %llu entries at byte %zu, but only %zu "
-                                 "bytes follow", kind == MAP ? "map" : "array",
-                                 (unsigned long long)n, at, len - pos);
+                                 "bytes follow",
+                                 kind == MAP ? "map" : "array", (unsigned long long)n, at,
+                                 len - pos);
             objects += items;
             if (objects > DQ_WIRE_MAX_OBJECTS)
                 return wire_fail(c, DQ_ETOOBIG, "message holds more than %u msgpack objects",
@@ -203,8 +214,8 @@ static int present(ctx_t *c, const msgpack_object *o, const char *field)
 }
 
 /* An integer in [lo, hi]. */
-static int get_uint(ctx_t *c, const msgpack_object *o, const char *field, uint64_t lo,
-                    uint64_t hi, uint64_t *out)
+static int get_uint(ctx_t *c, const msgpack_object *o, const char *field, uint64_t lo, uint64_t hi,
+                    uint64_t *out)
 {
     int rc = present(c, o, field);
     if (rc) return rc;
@@ -294,10 +305,22 @@ static int load_uints(ctx_t *c, const msgpack_object *a, size_t n, const char *f
     return DQ_OK;
 }
 
-enum { B_COUNT, B_OBS_DIM, B_OBS, B_NEXT_OBS, B_ACTION, B_REWARD, B_DISCOUNT, B_EPSILON,
-       B_VERSION, B_PRIORITY, B_N_ };
-#define BATCH_NAMES "count", "obs_dim", "obs", "next_obs", "action", "reward", "discount", \
-                    "epsilon", "version", "priority"
+enum {
+    B_COUNT,
+    B_OBS_DIM,
+    B_OBS,
+    B_NEXT_OBS,
+    B_ACTION,
+    B_REWARD,
+    B_DISCOUNT,
+    B_EPSILON,
+    B_VERSION,
+    B_PRIORITY,
+    B_N_
+};
+#define BATCH_NAMES                                                                              \
+    "count", "obs_dim", "obs", "next_obs", "action", "reward", "discount", "epsilon", "version", \
+        "priority"
 
 /* Decodes the batch fields at f[0..B_N_) into b (allocated only after every
  * length is checked). with_priority: read the optional "priority". */
@@ -414,8 +437,7 @@ static int decode_update_priorities(ctx_t *c, const msgpack_object_map *map,
 
 static int decode_weights(ctx_t *c, const msgpack_object_map *map, dq_weights_t *w)
 {
-    static const char *const names[] = {"version", "step", "n_layers", "shape", "n_floats",
-                                        "blob"};
+    static const char *const names[] = {"version", "step", "n_layers", "shape", "n_floats", "blob"};
     const msgpack_object *f[6], *shape;
     const unsigned char *blob;
     uint64_t n_layers = 0, n_floats = 0;
@@ -450,8 +472,9 @@ static int decode_weights(ctx_t *c, const msgpack_object_map *map, dq_weights_t 
     snprintf(d, sizeof d, "n_floats %llu", (unsigned long long)n_floats);
     if ((rc = get_bin(c, f[5], "blob", n_floats, d, &blob))) return rc;
     w->blob = wire_alloc_n(n_floats, sizeof(float));
-    if (!w->blob) return wire_fail(c, DQ_ENOMEM, "weights: out of memory for %llu floats",
-                                   (unsigned long long)n_floats);
+    if (!w->blob)
+        return wire_fail(c, DQ_ENOMEM, "weights: out of memory for %llu floats",
+                         (unsigned long long)n_floats);
     f32_from_le(w->blob, blob, n_floats);
     return DQ_OK;
 }
@@ -533,8 +556,7 @@ static int decode_map(ctx_t *c, const msgpack_object_map *map, dq_msg_t *m)
     if (t < 0) {
         char shown[40];
         size_t k = tn < sizeof shown - 1 ? tn : sizeof shown - 1;
-        for (size_t i = 0; i < k; i++)
-            shown[i] = tp[i] >= 0x20 && tp[i] < 0x7f ? tp[i] : '?';
+        for (size_t i = 0; i < k; i++) shown[i] = tp[i] >= 0x20 && tp[i] < 0x7f ? tp[i] : '?';
         shown[k] = 0;
         return wire_fail(c, DQ_EUNKNOWN_TYPE, "message: unknown type \"%s%s\"", shown,
                          tn > k ? "..." : "");

@@ -166,7 +166,10 @@ int dq_msg_encode(const dq_msg_t *m, dq_buf_t *buf)
         fields = 1;
         guess += 60 * (size_t)m->u.stats_reply.count;
         break;
-    case DQ_MSG_ERROR: fields = 4; guess += 300; break;
+    case DQ_MSG_ERROR:
+        fields = 4;
+        guess += 300;
+        break;
     default: return DQ_EUNKNOWN_TYPE;
     }
     if (buf_reserve(buf, guess)) return DQ_ENOMEM;

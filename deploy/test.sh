@@ -1,6 +1,7 @@
 #!/bin/bash
-# test.sh - the test command: installs what is missing, builds with warnings
-# as errors, runs the unit and integration tests, then builds again with
+# test.sh - the test command: installs what is missing, checks the C sources'
+# formatting (deploy/format.sh), builds with warnings as errors, runs the unit
+# and integration tests, then builds again with
 # AddressSanitizer + UndefinedBehaviorSanitizer and runs the unit tests there.
 #
 #   deploy/test.sh              everything (what CI runs)
@@ -12,6 +13,7 @@ quick=0
 [ "${1:-}" = -h ] || [ "${1:-}" = --help ] && { awk 'NR > 1 && /^#/ {sub(/^# ?/, ""); print; next} NR > 1 {exit}' "$0"; exit 0; }
 
 deploy/install-deps.sh --tests --slurm
+deploy/format.sh --check
 deploy/build.sh build
 if [ $quick = 1 ]; then
     meson test -C build --suite unit --print-errorlogs

@@ -8,7 +8,10 @@
 #include "err.h"
 #include "fileio.h"
 
-static size_t header_bytes(int n_layers) { return 8 + 4 + 4 + 4 + 4 * ((size_t)n_layers + 1) + 8 + 3 * 8; }
+static size_t header_bytes(int n_layers)
+{
+    return 8 + 4 + 4 + 4 + 4 * ((size_t)n_layers + 1) + 8 + 3 * 8;
+}
 
 int learner_ckpt_save(const char *path, const dq_qnet_t *online, const dq_qnet_t *target,
                       const learner_progress_t *prog)
@@ -19,7 +22,8 @@ int learner_ckpt_save(const char *path, const dq_qnet_t *online, const dq_qnet_t
     dq_put_le32(hdr + h, LEARNER_CKPT_VERSION), h += 4;
     dq_put_le32(hdr + h, online->dueling ? DQ_QNET_FLAG_DUELING : 0u), h += 4;
     dq_put_le32(hdr + h, (uint32_t)online->n_layers), h += 4;
-    for (int l = 0; l <= online->n_layers; l++) dq_put_le32(hdr + h, (uint32_t)online->sizes[l]), h += 4;
+    for (int l = 0; l <= online->n_layers; l++)
+        dq_put_le32(hdr + h, (uint32_t)online->sizes[l]), h += 4;
     dq_put_le64(hdr + h, online->n_params), h += 8;
     dq_put_le64(hdr + h, prog->updates), h += 8;
     dq_put_le64(hdr + h, prog->version), h += 8;
@@ -76,12 +80,16 @@ int learner_ckpt_load(const char *path, dq_qnet_t *online, dq_qnet_t *target,
         same = dq_get_le32(p + 20 + 4 * l) == (uint32_t)online->sizes[l];
     if (same) same = dq_get_le64(p + 20 + 4 * (online->n_layers + 1)) == n;
     if (!same) {
-        snprintf(why, whylen, "%s: the checkpoint's Q-network shape differs from the configured one (dqn.hidden, dqn.dueling, environment)", path);
+        snprintf(why, whylen,
+                 "%s: the checkpoint's Q-network shape differs from the configured one "
+                 "(dqn.hidden, dqn.dueling, environment)",
+                 path);
         rc = DQ_ESHAPE;
         goto done;
     }
     if (len != total) {
-        snprintf(why, whylen, "%s: %zu bytes, expected %zu (truncated or padded)", path, len, total);
+        snprintf(why, whylen, "%s: %zu bytes, expected %zu (truncated or padded)", path, len,
+                 total);
         goto done;
     }
     if (dq_get_le64(p + total - 8) != dq_fnv1a64(p, total - 8, DQ_FNV1A64_INIT)) {

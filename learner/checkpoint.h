@@ -23,9 +23,9 @@
 #define LEARNER_CKPT_VERSION 1u
 
 typedef struct {
-    uint64_t updates;  /* updates applied */
-    uint64_t version;  /* last published weights version */
-    uint64_t adam_t;   /* Adam step count */
+    uint64_t updates; /* updates applied */
+    uint64_t version; /* last published weights version */
+    uint64_t adam_t;  /* Adam step count */
 } learner_progress_t;
 
 /* online carries the Adam moments (m, v); target only parameters. */

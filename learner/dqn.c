@@ -38,9 +38,9 @@ void dqn_work_free(dqn_work_t *w)
     memset(w, 0, sizeof *w);
 }
 
-void dqn_loss_grad(dq_qnet_t *online, const dq_qnet_t *target, dqn_work_t *w,
-                   const dq_batch_t *b, const float *weights, float huber_delta, float norm,
-                   float *td_out, dqn_stats_t *stats)
+void dqn_loss_grad(dq_qnet_t *online, const dq_qnet_t *target, dqn_work_t *w, const dq_batch_t *b,
+                   const float *weights, float huber_delta, float norm, float *td_out,
+                   dqn_stats_t *stats)
 {
     const int B = (int)b->count, A = online->sizes[online->n_layers];
     memset(stats, 0, sizeof *stats);
@@ -67,8 +67,8 @@ void dqn_loss_grad(dq_qnet_t *online, const dq_qnet_t *target, dqn_work_t *w,
         float td = q - y;
         float wi = weights ? weights[i] : 1.0f;
         float abs_td = fabsf(td);
-        float huber = abs_td <= huber_delta ? 0.5f * td * td
-                                            : huber_delta * (abs_td - 0.5f * huber_delta);
+        float huber =
+            abs_td <= huber_delta ? 0.5f * td * td : huber_delta * (abs_td - 0.5f * huber_delta);
         float dhuber = abs_td <= huber_delta ? td : (td > 0 ? huber_delta : -huber_delta);
         w->dq[(size_t)i * A + a] = wi * dhuber / norm;
         stats->loss_sum += (double)(wi * huber);

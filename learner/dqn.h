@@ -33,8 +33,8 @@ int dqn_work_init(dqn_work_t *w, const dq_qnet_t *net, int max_batch);
 void dqn_work_free(dqn_work_t *w);
 
 /* weights may be NULL (all ones); td_out (count) may be NULL. */
-void dqn_loss_grad(dq_qnet_t *online, const dq_qnet_t *target, dqn_work_t *w,
-                   const dq_batch_t *b, const float *weights, float huber_delta, float norm,
-                   float *td_out, dqn_stats_t *stats);
+void dqn_loss_grad(dq_qnet_t *online, const dq_qnet_t *target, dqn_work_t *w, const dq_batch_t *b,
+                   const float *weights, float huber_delta, float norm, float *td_out,
+                   dqn_stats_t *stats);
 
 #endif

@@ -47,16 +47,16 @@
 #include "wire.h"
 
 /* Exit-on-error wrapper for MPI calls; only used in this main file. */
-#define MPI_CHECK(call)                                                                     \
-    do {                                                                                    \
-        int mpi_rc_ = (call);                                                               \
-        if (mpi_rc_ != MPI_SUCCESS) {                                                       \
-            char mpi_msg_[MPI_MAX_ERROR_STRING];                                            \
-            int mpi_len_ = 0;                                                               \
-            MPI_Error_string(mpi_rc_, mpi_msg_, &mpi_len_);                                 \
-            DQ_ERROR("%s:%d: %s failed: %s", __FILE__, __LINE__, #call, mpi_msg_);          \
-            MPI_Abort(MPI_COMM_WORLD, 1);                                                   \
-        }                                                                                   \
+#define MPI_CHECK(call)                                                            \
+    do {                                                                           \
+        int mpi_rc_ = (call);                                                      \
+        if (mpi_rc_ != MPI_SUCCESS) {                                              \
+            char mpi_msg_[MPI_MAX_ERROR_STRING];                                   \
+            int mpi_len_ = 0;                                                      \
+            MPI_Error_string(mpi_rc_, mpi_msg_, &mpi_len_);                        \
+            DQ_ERROR("%s:%d: %s failed: %s", __FILE__, __LINE__, #call, mpi_msg_); \
+            MPI_Abort(MPI_COMM_WORLD, 1);                                          \
+        }                                                                          \
     } while (0)
 
 #define MAX_INFLIGHT 64
@@ -67,8 +67,8 @@ enum { ST_LOSS, ST_Q, ST_ABS_TD, ST_MAX_TD, ST_COUNT, ST_STOP, ST_INVALID, ST_N 
 typedef struct {
     const dq_config_t *cfg;
     int rank, size;
-    int share;                 /* transitions this rank trains on per update */
-    int *shares, *displs;      /* deterministic mode: per-rank counts and offsets (items) */
+    int share;            /* transitions this rank trains on per update */
+    int *shares, *displs; /* deterministic mode: per-rank counts and offsets (items) */
     dq_qnet_t online, target;
     dqn_work_t work;
     dq_adam_t adam;
@@ -78,11 +78,11 @@ typedef struct {
     uint64_t next_id;                  /* id of the next request */
     uint64_t sample_ids[MAX_INFLIGHT]; /* outstanding SAMPLE ids */
     int inflight;
-    dq_msg_t items;            /* the current batch as received (rank 0 in deterministic mode) */
-    dq_batch_t mine;           /* deterministic mode: this rank's share after the scatter */
-    float *weights;            /* (batch) importance weights of this rank's items */
-    float *td;                 /* (batch) TD errors of this rank's items */
-    float *pack;               /* deterministic mode: scatter buffers */
+    dq_msg_t items;  /* the current batch as received (rank 0 in deterministic mode) */
+    dq_batch_t mine; /* deterministic mode: this rank's share after the scatter */
+    float *weights;  /* (batch) importance weights of this rank's items */
+    float *td;       /* (batch) TD errors of this rank's items */
+    float *pack;     /* deterministic mode: scatter buffers */
     float *unpack;
     double replay_size, replay_inserts; /* from the last STATS reply (rank 0) */
     double t_wait, t_compute, t_allreduce;
@@ -101,8 +101,11 @@ static int build(learner_t *L, char *why, size_t whylen)
     /* Same seed on every rank: identical replicas from the start. */
     dq_rng_t rng;
     dq_rng_seed(&rng, dq_rng_mix((uint64_t)cfg->run_seed, 0x1ea7, 0));
-    rc = dq_qnet_build(&L->online, cfg->dqn_hidden, cfg->dqn_dueling, obs_dim, n_actions, &rng, why, whylen);
-    if (rc == DQ_OK) rc = dq_qnet_build(&L->target, cfg->dqn_hidden, cfg->dqn_dueling, obs_dim, n_actions, &rng, why, whylen);
+    rc = dq_qnet_build(&L->online, cfg->dqn_hidden, cfg->dqn_dueling, obs_dim, n_actions, &rng, why,
+                       whylen);
+    if (rc == DQ_OK)
+        rc = dq_qnet_build(&L->target, cfg->dqn_hidden, cfg->dqn_dueling, obs_dim, n_actions, &rng,
+                           why, whylen);
     if (rc < 0) return rc;
     rc = dq_qnet_copy_params(&L->target, &L->online);
     int B = (int)cfg->learner_batch;
@@ -139,8 +142,8 @@ static int open_sockets(learner_t *L, char *why, size_t whylen)
         if (L->replay && curve_client_setup(L->replay, cfg, why, whylen) < 0) return DQ_ECONFIG;
         if (!L->replay || dq_net_configure(L->replay, max_bytes) < 0 ||
             zmq_connect(L->replay, cfg->replay_endpoint) != 0) {
-            snprintf(why, whylen, "cannot connect to replay.endpoint=%.200s: %s", cfg->replay_endpoint,
-                     zmq_strerror(zmq_errno()));
+            snprintf(why, whylen, "cannot connect to replay.endpoint=%.200s: %s",
+                     cfg->replay_endpoint, zmq_strerror(zmq_errno()));
             return DQ_ENET;
         }
     }
@@ -233,11 +236,12 @@ static int next_items(learner_t *L, int want, uint32_t n)
         }
         char why[256];
         dq_msg_t *m = &L->items;
-        int rc = dq_net_recv(L->replay, m, (size_t)L->cfg->run_max_message_bytes, ZMQ_DONTWAIT,
-                             why, sizeof why);
+        int rc = dq_net_recv(L->replay, m, (size_t)L->cfg->run_max_message_bytes, ZMQ_DONTWAIT, why,
+                             sizeof why);
         if (rc == DQ_ETIMEOUT || rc == DQ_EINTERRUPTED) continue;
         if (rc < 0) {
-            DQ_WARN("rank %d: bad reply from the replay server: %s: %s", L->rank, dq_errname(rc), why);
+            DQ_WARN("rank %d: bad reply from the replay server: %s: %s", L->rank, dq_errname(rc),
+                    why);
             continue;
         }
         if (m->type == DQ_MSG_ITEMS && retire_sample(L, m->u.items.id)) {
@@ -252,7 +256,8 @@ static int next_items(learner_t *L, int want, uint32_t n)
         } else if (m->type == DQ_MSG_ERROR) {
             int was_sample = retire_sample(L, m->u.error.id);
             DQ_WARN("rank %d: replay server refused %s %" PRIu64 ": %s: %s", L->rank,
-                    was_sample ? "SAMPLE" : "request", m->u.error.id, m->u.error.name, m->u.error.message);
+                    was_sample ? "SAMPLE" : "request", m->u.error.id, m->u.error.name,
+                    m->u.error.message);
             if (was_sample) usleep(100000); /* e.g. a restarted, empty server */
         }
         dq_msg_clear(m);
@@ -272,8 +277,10 @@ static void importance_weights(learner_t *L, const dq_items_t *it, uint32_t coun
         if (w[i] > local_max) local_max = w[i];
     }
     if (beta <= 0) return;
-    if (deterministic(L)) global_max = local_max; /* rank 0 holds the whole batch */
-    else MPI_CHECK(MPI_Allreduce(&local_max, &global_max, 1, MPI_DOUBLE, MPI_MAX, MPI_COMM_WORLD));
+    if (deterministic(L))
+        global_max = local_max; /* rank 0 holds the whole batch */
+    else
+        MPI_CHECK(MPI_Allreduce(&local_max, &global_max, 1, MPI_DOUBLE, MPI_MAX, MPI_COMM_WORLD));
     for (uint32_t i = 0; i < count; i++) w[i] = (float)(w[i] / global_max);
 }
 
@@ -311,8 +318,8 @@ static void scatter_batch(learner_t *L, int have)
             r[2 * D + 3] = (float)b->action[i]; /* small integers are exact in float */
         }
     }
-    MPI_CHECK(MPI_Scatterv(L->pack, L->shares, L->displs, MPI_FLOAT, L->unpack,
-                           L->share * rec, MPI_FLOAT, 0, MPI_COMM_WORLD));
+    MPI_CHECK(MPI_Scatterv(L->pack, L->shares, L->displs, MPI_FLOAT, L->unpack, L->share * rec,
+                           MPI_FLOAT, 0, MPI_COMM_WORLD));
     dq_batch_t *m = &L->mine;
     m->count = (uint32_t)L->share;
     for (int i = 0; i < L->share; i++) {
@@ -343,8 +350,8 @@ static int wait_for_replay(learner_t *L)
             if (zmq_poll(&item, 1, 1000) > 0) {
                 dq_msg_t m;
                 char why[256];
-                if (dq_net_recv(L->replay, &m, (size_t)L->cfg->run_max_message_bytes,
-                                ZMQ_DONTWAIT, why, sizeof why) == DQ_OK) {
+                if (dq_net_recv(L->replay, &m, (size_t)L->cfg->run_max_message_bytes, ZMQ_DONTWAIT,
+                                why, sizeof why) == DQ_OK) {
                     if (m.type == DQ_MSG_STATS_REPLY) note_stats(L, &m.u.stats_reply);
                     dq_msg_clear(&m);
                 }
@@ -388,8 +395,10 @@ static void save_checkpoint(learner_t *L)
 {
     if (L->rank != 0) return;
     int rc = learner_ckpt_save(L->ckpt_path, &L->online, &L->target, &L->prog);
-    if (rc < 0) DQ_ERROR("cannot write checkpoint %s: %s", L->ckpt_path, dq_strerror(rc));
-    else DQ_INFO("checkpoint after %" PRIu64 " updates: %s", L->prog.updates, L->ckpt_path);
+    if (rc < 0)
+        DQ_ERROR("cannot write checkpoint %s: %s", L->ckpt_path, dq_strerror(rc));
+    else
+        DQ_INFO("checkpoint after %" PRIu64 " updates: %s", L->prog.updates, L->ckpt_path);
 }
 
 /* learner.resume: rank 0 reads the checkpoint and broadcasts it. */
@@ -398,12 +407,13 @@ static int resume(learner_t *L)
     int status = 0; /* 0 fresh start, 1 resumed, -1 refused */
     if (L->rank == 0 && access(L->ckpt_path, F_OK) == 0) {
         char why[512];
-        if (learner_ckpt_load(L->ckpt_path, &L->online, &L->target, &L->prog, why, sizeof why) < 0) {
+        if (learner_ckpt_load(L->ckpt_path, &L->online, &L->target, &L->prog, why, sizeof why) <
+            0) {
             DQ_ERROR("cannot resume: %s", why);
             status = -1;
         } else {
-            DQ_INFO("resumed from %s at update %" PRIu64 ", weights version %" PRIu64,
-                    L->ckpt_path, L->prog.updates, L->prog.version);
+            DQ_INFO("resumed from %s at update %" PRIu64 ", weights version %" PRIu64, L->ckpt_path,
+                    L->prog.updates, L->prog.version);
             status = 1;
         }
     } else if (L->rank == 0) {
@@ -425,7 +435,8 @@ static const dq_batch_t *fetch(learner_t *L)
 {
     if (!deterministic(L)) {
         int have = next_items(L, (int)L->cfg->learner_inflight, (uint32_t)L->share) == DQ_OK;
-        importance_weights(L, &L->items.u.items, have ? L->items.u.items.batch.count : 0, L->weights);
+        importance_weights(L, &L->items.u.items, have ? L->items.u.items.batch.count : 0,
+                           L->weights);
         return have ? &L->items.u.items.batch : NULL;
     }
     int have = 1;
@@ -444,14 +455,16 @@ static void report_priorities(learner_t *L)
         return;
     }
     const int B = (int)L->cfg->learner_batch, rec = 2 * L->online.sizes[0] + 4;
-    int *counts = malloc((size_t)L->size * sizeof(int)), *displs = malloc((size_t)L->size * sizeof(int));
+    int *counts = malloc((size_t)L->size * sizeof(int)),
+        *displs = malloc((size_t)L->size * sizeof(int));
     float *all = L->rank == 0 ? malloc((size_t)B * sizeof(float)) : NULL;
     if (!counts || !displs || (L->rank == 0 && !all)) MPI_Abort(MPI_COMM_WORLD, 1);
     for (int r = 0; r < L->size; r++) {
         counts[r] = L->shares[r] / rec;
         displs[r] = L->displs[r] / rec;
     }
-    MPI_CHECK(MPI_Gatherv(L->td, L->share, MPI_FLOAT, all, counts, displs, MPI_FLOAT, 0, MPI_COMM_WORLD));
+    MPI_CHECK(
+        MPI_Gatherv(L->td, L->share, MPI_FLOAT, all, counts, displs, MPI_FLOAT, 0, MPI_COMM_WORLD));
     if (L->rank == 0) send_priorities(L, L->items.u.items.keys, all, (uint32_t)B);
     free(all);
     free(counts);
@@ -471,7 +484,8 @@ static int learner_run(learner_t *L)
     if (L->rank == 0)
         DQ_INFO("training: batch %ld over %d rank(s)%s, lr %g, %s target, per_beta %g",
                 cfg->learner_batch, L->size, deterministic(L) ? " (deterministic)" : "",
-                cfg->learner_lr, cfg->learner_target_tau > 0 ? "Polyak" : "periodic", cfg->learner_per_beta);
+                cfg->learner_lr, cfg->learner_target_tau > 0 ? "Polyak" : "periodic",
+                cfg->learner_per_beta);
     publish(L);
 
     while (max_updates == 0 || L->prog.updates < max_updates) {
@@ -498,7 +512,8 @@ static int learner_run(learner_t *L)
                                 MPI_SUM, MPI_COMM_WORLD));
         double max_td = stats[ST_MAX_TD];
         MPI_CHECK(MPI_Allreduce(MPI_IN_PLACE, stats, ST_N, MPI_DOUBLE, MPI_SUM, MPI_COMM_WORLD));
-        MPI_CHECK(MPI_Allreduce(&max_td, &stats[ST_MAX_TD], 1, MPI_DOUBLE, MPI_MAX, MPI_COMM_WORLD));
+        MPI_CHECK(
+            MPI_Allreduce(&max_td, &stats[ST_MAX_TD], 1, MPI_DOUBLE, MPI_MAX, MPI_COMM_WORLD));
         double t2 = dq_now();
         if (stats[ST_STOP] > 0) break;
         report_priorities(L);
@@ -514,18 +529,23 @@ static int learner_run(learner_t *L)
             save_checkpoint(L);
         L->t_compute += (t1 - t0) + (dq_now() - t2);
         L->t_allreduce += t2 - t1;
-        for (int k = 0; k < ST_N; k++) acc[k] = k == ST_MAX_TD ? fmax(acc[k], stats[k]) : acc[k] + stats[k];
+        for (int k = 0; k < ST_N; k++)
+            acc[k] = k == ST_MAX_TD ? fmax(acc[k], stats[k]) : acc[k] + stats[k];
 
         if (L->prog.updates % (uint64_t)cfg->learner_metrics_every == 0 && L->rank == 0) {
             double now = dq_now(), dt = now - t_row;
             double ups = (double)(L->prog.updates - row_updates) / dt;
             double n = acc[ST_COUNT] > 0 ? acc[ST_COUNT] : 1;
-            dq_metrics_row(L->metrics, "%.3f,%" PRIu64 ",%.6g,%.6g,%.6g,%.6g,%.2f,%.1f,%.0f,%.0f,%.4f,%.4f,%.4f,%" PRIu64 ",%.4g,%.0f",
-                           now - t_start, L->prog.updates, acc[ST_LOSS] / n, acc[ST_Q] / n,
-                           acc[ST_ABS_TD] / n, acc[ST_MAX_TD], ups, ups * (double)cfg->learner_batch,
-                           L->replay_size, L->replay_inserts, L->t_wait, L->t_compute,
-                           L->t_allreduce, L->prog.version, (double)gnorm, acc[ST_INVALID]);
-            DQ_INFO("update %" PRIu64 ": loss %.4g, mean Q %.4g, |TD| %.3g, %.1f updates/s, replay %.0f items (%.0f inserted), weights v%" PRIu64,
+            dq_metrics_row(
+                L->metrics,
+                "%.3f,%" PRIu64 ",%.6g,%.6g,%.6g,%.6g,%.2f,%.1f,%.0f,%.0f,%.4f,%.4f,%.4f,%" PRIu64
+                ",%.4g,%.0f",
+                now - t_start, L->prog.updates, acc[ST_LOSS] / n, acc[ST_Q] / n, acc[ST_ABS_TD] / n,
+                acc[ST_MAX_TD], ups, ups * (double)cfg->learner_batch, L->replay_size,
+                L->replay_inserts, L->t_wait, L->t_compute, L->t_allreduce, L->prog.version,
+                (double)gnorm, acc[ST_INVALID]);
+            DQ_INFO("update %" PRIu64 ": loss %.4g, mean Q %.4g, |TD| %.3g, %.1f updates/s, replay "
+                    "%.0f items (%.0f inserted), weights v%" PRIu64,
                     L->prog.updates, acc[ST_LOSS] / n, acc[ST_Q] / n, acc[ST_ABS_TD] / n, ups,
                     L->replay_size, L->replay_inserts, L->prog.version);
             send_request(L, DQ_MSG_STATS, 0);
@@ -541,9 +561,12 @@ static int learner_run(learner_t *L)
         char path[DQ_CONFIG_STR_MAX + 32];
         snprintf(path, sizeof path, "%s/qnet.bin", cfg->run_dir);
         rc = dq_qnet_save(&L->online, path);
-        if (rc < 0) DQ_ERROR("cannot save the Q-network to %s: %s", path, dq_strerror(rc));
-        else DQ_INFO("saved the Q-network after %" PRIu64 " updates to %s", L->prog.updates, path);
-        DQ_INFO("done: %" PRIu64 " updates in %.1f s; waiting for samples %.1f s, compute %.1f s, allreduce %.1f s",
+        if (rc < 0)
+            DQ_ERROR("cannot save the Q-network to %s: %s", path, dq_strerror(rc));
+        else
+            DQ_INFO("saved the Q-network after %" PRIu64 " updates to %s", L->prog.updates, path);
+        DQ_INFO("done: %" PRIu64
+                " updates in %.1f s; waiting for samples %.1f s, compute %.1f s, allreduce %.1f s",
                 L->prog.updates, dq_now() - t_start, L->t_wait, L->t_compute, L->t_allreduce);
     }
     return rc;
@@ -582,10 +605,12 @@ int main(int argc, char **argv)
     char why[512] = "";
     rc = DQ_OK;
     if (L.share <= 0) {
-        snprintf(why, sizeof why, "learner.batch = %ld is smaller than the %d ranks", cfg.learner_batch, L.size);
+        snprintf(why, sizeof why, "learner.batch = %ld is smaller than the %d ranks",
+                 cfg.learner_batch, L.size);
         rc = DQ_ECONFIG;
     } else if (cfg.learner_inflight > MAX_INFLIGHT) {
-        snprintf(why, sizeof why, "learner.inflight = %ld exceeds %d", cfg.learner_inflight, MAX_INFLIGHT);
+        snprintf(why, sizeof why, "learner.inflight = %ld exceeds %d", cfg.learner_inflight,
+                 MAX_INFLIGHT);
         rc = DQ_ECONFIG;
     }
     if (rc == DQ_OK) rc = build(&L, why, sizeof why);
@@ -597,9 +622,10 @@ int main(int argc, char **argv)
     if (rc == DQ_OK && L.rank == 0) {
         char path[DQ_CONFIG_STR_MAX + 32];
         snprintf(path, sizeof path, "%s/learner.csv", cfg.run_dir);
-        L.metrics = dq_metrics_open(path, "time_s,updates,loss,q_mean,abs_td_mean,abs_td_max,updates_per_s,"
-                                          "samples_per_s,replay_size,replay_inserts,wait_s,"
-                                          "compute_s,allreduce_s,weights_version,grad_norm,invalid");
+        L.metrics =
+            dq_metrics_open(path, "time_s,updates,loss,q_mean,abs_td_mean,abs_td_max,updates_per_s,"
+                                  "samples_per_s,replay_size,replay_inserts,wait_s,"
+                                  "compute_s,allreduce_s,weights_version,grad_norm,invalid");
     }
     /* Every rank must agree before the collective loop starts. */
     int ok = rc == DQ_OK, all_ok = 0;

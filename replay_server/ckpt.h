@@ -45,7 +45,7 @@ typedef struct {
     dq_atomic_file_t af;
     ckpt_progress_fn progress;
     void *progress_arg;
-    int rc;                /* first error, sticky */
+    int rc; /* first error, sticky */
     char err[CKPT_ERR_MAX];
 } ckpt_writer_t;
 
@@ -54,7 +54,7 @@ typedef struct {
     const char *path;
     uint64_t hash, bytes, file_bytes;
     uint32_t version;
-    int rc;                /* first error, sticky; later gets return zeros */
+    int rc; /* first error, sticky; later gets return zeros */
     char err[CKPT_ERR_MAX];
 } ckpt_reader_t;
 

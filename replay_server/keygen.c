@@ -16,8 +16,9 @@
 int main(int argc, char **argv)
 {
     if (argc != 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
-        fprintf(stderr, "usage: dqnlm-replay-keygen PREFIX\n"
-                        "Writes a CURVE key pair: PREFIX.key (secret, mode 0600) and PREFIX.pub.\n");
+        fprintf(stderr,
+                "usage: dqnlm-replay-keygen PREFIX\n"
+                "Writes a CURVE key pair: PREFIX.key (secret, mode 0600) and PREFIX.pub.\n");
         return argc == 2 ? 0 : 2;
     }
     char why[512];

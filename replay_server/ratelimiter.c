@@ -21,10 +21,10 @@ double ratelimiter_min_error_buffer(const ratelimiter_config_t *cfg)
     return max3(spi > 1.0 ? spi : 1.0, (n * spi + m) / 2.0, (n - 1.0) * spi);
 }
 
-#define CONFIG_ERROR(...)                                                   \
-    do {                                                                    \
-        if (errlen > 0) snprintf(err, errlen, __VA_ARGS__);                 \
-        return DQ_ECONFIG;                                                  \
+#define CONFIG_ERROR(...)                                   \
+    do {                                                    \
+        if (errlen > 0) snprintf(err, errlen, __VA_ARGS__); \
+        return DQ_ECONFIG;                                  \
     } while (0)
 
 int ratelimiter_check_config(const ratelimiter_config_t *cfg, char *err, size_t errlen)
@@ -53,8 +53,7 @@ int ratelimiter_check_config(const ratelimiter_config_t *cfg, char *err, size_t 
     return DQ_OK;
 }
 
-int ratelimiter_init(ratelimiter_t *rl, const ratelimiter_config_t *cfg, char *err,
-                     size_t errlen)
+int ratelimiter_init(ratelimiter_t *rl, const ratelimiter_config_t *cfg, char *err, size_t errlen)
 {
     int rc = ratelimiter_check_config(cfg, err, errlen);
     if (rc != DQ_OK) return rc;

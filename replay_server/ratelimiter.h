@@ -49,29 +49,28 @@
 #include <stdint.h>
 
 typedef struct {
-    double samples_per_insert; /* SPI: samples per inserted item, finite, > 0 */
+    double samples_per_insert;   /* SPI: samples per inserted item, finite, > 0 */
     uint64_t min_size_to_sample; /* >= 1; no sampling below this size */
-    double error_buffer;       /* how far diff may stray from its centre */
-    uint64_t capacity;         /* table capacity (FIFO eviction), >= min size */
-    uint32_t max_insert_batch; /* largest n asked of can_insert, >= 1 */
-    uint32_t max_sample_batch; /* largest m asked of can_sample, >= 1 */
-    bool enabled;              /* false: allow everything (pre-filling) */
+    double error_buffer;         /* how far diff may stray from its centre */
+    uint64_t capacity;           /* table capacity (FIFO eviction), >= min size */
+    uint32_t max_insert_batch;   /* largest n asked of can_insert, >= 1 */
+    uint32_t max_sample_batch;   /* largest m asked of can_sample, >= 1 */
+    bool enabled;                /* false: allow everything (pre-filling) */
 } ratelimiter_config_t;
 
 /* Transparent so that the server can report and checkpoint the counters. */
 typedef struct {
     ratelimiter_config_t cfg;
-    double min_diff, max_diff; /* min_size * SPI -/+ error_buffer */
+    double min_diff, max_diff;          /* min_size * SPI -/+ error_buffer */
     uint64_t inserts, samples, deletes; /* I, S, D since init */
-    double offset;             /* added to I * SPI - S; set on enabling */
+    double offset;                      /* added to I * SPI - S; set on enabling */
 } ratelimiter_t;
 
 /* DQ_OK, or DQ_ECONFIG with the violated condition, its numbers and the
  * smallest acceptable error_buffer written to err (when errlen > 0). */
 int ratelimiter_check_config(const ratelimiter_config_t *cfg, char *err, size_t errlen);
 /* Checks cfg and zeroes the counters; DQ_ECONFIG as above. */
-int ratelimiter_init(ratelimiter_t *rl, const ratelimiter_config_t *cfg, char *err,
-                     size_t errlen);
+int ratelimiter_init(ratelimiter_t *rl, const ratelimiter_config_t *cfg, char *err, size_t errlen);
 /* The smallest error_buffer that ratelimiter_check_config accepts for cfg's
  * ratio and batch sizes. */
 double ratelimiter_min_error_buffer(const ratelimiter_config_t *cfg);

@@ -14,13 +14,13 @@
 struct replay {
     replay_table_t *table;
     ratelimiter_t rl;
-    uint64_t prefill;            /* limiter off until the table holds this many */
-    bool rl_configured;          /* replay.rate_limit */
+    uint64_t prefill;   /* limiter off until the table holds this many */
+    bool rl_configured; /* replay.rate_limit */
     uint32_t max_insert_batch, max_sample_batch;
     uint32_t max_actors;
     dq_rng_t rng;
     replay_counters_t c;
-    replay_actor_t *actors;      /* (n_actors) indexed by actor id */
+    replay_actor_t *actors; /* (n_actors) indexed by actor id */
     size_t n_actors;
 };
 
@@ -30,8 +30,8 @@ int replay_configs(const dq_config_t *cfg, replay_table_config_t *tc, ratelimite
     *tc = (replay_table_config_t){
         .name = "main",
         .capacity = (size_t)cfg->replay_capacity,
-        .sampler = strcmp(cfg->replay_sampler, "prioritized") == 0 ? REPLAY_PRIORITIZED
-                                                                   : REPLAY_UNIFORM,
+        .sampler =
+            strcmp(cfg->replay_sampler, "prioritized") == 0 ? REPLAY_PRIORITIZED : REPLAY_UNIFORM,
         .alpha = cfg->replay_alpha,
         .eps = cfg->replay_priority_eps,
     };
@@ -50,9 +50,10 @@ int replay_configs(const dq_config_t *cfg, replay_table_config_t *tc, ratelimite
         rc->min_size_to_sample = rc->capacity;
     char err[400];
     if (ratelimiter_check_config(rc, err, sizeof err) < 0) {
-        snprintf(why, whylen, "%s (replay.samples_per_insert, replay.min_size_to_sample, "
-                              "replay.error_buffer, replay.max_insert_batch, "
-                              "replay.max_sample_batch, replay.capacity)",
+        snprintf(why, whylen,
+                 "%s (replay.samples_per_insert, replay.min_size_to_sample, "
+                 "replay.error_buffer, replay.max_insert_batch, "
+                 "replay.max_sample_batch, replay.capacity)",
                  err);
         return DQ_ECONFIG;
     }
@@ -142,8 +143,7 @@ static int grow_actors(replay_t *r, size_t want)
 
 static void maybe_end_prefill(replay_t *r)
 {
-    if (r->rl_configured && !r->rl.cfg.enabled &&
-        replay_table_size(r->table) >= r->prefill) {
+    if (r->rl_configured && !r->rl.cfg.enabled && replay_table_size(r->table) >= r->prefill) {
         ratelimiter_set_enabled(&r->rl, true);
         DQ_INFO("pre-filled %zu items: rate limiter on", replay_table_size(r->table));
     }
@@ -166,7 +166,8 @@ int replay_insert(replay_t *r, const dq_insert_t *ins, dq_ack_t *ack, char *why,
     const dq_batch_t *b = &ins->batch;
     *ack = (dq_ack_t){.seq = ins->seq};
     if (ins->actor >= r->max_actors) {
-        snprintf(why, whylen, "insert.actor = %" PRIu32 ", must be below replay.max_actors = %" PRIu32,
+        snprintf(why, whylen,
+                 "insert.actor = %" PRIu32 ", must be below replay.max_actors = %" PRIu32,
                  ins->actor, r->max_actors);
         return DQ_ERANGE;
     }
@@ -236,8 +237,7 @@ void replay_insert_timed_out(replay_t *r, uint32_t actor, uint64_t run, uint64_t
     a->seen = 1;
 }
 
-int replay_sample(replay_t *r, const dq_sample_t *req, dq_items_t *out, char *why,
-                  size_t whylen)
+int replay_sample(replay_t *r, const dq_sample_t *req, dq_items_t *out, char *why, size_t whylen)
 {
     memset(out, 0, sizeof *out);
     if (strcmp(req->table, replay_table_name(r->table)) != 0) {

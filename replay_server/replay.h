@@ -40,16 +40,16 @@
 #define REPLAY_N_ERR 32 /* > number of entries in DQ_ERRNO_MAP */
 
 typedef struct {
-    uint64_t next_seq;   /* next expected INSERT seq */
-    uint64_t inserts;    /* items stored */
+    uint64_t next_seq; /* next expected INSERT seq */
+    uint64_t inserts;  /* items stored */
     uint64_t insert_msgs;
     uint64_t duplicates; /* INSERT messages dropped as duplicates */
     uint64_t gaps;       /* INSERTs that skipped ahead of next_seq */
     uint64_t seen;       /* 1 once the actor sent anything */
     uint64_t blocked;    /* 1 after a TIMEOUT: refuse seq > resend_from until it comes */
     uint64_t resend_from;
-    uint64_t run;        /* run id of the actor process that sent last (0 = none given) */
-    uint64_t restarts;   /* INSERTs that came from a new run of this actor id */
+    uint64_t run;      /* run id of the actor process that sent last (0 = none given) */
+    uint64_t restarts; /* INSERTs that came from a new run of this actor id */
 } replay_actor_t;
 
 typedef struct {
@@ -65,7 +65,7 @@ typedef struct {
     uint64_t insert_timeouts, sample_timeouts; /* ... and answered TIMEOUT */
     uint64_t overflows;                        /* refused: too many waiting */
     uint64_t checkpoints, checkpoint_failures;
-    double checkpoint_seconds;                 /* duration of the last one */
+    double checkpoint_seconds; /* duration of the last one */
 } replay_counters_t;
 
 typedef struct replay replay_t;
@@ -94,8 +94,7 @@ int replay_insert(replay_t *r, const dq_insert_t *ins, dq_ack_t *ack, char *why,
  * something stored after it: nothing is lost, whatever the limiter does in
  * between. */
 void replay_insert_timed_out(replay_t *r, uint32_t actor, uint64_t run, uint64_t seq);
-int replay_sample(replay_t *r, const dq_sample_t *req, dq_items_t *out, char *why,
-                  size_t whylen);
+int replay_sample(replay_t *r, const dq_sample_t *req, dq_items_t *out, char *why, size_t whylen);
 int replay_update_priorities(replay_t *r, const dq_update_priorities_t *up, dq_ack_t *ack,
                              char *why, size_t whylen);
 /* Fills a STATS reply (see docs/protocol.md for the names). extra_rss is the

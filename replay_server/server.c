@@ -43,8 +43,8 @@ struct replay_server {
     double wait_s;
     fifo_t inserts, samples;
     double started, next_checkpoint;
-    int ran;           /* the loop ran: a final checkpoint is worth writing */
-    char bound[256];   /* the endpoint actually bound (resolves a wildcard port) */
+    int ran;         /* the loop ran: a final checkpoint is worth writing */
+    char bound[256]; /* the endpoint actually bound (resolves a wildcard port) */
 };
 
 static int fifo_push(fifo_t *q, const pending_t *p)
@@ -97,8 +97,10 @@ static void send_items(replay_server_t *srv, const dq_peer_t *peer, dq_items_t *
     if (rc == DQ_OK && srv->buf.len > srv->max_bytes) rc = DQ_ETOOBIG;
     if (rc < 0) {
         char why[160];
-        snprintf(why, sizeof why, "the reply of %" PRIu32 " items would exceed "
-                 "run.max_message_bytes = %zu", items->batch.count, srv->max_bytes);
+        snprintf(why, sizeof why,
+                 "the reply of %" PRIu32 " items would exceed "
+                 "run.max_message_bytes = %zu",
+                 items->batch.count, srv->max_bytes);
         reply_error(srv, peer, rc, items->id, why);
     } else {
         zmq_send(srv->sock, peer->data, peer->len, ZMQ_SNDMORE | ZMQ_DONTWAIT);
@@ -332,8 +334,10 @@ static void defer(replay_server_t *srv, fifo_t *q, const dq_peer_t *peer, dq_msg
     if (fifo_push(q, &p) < 0) {
         c->overflows++;
         char why[160];
-        snprintf(why, sizeof why, "%zu %s requests are already waiting for the rate limiter "
-                 "(replay.max_waiting); resend later", q->len, is_insert ? "insert" : "sample");
+        snprintf(why, sizeof why,
+                 "%zu %s requests are already waiting for the rate limiter "
+                 "(replay.max_waiting); resend later",
+                 q->len, is_insert ? "insert" : "sample");
         reply_error(srv, peer, DQ_ETIMEOUT, is_insert ? m->u.insert.seq : m->u.sample.id, why);
         return; /* the caller frees m */
     }
@@ -379,8 +383,8 @@ static void handle_stats(replay_server_t *srv, const dq_peer_t *peer)
 /* Receives one routed message: the routing id, an optional empty delimiter
  * (REQ peers), one payload frame. Returns 0, DQ_ETIMEOUT when nothing is
  * queued, or a decode error with *id set from the frame when possible. */
-static int recv_request(replay_server_t *srv, dq_peer_t *peer, dq_msg_t *m, uint64_t *id,
-                        char *why, size_t whylen)
+static int recv_request(replay_server_t *srv, dq_peer_t *peer, dq_msg_t *m, uint64_t *id, char *why,
+                        size_t whylen)
 {
     *id = 0;
     memset(m, 0, sizeof *m);
@@ -412,8 +416,8 @@ static int recv_request(replay_server_t *srv, dq_peer_t *peer, dq_msg_t *m, uint
         }
     }
     int extra = zmq_msg_more(&frame);
-    int rc = dq_msg_decode(zmq_msg_data(&frame), zmq_msg_size(&frame), srv->max_bytes, m, why,
-                           whylen);
+    int rc =
+        dq_msg_decode(zmq_msg_data(&frame), zmq_msg_size(&frame), srv->max_bytes, m, why, whylen);
     if (rc < 0) *id = dq_msg_peek_id(zmq_msg_data(&frame), zmq_msg_size(&frame), srv->max_bytes);
     zmq_msg_close(&frame);
     while (extra) {

@@ -17,17 +17,17 @@ struct replay_table {
     uint64_t next_key;
     replay_sampler_t sampler;
     double alpha, eps;
-    double max_leaf;    /* largest leaf ever set; the default for new items */
-    uint32_t obs_dim;   /* 0 until the first insert */
+    double max_leaf;  /* largest leaf ever set; the default for new items */
+    uint32_t obs_dim; /* 0 until the first insert */
     /* Columns, allocated at the first insert, indexed by slot = key % capacity. */
-    float *obs;         /* (capacity, obs_dim) */
-    float *next_obs;    /* (capacity, obs_dim) */
-    int32_t *action;    /* (capacity) */
-    float *reward;      /* (capacity) */
-    float *discount;    /* (capacity) */
-    float *epsilon;     /* (capacity) */
-    uint32_t *version;  /* (capacity) */
-    sumtree_t *tree;    /* (capacity) leaves; NULL for a uniform table */
+    float *obs;        /* (capacity, obs_dim) */
+    float *next_obs;   /* (capacity, obs_dim) */
+    int32_t *action;   /* (capacity) */
+    float *reward;     /* (capacity) */
+    float *discount;   /* (capacity) */
+    float *epsilon;    /* (capacity) */
+    uint32_t *version; /* (capacity) */
+    sumtree_t *tree;   /* (capacity) leaves; NULL for a uniform table */
 };
 
 replay_table_t *replay_table_new(const replay_table_config_t *cfg)
@@ -267,8 +267,8 @@ int replay_table_has(const replay_table_t *t, uint64_t key)
     return key < t->next_key && key >= t->next_key - t->size;
 }
 
-int replay_table_update(replay_table_t *t, const uint64_t *keys, const float *priority,
-                        uint32_t n, uint32_t *updated)
+int replay_table_update(replay_table_t *t, const uint64_t *keys, const float *priority, uint32_t n,
+                        uint32_t *updated)
 {
     *updated = 0;
     for (uint32_t i = 0; i < n; i++)
@@ -314,17 +314,16 @@ void replay_table_priority_stats(const replay_table_t *t, replay_priority_stats_
 
 /* Calls fn(slot, len) for the held items in key order, as at most two runs of
  * consecutive slots. */
-#define FOR_EACH_RUN(t, BODY)                                                       \
-    do {                                                                            \
-        size_t oslot_ = (size_t)(((t)->next_key - (t)->size) % (t)->capacity);      \
-        size_t first_ = (t)->capacity - oslot_ < (t)->size ? (t)->capacity - oslot_ \
-                                                           : (t)->size;             \
-        size_t runs_[2][2] = {{oslot_, first_}, {0, (t)->size - first_}};           \
-        for (int r_ = 0; r_ < 2; r_++) {                                            \
-            size_t slot = runs_[r_][0], len = runs_[r_][1];                         \
-            if (len == 0) continue;                                                 \
-            BODY                                                                    \
-        }                                                                           \
+#define FOR_EACH_RUN(t, BODY)                                                                    \
+    do {                                                                                         \
+        size_t oslot_ = (size_t)(((t)->next_key - (t)->size) % (t)->capacity);                   \
+        size_t first_ = (t)->capacity - oslot_ < (t)->size ? (t)->capacity - oslot_ : (t)->size; \
+        size_t runs_[2][2] = {{oslot_, first_}, {0, (t)->size - first_}};                        \
+        for (int r_ = 0; r_ < 2; r_++) {                                                         \
+            size_t slot = runs_[r_][0], len = runs_[r_][1];                                      \
+            if (len == 0) continue;                                                              \
+            BODY                                                                                 \
+        }                                                                                        \
     } while (0)
 
 void replay_table_save(const replay_table_t *t, ckpt_writer_t *w)
@@ -381,8 +380,8 @@ replay_table_t *replay_table_load(ckpt_reader_t *r, const replay_table_config_t 
         return NULL;
     }
     if (sampler != (uint32_t)cfg->sampler) {
-        ckpt_reader_fail(r, DQ_ECONFIG, "mismatched: table '%s' is %s, replay.sampler is %s",
-                         name, sampler == REPLAY_PRIORITIZED ? "prioritized" : "uniform",
+        ckpt_reader_fail(r, DQ_ECONFIG, "mismatched: table '%s' is %s, replay.sampler is %s", name,
+                         sampler == REPLAY_PRIORITIZED ? "prioritized" : "uniform",
                          cfg->sampler == REPLAY_PRIORITIZED ? "prioritized" : "uniform");
         return NULL;
     }
@@ -435,11 +434,12 @@ replay_table_t *replay_table_load(ckpt_reader_t *r, const replay_table_config_t 
     FOR_EACH_RUN(t, ckpt_get(r, t->epsilon + slot, len * sizeof(float)););
     FOR_EACH_RUN(t, ckpt_get(r, t->version + slot, len * sizeof(uint32_t)););
     if (t->tree) {
-        FOR_EACH_RUN(t, for (size_t i = 0; i < len && !r->rc; i++) {
-            double leaf = ckpt_get_f64(r);
-            if (sumtree_set(t->tree, slot + i, leaf) < 0)
-                ckpt_reader_fail(r, DQ_EFORMAT, "corrupt: priority %g of item %zu", leaf, i);
-        });
+        FOR_EACH_RUN(
+            t, for (size_t i = 0; i < len && !r->rc; i++) {
+                double leaf = ckpt_get_f64(r);
+                if (sumtree_set(t->tree, slot + i, leaf) < 0)
+                    ckpt_reader_fail(r, DQ_EFORMAT, "corrupt: priority %g of item %zu", leaf, i);
+            });
     }
     if (r->rc) replay_table_destroy(&t);
     return t;

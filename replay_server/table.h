@@ -42,10 +42,10 @@ typedef enum { REPLAY_UNIFORM = 0, REPLAY_PRIORITIZED = 1 } replay_sampler_t;
 
 typedef struct {
     const char *name;
-    size_t capacity;          /* >= 1 */
+    size_t capacity; /* >= 1 */
     replay_sampler_t sampler;
-    double alpha;             /* priority exponent, in [0, 1] */
-    double eps;               /* added to every priority before the exponent, >= 0 */
+    double alpha; /* priority exponent, in [0, 1] */
+    double eps;   /* added to every priority before the exponent, >= 0 */
 } replay_table_config_t;
 
 typedef struct replay_table replay_table_t;
@@ -80,8 +80,8 @@ int replay_table_sample(replay_table_t *t, uint32_t n, dq_rng_t *rng, dq_items_t
  * inserted) items are skipped. *updated receives the number set. A uniform
  * table updates nothing (and reports 0). DQ_ERANGE for a negative or
  * non-finite priority (nothing changes). */
-int replay_table_update(replay_table_t *t, const uint64_t *keys, const float *priority,
-                        uint32_t n, uint32_t *updated);
+int replay_table_update(replay_table_t *t, const uint64_t *keys, const float *priority, uint32_t n,
+                        uint32_t *updated);
 /* Whether key is held. */
 int replay_table_has(const replay_table_t *t, uint64_t key);
 /* Copies item key into transition i of out (allocated for obs_dim) and its

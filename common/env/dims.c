@@ -15,8 +15,10 @@ int dq_env_dims(const dq_config_t *cfg, int *obs_dim, int *n_actions, char *why,
     if (strcmp(cfg->env_name, "lm") == 0) {
         double mult[LMENV_MAX_LIST];
         int n = 0;
-        if (dq_parse_real_list(cfg->lm_actions, DBL_MIN, DBL_MAX, mult, LMENV_MAX_LIST, &n) < 0 || n == 0) {
-            snprintf(why, whylen, "lm.actions = '%.200s': expected a list of positive multipliers (at most %d)",
+        if (dq_parse_real_list(cfg->lm_actions, DBL_MIN, DBL_MAX, mult, LMENV_MAX_LIST, &n) < 0 ||
+            n == 0) {
+            snprintf(why, whylen,
+                     "lm.actions = '%.200s': expected a list of positive multipliers (at most %d)",
                      cfg->lm_actions, LMENV_MAX_LIST);
             return DQ_ECONFIG;
         }

@@ -95,8 +95,10 @@ static double run_episode(eval_t *E, const job_t *job)
         return NAN;
     }
     lmenv_set_instance_seed(&env, job->inst_seed);
-    if (job->method >= 0) lmenv_set_schedule(&env, &E->base[job->method].sched);
-    else if (dq_qnet_ws_init(&ws, &E->net, 1) < 0) goto done;
+    if (job->method >= 0)
+        lmenv_set_schedule(&env, &E->base[job->method].sched);
+    else if (dq_qnet_ws_init(&ws, &E->net, 1) < 0)
+        goto done;
     if (env.ops->reset(env.self, obs) < 0) goto done;
     while (!dq_cli_stop_requested()) {
         int action = E->keep_action;
@@ -150,7 +152,8 @@ static int run_jobs(eval_t *E, const job_t *jobs, int n, const char *what, doubl
         for (int j = 0; j < n; j++) done += !isnan(shared[j]);
         /* A terminal gets one updating line; a log file a line per tenth. */
         if (done != last_done && (isatty(2) || done == n || done * 10 / n != last_done * 10 / n)) {
-            fprintf(stderr, isatty(2) ? "\r%s: %d/%d episodes" : "%s: %d/%d episodes\n", what, done, n);
+            fprintf(stderr, isatty(2) ? "\r%s: %d/%d episodes" : "%s: %d/%d episodes\n", what, done,
+                    n);
             last_done = done;
         }
         if (alive > 0) usleep(200000);
@@ -206,35 +209,42 @@ static int parse_setup(eval_t *E, char *why, size_t whylen)
             return DQ_ECONFIG;
         }
     }
-    if (dq_parse_real_list(cfg->eval_lr_grid, DBL_MIN, DBL_MAX, E->grid, MAX_GRID, &E->n_grid) < 0) {
-        snprintf(why, whylen, "eval.lr_grid = '%.200s': expected positive LRs separated by commas (at most %d)",
+    if (dq_parse_real_list(cfg->eval_lr_grid, DBL_MIN, DBL_MAX, E->grid, MAX_GRID, &E->n_grid) <
+        0) {
+        snprintf(why, whylen,
+                 "eval.lr_grid = '%.200s': expected positive LRs separated by commas (at most %d)",
                  cfg->eval_lr_grid, MAX_GRID);
         return DQ_ECONFIG;
     }
     double mult[64];
     int n_mult;
     if (lmenv_parse_actions(cfg->lm_actions, mult, 64, &n_mult) < 0) {
-        snprintf(why, whylen, "lm.actions = '%.200s' is not a list of multipliers", cfg->lm_actions);
+        snprintf(why, whylen, "lm.actions = '%.200s' is not a list of multipliers",
+                 cfg->lm_actions);
         return DQ_ECONFIG;
     }
     E->keep_action = -1;
     for (int k = 0; k < n_mult; k++)
         if (mult[k] == 1.0) E->keep_action = k;
     if (E->keep_action < 0) {
-        snprintf(why, whylen, "lm.actions = '%.200s' has no x1 action for the baselines to hold the LR", cfg->lm_actions);
+        snprintf(why, whylen,
+                 "lm.actions = '%.200s' has no x1 action for the baselines to hold the LR",
+                 cfg->lm_actions);
         return DQ_ECONFIG;
     }
     char path[DQ_CONFIG_STR_MAX + 16];
-    if (cfg->eval_qnet[0]) snprintf(path, sizeof path, "%.255s", cfg->eval_qnet);
-    else snprintf(path, sizeof path, "%.255s/qnet.bin", cfg->run_dir);
+    if (cfg->eval_qnet[0])
+        snprintf(path, sizeof path, "%.255s", cfg->eval_qnet);
+    else
+        snprintf(path, sizeof path, "%.255s/qnet.bin", cfg->run_dir);
     char w[256];
     if (dq_qnet_load(&E->net, path, w, sizeof w) < 0) {
         snprintf(why, whylen, "%s: %s", path, w);
         return DQ_EFORMAT;
     }
     if (E->net.sizes[0] != LMENV_OBS_DIM || E->net.sizes[E->net.n_layers] != n_mult) {
-        snprintf(why, whylen, "%s: Q-network maps %d -> %d, the LM environment needs %d -> %d", path,
-                 E->net.sizes[0], E->net.sizes[E->net.n_layers], LMENV_OBS_DIM, n_mult);
+        snprintf(why, whylen, "%s: Q-network maps %d -> %d, the LM environment needs %d -> %d",
+                 path, E->net.sizes[0], E->net.sizes[E->net.n_layers], LMENV_OBS_DIM, n_mult);
         return DQ_ESHAPE;
     }
     return DQ_OK;
@@ -253,7 +263,8 @@ static int tune(eval_t *E)
     job_t *jobs = calloc((size_t)n, sizeof *jobs);
     double *res = calloc((size_t)n, sizeof *res);
     int rc = (!inst || !jobs || !res) ? DQ_ENOMEM : DQ_OK;
-    if (rc == DQ_OK) rc = draw_instances(E->cfg, "train", (uint64_t)E->cfg->eval_seed + 1, n_inst, inst);
+    if (rc == DQ_OK)
+        rc = draw_instances(E->cfg, "train", (uint64_t)E->cfg->eval_seed + 1, n_inst, inst);
     for (int j = 0; rc == DQ_OK && j < n; j++) {
         int b = j / (E->n_grid * n_inst), g = (j / n_inst) % E->n_grid, i = j % n_inst;
         jobs[j] = (job_t){b, "train", inst[i].seed, E->grid[g]};
@@ -319,11 +330,14 @@ static int report(eval_t *E, const instance_t *inst, int n_inst, const double *r
     for (int k = 0; k < n_methods && m; k++) {
         m[k].scores = calloc((size_t)runs * tasks, sizeof(double));
         int b = k == 0 ? -1 : (k - 1) % E->n_base, tuned = k > E->n_base;
-        snprintf(m[k].name, sizeof m[k].name, "%s", b < 0 ? "controller (greedy Q)" : E->base[b].spec);
+        snprintf(m[k].name, sizeof m[k].name, "%s",
+                 b < 0 ? "controller (greedy Q)" : E->base[b].spec);
         if (tuned && isnan(E->base[b].tuned_lr))
             snprintf(m[k].lr, sizeof m[k].lr, "untunable: instance");
-        else if (tuned) snprintf(m[k].lr, sizeof m[k].lr, "tuned: %g", E->base[b].tuned_lr);
-        else snprintf(m[k].lr, sizeof m[k].lr, "instance");
+        else if (tuned)
+            snprintf(m[k].lr, sizeof m[k].lr, "tuned: %g", E->base[b].tuned_lr);
+        else
+            snprintf(m[k].lr, sizeof m[k].lr, "instance");
         int used[16] = {0};
         for (int i = 0; i < n_inst; i++) {
             int s = stratum[i];
@@ -346,14 +360,20 @@ static int report(eval_t *E, const instance_t *inst, int n_inst, const double *r
         if (md) fclose(md);
         return DQ_EIO;
     }
-    fprintf(csv, "method,lr,iqm_bpb,ci_low,ci_high,p_controller_better,p_ci_low,p_ci_high,runs,strata\n");
+    fprintf(
+        csv,
+        "method,lr,iqm_bpb,ci_low,ci_high,p_controller_better,p_ci_low,p_ci_high,runs,strata\n");
     FILE *outs[2] = {md, stdout};
     for (int o = 0; o < 2; o++) {
-        fprintf(outs[o], "\nFinal validation bits per byte on %d held-out instances (%d size stratum/strata x %d), lower is better.\n"
-                         "IQM = interquartile mean; [95%% stratified-bootstrap interval, %ld resamples];\n"
-                         "P = probability that the controller ends lower than the method on the same instance.\n\n",
+        fprintf(outs[o],
+                "\nFinal validation bits per byte on %d held-out instances (%d size stratum/strata "
+                "x %d), lower is better.\n"
+                "IQM = interquartile mean; [95%% stratified-bootstrap interval, %ld resamples];\n"
+                "P = probability that the controller ends lower than the method on the same "
+                "instance.\n\n",
                 runs * tasks, tasks, runs, cfg->eval_boot);
-        fprintf(outs[o], "| method | LR | IQM bits/byte | 95%% CI | P(controller better) | 95%% CI |\n|---|---|---|---|---|---|\n");
+        fprintf(outs[o], "| method | LR | IQM bits/byte | 95%% CI | P(controller better) | 95%% CI "
+                         "|\n|---|---|---|---|---|---|\n");
     }
     dq_rng_t rng;
     dq_rng_seed(&rng, (uint64_t)cfg->eval_seed);
@@ -368,9 +388,11 @@ static int report(eval_t *E, const instance_t *inst, int n_inst, const double *r
                 int both = 1;
                 for (int j = 0; j < runs * tasks; j++) both &= !isnan(m[0].scores[j]);
                 if (both) {
-                    p = rl_prob_improvement(m[0].scores, runs, m[k].scores, runs, tasks, RL_LOWER_IS_BETTER);
-                    rl_prob_improvement_ci(m[0].scores, runs, m[k].scores, runs, tasks, RL_LOWER_IS_BETTER,
-                                           (int)cfg->eval_boot, 0.05, &rng, &plo, &phi);
+                    p = rl_prob_improvement(m[0].scores, runs, m[k].scores, runs, tasks,
+                                            RL_LOWER_IS_BETTER);
+                    rl_prob_improvement_ci(m[0].scores, runs, m[k].scores, runs, tasks,
+                                           RL_LOWER_IS_BETTER, (int)cfg->eval_boot, 0.05, &rng,
+                                           &plo, &phi);
                 }
             }
         }
@@ -382,13 +404,18 @@ static int report(eval_t *E, const instance_t *inst, int n_inst, const double *r
                 continue;
             }
             fprintf(outs[o], "| %s | %s | %.4f | [%.4f, %.4f] |", m[k].name, m[k].lr, iqm, lo, hi);
-            if (k == 0) fprintf(outs[o], " - | - |\n");
-            else fprintf(outs[o], " %.2f | [%.2f, %.2f] |\n", p, plo, phi);
+            if (k == 0)
+                fprintf(outs[o], " - | - |\n");
+            else
+                fprintf(outs[o], " %.2f | [%.2f, %.2f] |\n", p, plo, phi);
         }
     }
     if (unfinished) {
         for (int o = 0; o < 2; o++)
-            fprintf(outs[o], "\n%d episode(s) did not finish (interrupted or failed); their methods are marked unfinished.\n", unfinished);
+            fprintf(outs[o],
+                    "\n%d episode(s) did not finish (interrupted or failed); their methods are "
+                    "marked unfinished.\n",
+                    unfinished);
     }
     fclose(csv);
     fclose(md);
@@ -412,12 +439,14 @@ static int evaluate(eval_t *E, const char *out_dir)
     job_t *jobs = calloc((size_t)n, sizeof *jobs);
     double *res = calloc((size_t)n, sizeof *res);
     if (!inst || !jobs || !res) rc = DQ_ENOMEM;
-    if (rc == DQ_OK) rc = draw_instances(E->cfg, "heldout", (uint64_t)E->cfg->eval_seed, n_inst, inst);
+    if (rc == DQ_OK)
+        rc = draw_instances(E->cfg, "heldout", (uint64_t)E->cfg->eval_seed, n_inst, inst);
     for (int j = 0; rc == DQ_OK && j < n; j++) {
         int k = j / n_inst, i = j % n_inst;
         int b = k == 0 ? -1 : (k - 1) % E->n_base;
         double lr = k > E->n_base ? E->base[b].tuned_lr : 0.0;
-        if (isnan(lr)) lr = 0.0; /* every tuning run failed: the instance LR, and the table says so */
+        if (isnan(lr))
+            lr = 0.0; /* every tuning run failed: the instance LR, and the table says so */
         jobs[j] = (job_t){b, "heldout", inst[i].seed, lr};
     }
     if (rc == DQ_OK) rc = run_jobs(E, jobs, n, "evaluating on held-out instances", res);
@@ -471,16 +500,20 @@ int main(int argc, char **argv)
         return 2;
     }
     char out_dir[DQ_CONFIG_STR_MAX + 16];
-    if (cfg.eval_out[0]) snprintf(out_dir, sizeof out_dir, "%s", cfg.eval_out);
-    else snprintf(out_dir, sizeof out_dir, "%s/eval", cfg.run_dir);
+    if (cfg.eval_out[0])
+        snprintf(out_dir, sizeof out_dir, "%s", cfg.eval_out);
+    else
+        snprintf(out_dir, sizeof out_dir, "%s/eval", cfg.run_dir);
     if (dq_mkdir_p(out_dir) < 0) {
         DQ_ERROR("cannot create eval.out=%s", out_dir);
         return 1;
     }
-    DQ_INFO("evaluating on %ld held-out instances: controller, %d baselines at instance and tuned LR; %ld workers",
+    DQ_INFO("evaluating on %ld held-out instances: controller, %d baselines at instance and tuned "
+            "LR; %ld workers",
             cfg.eval_instances, E.n_base, cfg.eval_workers);
     rc = evaluate(&E, out_dir);
     dq_qnet_free(&E.net);
-    if (rc == DQ_OK) DQ_INFO("tables in %s/summary.md and summary.csv, episodes in episodes.csv", out_dir);
+    if (rc == DQ_OK)
+        DQ_INFO("tables in %s/summary.md and summary.csv, episodes in episodes.csv", out_dir);
     return rc == DQ_OK ? 0 : 1;
 }

@@ -31,8 +31,10 @@ static int parse_seq(const char *s, int n_actions, int *out, int *n)
 int main(int argc, char **argv)
 {
     static const dq_cli_alias_t aliases[] = {
-        {"--schedule", "lm.schedule", "baseline LR schedule (constant, cosine:..., step:..., invsqrt:..., plateau:...)"},
-        {"--actions", "lm.action_seq", "fixed action indices instead, e.g. 2,2,4,1 (last repeated)"},
+        {"--schedule", "lm.schedule",
+         "baseline LR schedule (constant, cosine:..., step:..., invsqrt:..., plateau:...)"},
+        {"--actions", "lm.action_seq",
+         "fixed action indices instead, e.g. 2,2,4,1 (last repeated)"},
         {"--lr", "lm.lr", "initial learning rate (0 = sample from the instance distribution)"},
         {"--size", "lm.sizes", "model size LAYERSxWIDTHxHEADSxCONTEXT"},
         {"--batch", "lm.batch_sizes", "batch size"},
@@ -57,7 +59,8 @@ int main(int argc, char **argv)
         return 2;
     }
     dq_env_t env;
-    if ((rc = lmenv_init(&env, &cfg, cfg.lm_instances, (uint64_t)cfg.run_seed, why, sizeof why)) < 0) {
+    if ((rc = lmenv_init(&env, &cfg, cfg.lm_instances, (uint64_t)cfg.run_seed, why, sizeof why)) <
+        0) {
         fprintf(stderr, "dqnlm-lmtrain: %s\n", why);
         return 2;
     }
@@ -138,8 +141,9 @@ int main(int argc, char **argv)
                 info.val_loss, info.val_loss / M_LN2);
         double now = dq_now();
         if (now - last_print > 2.0 || st.terminated || st.truncated) {
-            fprintf(stderr, "dqnlm-lmtrain: step %ld/%ld  lr %.3g  train %.4f  val %.4f nats "
-                            "(%.4f bits/byte)  %.1f env steps/s\n",
+            fprintf(stderr,
+                    "dqnlm-lmtrain: step %ld/%ld  lr %.3g  train %.4f  val %.4f nats "
+                    "(%.4f bits/byte)  %.1f env steps/s\n",
                     info.opt_steps, cfg.lm_episode_steps * cfg.lm_opt_steps, info.lr,
                     info.train_loss, info.val_loss, info.val_loss / M_LN2, steps / (now - t0));
             last_print = now;
@@ -149,7 +153,8 @@ int main(int argc, char **argv)
     fclose(csv);
     double secs = dq_now() - t0;
     if (info.diverged)
-        DQ_WARN("training diverged at step %ld (lr %.3g); curve in %s", info.opt_steps, info.lr, path);
+        DQ_WARN("training diverged at step %ld (lr %.3g); curve in %s", info.opt_steps, info.lr,
+                path);
     else
         DQ_INFO("%s after %ld AdamW steps: val loss %.4f nats/byte = %.4f bits/byte (from %.4f); "
                 "%.2f env steps/s; curve in %s",

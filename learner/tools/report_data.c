@@ -55,8 +55,10 @@ int report_csv_split(char *line, char **f, int max)
             f[n++] = ++p;
             while (*p && *p != '"') p++;
             if (*p) *p++ = 0;
-            if (*p == ',') p++;
-            else if (!*p) break;
+            if (*p == ',')
+                p++;
+            else if (!*p)
+                break;
         } else {
             f[n++] = p;
             p += strcspn(p, ",");
@@ -106,7 +108,9 @@ static int read_manifest(report_t *R)
     snprintf(path, sizeof path, "%s/manifest.tsv", R->dir);
     FILE *f = fopen(path, "r");
     if (!f) {
-        DQ_ERROR("%s: cannot read (is ablation.dir an ablation folder written by deploy/ablate.sh?)", path);
+        DQ_ERROR(
+            "%s: cannot read (is ablation.dir an ablation folder written by deploy/ablate.sh?)",
+            path);
         return DQ_EIO;
     }
     int cap = 64;
@@ -175,7 +179,8 @@ static void read_config(run_t *r, const char *rundir)
             if (!strncmp(p, rundir, dl)) {
                 o += sprintf(o, "RUN");
                 p += dl;
-            } else *o++ = *p++;
+            } else
+                *o++ = *p++;
         }
         *o = 0;
         if (r->n_cfg == cap) {
@@ -192,7 +197,8 @@ const char *report_cfg_get(const run_t *r, const char *key)
 {
     size_t kl = strlen(key);
     for (int i = 0; i < r->n_cfg; i++)
-        if (!strncmp(r->cfg[i], key, kl) && !strncmp(r->cfg[i] + kl, " = ", 3)) return r->cfg[i] + kl + 3;
+        if (!strncmp(r->cfg[i], key, kl) && !strncmp(r->cfg[i] + kl, " = ", 3))
+            return r->cfg[i] + kl + 3;
     return "";
 }
 
@@ -208,7 +214,8 @@ static int read_episodes(run_t *r, const char *rundir)
     int n_files = 0;
     while ((de = readdir(d)) && n_files < 256) {
         size_t l = strlen(de->d_name);
-        if (!strncmp(de->d_name, "actor-", 6) && l > 13 && !strcmp(de->d_name + l - 13, "-episodes.csv"))
+        if (!strncmp(de->d_name, "actor-", 6) && l > 13 &&
+            !strcmp(de->d_name + l - 13, "-episodes.csv"))
             snprintf(names[n_files++], sizeof names[0], "%s", de->d_name);
     }
     closedir(d);
@@ -239,7 +246,8 @@ static int read_episodes(run_t *r, const char *rundir)
                 if (!r->ep) exit(1);
             }
             double fm = c_fm >= 0 && c_fm < n ? atof(fld[c_fm]) : NAN;
-            r->ep[r->n_ep++] = (episode_t){cum * n_files, atof(fld[c_ret]), isfinite(fm) ? fm / LN2 : NAN};
+            r->ep[r->n_ep++] =
+                (episode_t){cum * n_files, atof(fld[c_ret]), isfinite(fm) ? fm / LN2 : NAN};
         }
         fclose(f);
     }
@@ -299,7 +307,8 @@ static double steps_at_update(const char *rundir, double updates)
         if (n <= c_u || n <= c_i) continue;
         double u = atof(fld[c_u]), ins = atof(fld[c_i]);
         last = ins;
-        if (u >= updates && isnan(out)) out = u > pu ? pi + (ins - pi) * (updates - pu) / (u - pu) : ins;
+        if (u >= updates && isnan(out))
+            out = u > pu ? pi + (ins - pi) * (updates - pu) / (u - pu) : ins;
         pu = u;
         pi = ins;
     }
@@ -334,8 +343,10 @@ static void read_snapshots(report_t *R, run_t *r, const char *rundir)
     static double bpb[MAX_INST];
     static unsigned long long seeds[MAX_INST];
     for (int k = 0; k < n; k++) {
-        if (k < n - 1) snprintf(path, sizeof path, "%s/snapshots/%ld/episodes.csv", rundir, us[k]);
-        else snprintf(path, sizeof path, "%s/eval/episodes.csv", rundir);
+        if (k < n - 1)
+            snprintf(path, sizeof path, "%s/snapshots/%ld/episodes.csv", rundir, us[k]);
+        else
+            snprintf(path, sizeof path, "%s/eval/episodes.csv", rundir);
         int m = read_eval(path, bpb, seeds, MAX_INST);
         if (m <= 0) continue;
         double s = 0;
@@ -365,8 +376,10 @@ static void read_run(report_t *R, run_t *r)
         } else {
             r->status = RUN_UNFINISHED;
             snprintf(path, sizeof path, "%s/STOPPED", rundir);
-            snprintf(r->why, sizeof r->why, "%s", file_exists(path) ? "stopped by a signal before it finished; rerun by the next ablate.sh"
-                                                                     : "no DONE marker (still running, or its runner was killed)");
+            snprintf(r->why, sizeof r->why, "%s",
+                     file_exists(path)
+                         ? "stopped by a signal before it finished; rerun by the next ablate.sh"
+                         : "no DONE marker (still running, or its runner was killed)");
         }
         return;
     }
@@ -388,7 +401,8 @@ static void read_run(report_t *R, run_t *r)
         for (int i = 0; i < n; i++) bad |= !isfinite(bpb[i]);
         if (bad) {
             r->status = RUN_FAILED;
-            snprintf(r->why, sizeof r->why, "marked DONE but eval/episodes.csv is missing or has unfinished episodes");
+            snprintf(r->why, sizeof r->why,
+                     "marked DONE but eval/episodes.csv is missing or has unfinished episodes");
             return;
         }
         if (R->tasks == 0) {
@@ -396,7 +410,8 @@ static void read_run(report_t *R, run_t *r)
             memcpy(R->inst_seed, seeds, (size_t)n * sizeof *seeds);
         } else if (n != R->tasks || memcmp(seeds, R->inst_seed, (size_t)n * sizeof *seeds)) {
             r->status = RUN_FAILED;
-            snprintf(r->why, sizeof r->why, "evaluated on other held-out instances than the other runs");
+            snprintf(r->why, sizeof r->why,
+                     "evaluated on other held-out instances than the other runs");
             return;
         }
         r->heldout = report_calloc((size_t)n, sizeof *r->heldout);
@@ -419,7 +434,8 @@ int report_read_runs(report_t *R)
         for (int i = 0; i < R->n_runs; i++)
             if (R->runs[i].status == RUN_DONE && !R->runs[i].heldout) {
                 R->runs[i].status = RUN_FAILED;
-                snprintf(R->runs[i].why, sizeof R->runs[i].why, "not an LM-environment run (no held-out scores)");
+                snprintf(R->runs[i].why, sizeof R->runs[i].why,
+                         "not an LM-environment run (no held-out scores)");
             }
     if (!R->lm) R->tasks = 1;
     R->dir_primary = R->lm ? RL_LOWER_IS_BETTER : RL_HIGHER_IS_BETTER;

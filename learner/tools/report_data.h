@@ -71,8 +71,8 @@ typedef struct {
     int n_runs;
     sched_t *sch;
     int n_sch;
-    int lm;     /* LM environment: held-out greedy scores exist */
-    int tasks;  /* strata of the primary score: held-out instances, or 1 */
+    int lm;    /* LM environment: held-out greedy scores exist */
+    int tasks; /* strata of the primary score: held-out instances, or 1 */
     unsigned long long inst_seed[MAX_INST];
     rl_direction_t dir_primary;
     const char *primary_name;

@@ -57,9 +57,13 @@ static int snapshot_to_qnet(const dq_config_t *cfg)
     dq_rng_t rng;
     dq_rng_seed(&rng, 1);
     learner_progress_t prog;
-    int rc = dq_qnet_build(&online, cfg->dqn_hidden, cfg->dqn_dueling, obs_dim, n_actions, &rng, why, sizeof why);
-    if (rc == DQ_OK) rc = dq_qnet_build(&target, cfg->dqn_hidden, cfg->dqn_dueling, obs_dim, n_actions, &rng, why, sizeof why);
-    if (rc == DQ_OK) rc = learner_ckpt_load(cfg->ablation_snapshot, &online, &target, &prog, why, sizeof why);
+    int rc = dq_qnet_build(&online, cfg->dqn_hidden, cfg->dqn_dueling, obs_dim, n_actions, &rng,
+                           why, sizeof why);
+    if (rc == DQ_OK)
+        rc = dq_qnet_build(&target, cfg->dqn_hidden, cfg->dqn_dueling, obs_dim, n_actions, &rng,
+                           why, sizeof why);
+    if (rc == DQ_OK)
+        rc = learner_ckpt_load(cfg->ablation_snapshot, &online, &target, &prog, why, sizeof why);
     if (rc == DQ_OK && !cfg->ablation_snapshot_qnet[0]) {
         snprintf(why, sizeof why, "ablation.snapshot_qnet is empty");
         rc = DQ_ECONFIG;
@@ -102,20 +106,30 @@ static int report(report_t *R)
     int figs[5] = {0};
     if (any_done) {
         report_stats_curve(R, 0, "curve_return");
-        figs[0] = report_plot_bands(R, "curve_return", "Training-episode return (IQM across seeds, 95% bootstrap band)",
-                                    "env steps", "episode return", "bottom right", 0) == 0;
+        figs[0] =
+            report_plot_bands(R, "curve_return",
+                              "Training-episode return (IQM across seeds, 95% bootstrap band)",
+                              "env steps", "episode return", "bottom right", 0) == 0;
         if (R->lm) {
             report_stats_curve(R, 1, "curve_train_bpb");
-            figs[1] = report_plot_bands(R, "curve_train_bpb", "Training episodes: final validation bits per byte (IQM, 95% band)",
-                                        "env steps", "bits per byte (lower is better)", "top right", 0) == 0;
+            figs[1] = report_plot_bands(
+                          R, "curve_train_bpb",
+                          "Training episodes: final validation bits per byte (IQM, 95% band)",
+                          "env steps", "bits per byte (lower is better)", "top right", 0) == 0;
             report_stats_heldout_curve(R);
-            figs[2] = report_plot_bands(R, "curve_heldout_bpb", "Greedy policy on held-out instances (IQM across seeds, 95% CI)",
-                                        "env steps", "final validation bits per byte (lower is better)", "top right", 1) == 0;
+            figs[2] =
+                report_plot_bands(R, "curve_heldout_bpb",
+                                  "Greedy policy on held-out instances (IQM across seeds, 95% CI)",
+                                  "env steps", "final validation bits per byte (lower is better)",
+                                  "top right", 1) == 0;
         }
         report_stats_profiles(R);
-        figs[3] = report_plot_bands(R, "profile", R->lm ? "Performance profile: held-out bits per byte" : "Performance profile: final return",
+        figs[3] = report_plot_bands(R, "profile",
+                                    R->lm ? "Performance profile: held-out bits per byte"
+                                          : "Performance profile: final return",
                                     R->lm ? "tau (bits per byte)" : "tau (final return)",
-                                    R->lm ? "fraction of (seed, instance) scores below tau" : "fraction of runs above tau",
+                                    R->lm ? "fraction of (seed, instance) scores below tau"
+                                          : "fraction of runs above tau",
                                     R->lm ? "bottom right" : "top right", 0) == 0;
     }
     figs[4] = any_done ? 0 : -1;
@@ -136,10 +150,11 @@ int main(int argc, char **argv)
         {"--out", "ablation.out", "report folder"},
         {NULL, NULL, NULL},
     };
-    dq_cli_spec_t spec = {"dqnlm-report",
-                          "Ablation report: learning curves with bootstrap bands, IQM tables, probability of "
-                          "improvement, sample efficiency and performance profiles from an ablation folder.",
-                          aliases};
+    dq_cli_spec_t spec = {
+        "dqnlm-report",
+        "Ablation report: learning curves with bootstrap bands, IQM tables, probability of "
+        "improvement, sample efficiency and performance profiles from an ablation folder.",
+        aliases};
     dq_config_t cfg;
     int rc = dq_cli_parse(&spec, argc, argv, &cfg);
     if (rc != 0) return rc > 0 ? 0 : 2;
@@ -154,14 +169,17 @@ int main(int argc, char **argv)
             return 2;
         }
         dq_explore_describe(&x, desc, sizeof desc);
-        printf("exploration '%s' = %s; give an ablation folder with --dir DIR for a report\n", cfg.actor_exploration, desc);
+        printf("exploration '%s' = %s; give an ablation folder with --dir DIR for a report\n",
+               cfg.actor_exploration, desc);
         return 0;
     }
     static report_t R;
     R.cfg = &cfg;
     snprintf(R.dir, sizeof R.dir, "%s", cfg.ablation_dir);
-    if (cfg.ablation_out[0]) snprintf(R.out, sizeof R.out, "%s", cfg.ablation_out);
-    else snprintf(R.out, sizeof R.out, "%s/report", cfg.ablation_dir);
+    if (cfg.ablation_out[0])
+        snprintf(R.out, sizeof R.out, "%s", cfg.ablation_out);
+    else
+        snprintf(R.out, sizeof R.out, "%s/report", cfg.ablation_dir);
     dq_rng_seed(&R.rng, (uint64_t)cfg.ablation_seed);
     rc = report(&R);
     return rc == DQ_OK ? 0 : 1;

@@ -15,7 +15,8 @@ static int gnuplot(report_t *R, const char *script)
 {
     if (!R->cfg->ablation_gnuplot[0] || !R->png_term[0]) return -1;
     char cmd[DQ_CONFIG_STR_MAX * 2 + 256];
-    snprintf(cmd, sizeof cmd, "cd '%s' && '%s' '%.95s' 2>>gnuplot.log", R->out, R->cfg->ablation_gnuplot, script);
+    snprintf(cmd, sizeof cmd, "cd '%s' && '%s' '%.95s' 2>>gnuplot.log", R->out,
+             R->cfg->ablation_gnuplot, script);
     return system(cmd) == 0 ? 0 : -1;
 }
 
@@ -26,7 +27,8 @@ void report_plot_detect(report_t *R)
     if (!g[0] || strchr(g, '\'') || strchr(R->out, '\'')) return;
     char cmd[DQ_CONFIG_STR_MAX + 64];
     snprintf(cmd, sizeof cmd, "'%s' -e 'set terminal pngcairo' >/dev/null 2>&1", g);
-    if (system(cmd) == 0) snprintf(R->png_term, sizeof R->png_term, "pngcairo");
+    if (system(cmd) == 0)
+        snprintf(R->png_term, sizeof R->png_term, "pngcairo");
     else {
         snprintf(cmd, sizeof cmd, "'%s' -e 'set terminal png' >/dev/null 2>&1", g);
         if (system(cmd) == 0) snprintf(R->png_term, sizeof R->png_term, "png");
@@ -42,20 +44,32 @@ int report_plot_bands(report_t *R, const char *name, const char *title, const ch
     snprintf(file, sizeof file, "%s.gp", name);
     FILE *g = report_open_out(R, file);
     if (!g) return -1;
-    fprintf(g, "# %s.gp - drawn by dqnlm-report from %s.dat; run: gnuplot %s.gp\n", name, name, name);
-    fprintf(g, "set title '%s' noenhanced\nset xlabel '%s' noenhanced\nset ylabel '%s' noenhanced\n", title, xlabel, ylabel);
-    fprintf(g, "set key %s noenhanced\nset grid\nset style fill transparent solid 0.18 noborder\n", key_pos);
+    fprintf(g, "# %s.gp - drawn by dqnlm-report from %s.dat; run: gnuplot %s.gp\n", name, name,
+            name);
+    fprintf(g,
+            "set title '%s' noenhanced\nset xlabel '%s' noenhanced\nset ylabel '%s' noenhanced\n",
+            title, xlabel, ylabel);
+    fprintf(g, "set key %s noenhanced\nset grid\nset style fill transparent solid 0.18 noborder\n",
+            key_pos);
     for (int pass = 0; pass < 2; pass++) {
-        if (pass == 0) fprintf(g, "set terminal %s size 960,600 font 'sans,11'\nset output '%s.png'\n", R->png_term, name);
-        else fprintf(g, "set terminal svg size 960,600 font 'sans,11' background '#ffffff'\nset output '%s.svg'\n", name);
+        if (pass == 0)
+            fprintf(g, "set terminal %s size 960,600 font 'sans,11'\nset output '%s.png'\n",
+                    R->png_term, name);
+        else
+            fprintf(g,
+                    "set terminal svg size 960,600 font 'sans,11' background '#ffffff'\nset output "
+                    "'%s.svg'\n",
+                    name);
         fprintf(g, "plot ");
         int first = 1;
         for (int s = 0; s < R->n_sch; s++) {
             if (R->sch[s].n_done == 0) continue;
-            fprintf(g, "%s'%s.dat' index %d using %s lc %d notitle, \\\n", first ? "" : ", ", name, s,
-                    points ? "1:2:3:4 with yerrorbars pt 7 ps 0.6" : "1:3:4 with filledcurves", s + 1);
-            fprintf(g, "     '%s.dat' index %d using 1:2 with %s lw 2 lc %d title '%s (%d runs)'", name, s,
-                    points ? "linespoints pt 7 ps 0.8" : "lines", s + 1, R->sch[s].name, R->sch[s].n_done);
+            fprintf(g, "%s'%s.dat' index %d using %s lc %d notitle, \\\n", first ? "" : ", ", name,
+                    s, points ? "1:2:3:4 with yerrorbars pt 7 ps 0.6" : "1:3:4 with filledcurves",
+                    s + 1);
+            fprintf(g, "     '%s.dat' index %d using 1:2 with %s lw 2 lc %d title '%s (%d runs)'",
+                    name, s, points ? "linespoints pt 7 ps 0.8" : "lines", s + 1, R->sch[s].name,
+                    R->sch[s].n_done);
             first = 0;
         }
         fprintf(g, "\n");
@@ -86,13 +100,25 @@ int report_plot_final(report_t *R)
     FILE *g = report_open_out(R, "final.gp");
     if (!g) return -1;
     fprintf(g, "# final.gp - drawn by dqnlm-report from final.dat; run: gnuplot final.gp\n");
-    fprintf(g, "set title 'Score per schedule (%s): IQM and 95%% stratified-bootstrap interval' noenhanced\n", R->primary_name);
-    fprintf(g, "set xlabel '%s' noenhanced\nset ytics noenhanced\nset yrange [0.5:%d.5]\nset grid x\nunset key\n",
+    fprintf(g,
+            "set title 'Score per schedule (%s): IQM and 95%% stratified-bootstrap interval' "
+            "noenhanced\n",
+            R->primary_name);
+    fprintf(g,
+            "set xlabel '%s' noenhanced\nset ytics noenhanced\nset yrange [0.5:%d.5]\nset grid "
+            "x\nunset key\n",
             R->primary_name, R->n_sch);
     for (int pass = 0; pass < 2; pass++) {
-        if (pass == 0) fprintf(g, "set terminal %s size 900,%d font 'sans,11'\nset output 'final.png'\n", R->png_term, 200 + 50 * R->n_sch);
-        else fprintf(g, "set terminal svg size 900,%d font 'sans,11' background '#ffffff'\nset output 'final.svg'\n", 200 + 50 * R->n_sch);
-        fprintf(g, "plot 'final.dat' using 2:1:3:4:ytic(5) with xerrorbars pt 7 ps 1.2 lw 2 lc 1\n");
+        if (pass == 0)
+            fprintf(g, "set terminal %s size 900,%d font 'sans,11'\nset output 'final.png'\n",
+                    R->png_term, 200 + 50 * R->n_sch);
+        else
+            fprintf(g,
+                    "set terminal svg size 900,%d font 'sans,11' background '#ffffff'\nset output "
+                    "'final.svg'\n",
+                    200 + 50 * R->n_sch);
+        fprintf(g,
+                "plot 'final.dat' using 2:1:3:4:ytic(5) with xerrorbars pt 7 ps 1.2 lw 2 lc 1\n");
     }
     fclose(g);
     return gnuplot(R, "final.gp");

@@ -52,8 +52,10 @@ static double interp(const run_t *r, const double *v, double x)
     int lo = 0, hi = r->n_ep - 1;
     while (hi - lo > 1) {
         int mid = (lo + hi) / 2;
-        if (r->ep[mid].x <= x) lo = mid;
-        else hi = mid;
+        if (r->ep[mid].x <= x)
+            lo = mid;
+        else
+            hi = mid;
     }
     double x0 = r->ep[lo].x, x1 = r->ep[hi].x;
     if (x1 <= x0) return v[hi];
@@ -130,7 +132,10 @@ int report_stats_curve(report_t *R, int what, const char *name)
     FILE *f = report_open_out(R, file);
     if (!f) return -1;
     int G = (int)R->cfg->ablation_grid;
-    fprintf(f, "# env_steps iqm ci_low ci_high runs   (one block per schedule; window %.0f env steps)\n", R->window);
+    fprintf(
+        f,
+        "# env_steps iqm ci_low ci_high runs   (one block per schedule; window %.0f env steps)\n",
+        R->window);
     for (int s = 0; s < R->n_sch; s++) {
         sched_t *S = &R->sch[s];
         fprintf(f, "# schedule %s: %s\n", S->name, S->expl);
@@ -160,7 +165,8 @@ int report_stats_heldout_curve(report_t *R)
 {
     FILE *f = report_open_out(R, "curve_heldout_bpb.dat");
     if (!f) return -1;
-    fprintf(f, "# env_steps iqm ci_low ci_high runs updates   (greedy policy, held-out instances)\n");
+    fprintf(f,
+            "# env_steps iqm ci_low ci_high runs updates   (greedy policy, held-out instances)\n");
     for (int s = 0; s < R->n_sch; s++) {
         sched_t *S = &R->sch[s];
         fprintf(f, "# schedule %s: %s\n", S->name, S->expl);
@@ -186,8 +192,8 @@ int report_stats_heldout_curve(report_t *R)
             qsort(xs, (size_t)n, sizeof *xs, report_cmp_double);
             double m, lo, hi;
             report_stats_iqm_band(R, v, n, &m, &lo, &hi);
-            fprintf(f, "%.1f %.6g %.6g %.6g %d %ld\n", n % 2 ? xs[n / 2] : 0.5 * (xs[n / 2 - 1] + xs[n / 2]),
-                    m, lo, hi, n, u);
+            fprintf(f, "%.1f %.6g %.6g %.6g %d %ld\n",
+                    n % 2 ? xs[n / 2] : 0.5 * (xs[n / 2 - 1] + xs[n / 2]), m, lo, hi, n, u);
         }
         if (n_snap == 0) fprintf(f, "nan nan nan nan 0 0\n");
         fprintf(f, "\n\n");
@@ -219,7 +225,8 @@ int report_stats_profiles(report_t *R)
     double pad = 0.02 * (hi - lo);
     lo -= pad;
     hi += pad;
-    fprintf(f, "# tau fraction_better ci_low ci_high   (%s; one block per schedule)\n", R->primary_name);
+    fprintf(f, "# tau fraction_better ci_low ci_high   (%s; one block per schedule)\n",
+            R->primary_name);
     double *boot = report_calloc((size_t)B * P, sizeof *boot);
     for (int s = 0; s < R->n_sch; s++) {
         sched_t *S = &R->sch[s];
@@ -233,14 +240,18 @@ int report_stats_profiles(report_t *R)
         double *res = report_calloc((size_t)n * T, sizeof *res);
         for (int b = 0; b < B; b++) {
             for (int t = 0; t < T; t++)
-                for (int i = 0; i < n; i++) res[i * T + t] = S->score[(int)dq_rng_below(&R->rng, (uint64_t)n) * T + t];
-            for (int p = 0; p < P; p++) boot[p * B + b] = frac_better(res, n * T, lo + (hi - lo) * p / (P - 1), R->dir_primary);
+                for (int i = 0; i < n; i++)
+                    res[i * T + t] = S->score[(int)dq_rng_below(&R->rng, (uint64_t)n) * T + t];
+            for (int p = 0; p < P; p++)
+                boot[p * B + b] =
+                    frac_better(res, n * T, lo + (hi - lo) * p / (P - 1), R->dir_primary);
         }
         for (int p = 0; p < P; p++) {
             double tau = lo + (hi - lo) * p / (P - 1);
             double *col = boot + (size_t)p * B;
             qsort(col, (size_t)B, sizeof *col, report_cmp_double);
-            fprintf(f, "%.6g %.4f %.4f %.4f\n", tau, frac_better(S->score, n * T, tau, R->dir_primary),
+            fprintf(f, "%.6g %.4f %.4f %.4f\n", tau,
+                    frac_better(S->score, n * T, tau, R->dir_primary),
                     col[(int)floor(0.025 * (B - 1))], col[(int)ceil(0.975 * (B - 1))]);
         }
         fprintf(f, "\n\n");

@@ -13,8 +13,10 @@
 
 static void fmt_ci(char *buf, size_t len, double m, double lo, double hi, int digits)
 {
-    if (isnan(m)) snprintf(buf, len, "no finished runs");
-    else snprintf(buf, len, "%.*f [%.*f, %.*f]", digits, m, digits, lo, digits, hi);
+    if (isnan(m))
+        snprintf(buf, len, "no finished runs");
+    else
+        snprintf(buf, len, "%.*f [%.*f, %.*f]", digits, m, digits, lo, digits, hi);
 }
 
 static void final_table(report_t *R)
@@ -22,14 +24,18 @@ static void final_table(report_t *R)
     FILE *csv = report_open_out(R, "final.csv"), *md = report_open_out(R, "final.md");
     if (!csv || !md) goto done;
     int T = R->tasks;
-    fprintf(csv, "schedule,exploration,runs_done,runs_planned,%s_iqm,ci_low,ci_high,final_return_iqm,ret_ci_low,ret_ci_high\n",
+    fprintf(csv,
+            "schedule,exploration,runs_done,runs_planned,%s_iqm,ci_low,ci_high,final_return_iqm,"
+            "ret_ci_low,ret_ci_high\n",
             R->lm ? "heldout_bpb" : "final_return");
     FILE *outs[2] = {md, R->md};
     for (int o = 0; o < 2; o++) {
         if (R->lm)
-            fprintf(outs[o], "| schedule | exploration | runs | held-out bits/byte (greedy), IQM [95%% CI] | final return, IQM [95%% CI] |\n|---|---|---|---|---|\n");
+            fprintf(outs[o], "| schedule | exploration | runs | held-out bits/byte (greedy), IQM "
+                             "[95%% CI] | final return, IQM [95%% CI] |\n|---|---|---|---|---|\n");
         else
-            fprintf(outs[o], "| schedule | exploration | runs | final return, IQM [95%% CI] |\n|---|---|---|---|\n");
+            fprintf(outs[o], "| schedule | exploration | runs | final return, IQM [95%% CI] "
+                             "|\n|---|---|---|---|\n");
     }
     for (int s = 0; s < R->n_sch; s++) {
         sched_t *S = &R->sch[s];
@@ -39,14 +45,18 @@ static void final_table(report_t *R)
             rl_iqm_ci(S->score, S->n_done, T, (int)R->cfg->ablation_boot, 0.05, &R->rng, &lo, &hi);
         }
         report_stats_iqm_band(R, S->ret, S->n_done, &rm, &rlo, &rhi);
-        fprintf(csv, "\"%s\",\"%s\",%d,%d,%.6f,%.6f,%.6f,%.6f,%.6f,%.6f\n", S->name, S->expl, S->n_done, S->n,
-                m, lo, hi, rm, rlo, rhi);
+        fprintf(csv, "\"%s\",\"%s\",%d,%d,%.6f,%.6f,%.6f,%.6f,%.6f,%.6f\n", S->name, S->expl,
+                S->n_done, S->n, m, lo, hi, rm, rlo, rhi);
         char a[96], b[96];
         fmt_ci(a, sizeof a, m, lo, hi, 4);
         fmt_ci(b, sizeof b, rm, rlo, rhi, 4);
         for (int o = 0; o < 2; o++) {
-            if (R->lm) fprintf(outs[o], "| %s | `%s` | %d/%d | %s | %s |\n", S->name, S->expl, S->n_done, S->n, a, b);
-            else fprintf(outs[o], "| %s | `%s` | %d/%d | %s |\n", S->name, S->expl, S->n_done, S->n, b);
+            if (R->lm)
+                fprintf(outs[o], "| %s | `%s` | %d/%d | %s | %s |\n", S->name, S->expl, S->n_done,
+                        S->n, a, b);
+            else
+                fprintf(outs[o], "| %s | `%s` | %d/%d | %s |\n", S->name, S->expl, S->n_done, S->n,
+                        b);
         }
     }
 done:
@@ -74,13 +84,17 @@ static void improvement_table(report_t *R)
             sched_t *X = &R->sch[x], *Y = &R->sch[y];
             char cell[96] = "-";
             if (x != y && X->n_done > 0 && Y->n_done > 0) {
-                double p = rl_prob_improvement(X->score, X->n_done, Y->score, Y->n_done, T, R->dir_primary), lo, hi;
+                double p = rl_prob_improvement(X->score, X->n_done, Y->score, Y->n_done, T,
+                                               R->dir_primary),
+                       lo, hi;
                 rl_prob_improvement_ci(X->score, X->n_done, Y->score, Y->n_done, T, R->dir_primary,
                                        (int)R->cfg->ablation_boot, 0.05, &R->rng, &lo, &hi);
-                fprintf(csv, "\"%s\",\"%s\",%.4f,%.4f,%.4f,%d,%d\n", X->name, Y->name, p, lo, hi, X->n_done, Y->n_done);
+                fprintf(csv, "\"%s\",\"%s\",%.4f,%.4f,%.4f,%d,%d\n", X->name, Y->name, p, lo, hi,
+                        X->n_done, Y->n_done);
                 snprintf(cell, sizeof cell, "%.2f [%.2f, %.2f]", p, lo, hi);
             } else if (x != y) {
-                fprintf(csv, "\"%s\",\"%s\",nan,nan,nan,%d,%d\n", X->name, Y->name, X->n_done, Y->n_done);
+                fprintf(csv, "\"%s\",\"%s\",nan,nan,nan,%d,%d\n", X->name, Y->name, X->n_done,
+                        Y->n_done);
                 snprintf(cell, sizeof cell, "no finished runs");
             }
             for (int o = 0; o < 2; o++) fprintf(outs[o], " %s |", cell);
@@ -113,10 +127,14 @@ static void efficiency_table(report_t *R)
             fprintf(outs[o], "Not defined: the best final return (%.4g) is not positive.\n", best);
             continue;
         }
-        fprintf(outs[o], "Threshold: %.0f%% of the best final return (IQM %.4f, %s) = %.4f. A run reaches it at the first "
-                         "episode whose smoothed return (trailing window of %.0f env steps) is at least that.\n\n",
+        fprintf(outs[o],
+                "Threshold: %.0f%% of the best final return (IQM %.4f, %s) = %.4f. A run reaches "
+                "it at the first "
+                "episode whose smoothed return (trailing window of %.0f env steps) is at least "
+                "that.\n\n",
                 100 * f, best, best_name, thr, R->window);
-        fprintf(outs[o], "| schedule | runs that reached it | median env steps | range (runs that reached it) |\n|---|---|---|---|\n");
+        fprintf(outs[o], "| schedule | runs that reached it | median env steps | range (runs that "
+                         "reached it) |\n|---|---|---|---|\n");
     }
     if (!(best > 0)) goto done;
     for (int s = 0; s < R->n_sch; s++) {
@@ -140,12 +158,18 @@ static void efficiency_table(report_t *R)
         double mn = reached ? st[0] : NAN, mx = reached ? st[reached - 1] : NAN;
         fprintf(csv, "\"%s\",%.6f,%d,%d,%.1f,%.1f,%.1f\n", S->name, thr, reached, n, med, mn, mx);
         char a[64], b[96];
-        if (n == 0) snprintf(a, sizeof a, "no finished runs");
-        else if (isinf(med)) snprintf(a, sizeof a, "not reached");
-        else snprintf(a, sizeof a, "%.0f", med);
-        if (reached) snprintf(b, sizeof b, "%.0f - %.0f", mn, mx);
-        else snprintf(b, sizeof b, "-");
-        for (int o = 0; o < 2; o++) fprintf(outs[o], "| %s | %d/%d | %s | %s |\n", S->name, reached, n, a, b);
+        if (n == 0)
+            snprintf(a, sizeof a, "no finished runs");
+        else if (isinf(med))
+            snprintf(a, sizeof a, "not reached");
+        else
+            snprintf(a, sizeof a, "%.0f", med);
+        if (reached)
+            snprintf(b, sizeof b, "%.0f - %.0f", mn, mx);
+        else
+            snprintf(b, sizeof b, "-");
+        for (int o = 0; o < 2; o++)
+            fprintf(outs[o], "| %s | %d/%d | %s | %s |\n", S->name, reached, n, a, b);
     }
 done:
     if (csv) fclose(csv);
@@ -155,7 +179,8 @@ done:
 /* Everything but the seed and the schedule must agree between finished runs. */
 static void held_fixed(report_t *R)
 {
-    static const char *varied[] = {"run.seed", "actor.exploration", "replay.endpoint", "learner.weights_endpoint", NULL};
+    static const char *varied[] = {"run.seed", "actor.exploration", "replay.endpoint",
+                                   "learner.weights_endpoint", NULL};
     const run_t *ref = NULL;
     int n_done = 0, n_diff = 0;
     for (int i = 0; i < R->n_runs; i++) {
@@ -168,7 +193,8 @@ static void held_fixed(report_t *R)
         }
         int n = r->n_cfg > ref->n_cfg ? r->n_cfg : ref->n_cfg;
         for (int k = 0; k < n; k++) {
-            const char *a = k < ref->n_cfg ? ref->cfg[k] : "(none)", *b = k < r->n_cfg ? r->cfg[k] : "(none)";
+            const char *a = k < ref->n_cfg ? ref->cfg[k] : "(none)",
+                       *b = k < r->n_cfg ? r->cfg[k] : "(none)";
             if (!strcmp(a, b)) continue;
             int skip = 0;
             for (int v = 0; varied[v]; v++) {
@@ -176,17 +202,23 @@ static void held_fixed(report_t *R)
                 skip |= !strncmp(a, varied[v], l) && a[l] == ' ';
             }
             if (skip) continue;
-            if (n_diff++ < 20) fprintf(R->md, "- **differs**: %s has `%s`, %s has `%s`\n", ref->rel, a, r->rel, b);
+            if (n_diff++ < 20)
+                fprintf(R->md, "- **differs**: %s has `%s`, %s has `%s`\n", ref->rel, a, r->rel, b);
         }
     }
     if (!ref) return;
     if (n_diff == 0)
-        fprintf(R->md, "Held fixed: every configuration key of the %d finished runs' config.ini agrees except "
-                       "`run.seed` and `actor.exploration` (and the kernel-chosen loopback endpoints). "
-                       "The base configuration is [base.ini](../base.ini).\n",
-                n_done);
+        fprintf(
+            R->md,
+            "Held fixed: every configuration key of the %d finished runs' config.ini agrees except "
+            "`run.seed` and `actor.exploration` (and the kernel-chosen loopback endpoints). "
+            "The base configuration is [base.ini](../base.ini).\n",
+            n_done);
     else
-        fprintf(R->md, "\n**Warning:** %d configuration values differ between finished runs beyond the seed and the schedule (listed above).\n", n_diff);
+        fprintf(R->md,
+                "\n**Warning:** %d configuration values differ between finished runs beyond the "
+                "seed and the schedule (listed above).\n",
+                n_diff);
 }
 
 void report_tables_write(report_t *R, int figs_ok[5])
@@ -207,18 +239,24 @@ void report_tables_write(report_t *R, int figs_ok[5])
         if (R->runs[i].status == RUN_DONE) any = &R->runs[i];
 
     fprintf(md, "# Ablation of exploration schedules\n\n");
-    fprintf(md, "Folder `%s`: %d schedules x up to %d seeds = %d planned runs; **%d finished**, %d not "
-                "(listed below). Written by `dqnlm-report` from the run folders.\n\n",
+    fprintf(md,
+            "Folder `%s`: %d schedules x up to %d seeds = %d planned runs; **%d finished**, %d not "
+            "(listed below). Written by `dqnlm-report` from the run folders.\n\n",
             R->dir, R->n_sch, seeds, R->n_runs, n_done, R->n_runs - n_done);
     if (any)
-        fprintf(md, "Environment `%s`; %s learner updates per run, %s actor(s); %.0f s of run time in total.\n\n",
-                report_cfg_get(any, "env.name"), report_cfg_get(any, "learner.updates"), report_cfg_get(any, "actor.count"), wall);
+        fprintf(md,
+                "Environment `%s`; %s learner updates per run, %s actor(s); %.0f s of run time in "
+                "total.\n\n",
+                report_cfg_get(any, "env.name"), report_cfg_get(any, "learner.updates"),
+                report_cfg_get(any, "actor.count"), wall);
 
-    fprintf(md, "## Setup\n\n| schedule | exploration (actor.exploration) | seeds (run.seed) | finished |\n|---|---|---|---|\n");
+    fprintf(md, "## Setup\n\n| schedule | exploration (actor.exploration) | seeds (run.seed) | "
+                "finished |\n|---|---|---|---|\n");
     for (int s = 0; s < R->n_sch; s++) {
         sched_t *S = &R->sch[s];
         fprintf(md, "| %s | `%s` | ", S->name, S->expl);
-        for (int j = 0; j < S->n; j++) fprintf(md, "%s%ld", j ? ", " : "", R->runs[S->runs[j]].seed);
+        for (int j = 0; j < S->n; j++)
+            fprintf(md, "%s%ld", j ? ", " : "", R->runs[S->runs[j]].seed);
         fprintf(md, " | %d/%d |\n", S->n_done, S->n);
     }
     fprintf(md, "\n");
@@ -228,80 +266,124 @@ void report_tables_write(report_t *R, int figs_ok[5])
     int missing = 0;
     for (int i = 0; i < R->n_runs; i++)
         if (R->runs[i].status != RUN_DONE) missing++;
-    if (!missing) fprintf(md, "None: every planned run finished and is in the statistics.\n");
+    if (!missing)
+        fprintf(md, "None: every planned run finished and is in the statistics.\n");
     else {
-        fprintf(md, "%d of %d planned runs are left out of every statistic below (also in [runs.csv](runs.csv)):\n\n"
-                    "| run | schedule | seed | status | why |\n|---|---|---|---|---|\n",
+        fprintf(md,
+                "%d of %d planned runs are left out of every statistic below (also in "
+                "[runs.csv](runs.csv)):\n\n"
+                "| run | schedule | seed | status | why |\n|---|---|---|---|---|\n",
                 missing, R->n_runs);
         for (int i = 0; i < R->n_runs; i++) {
             const run_t *r = &R->runs[i];
             if (r->status != RUN_DONE)
-                fprintf(md, "| %s | %s | %ld | %s | %s |\n", r->rel, r->schedule, r->seed, report_status_name[r->status], r->why);
+                fprintf(md, "| %s | %s | %ld | %s | %s |\n", r->rel, r->schedule, r->seed,
+                        report_status_name[r->status], r->why);
         }
     }
 
     fprintf(md, "\n## Final performance\n\n");
     if (R->lm)
-        fprintf(md, "Primary score: the greedy policy's final validation **bits per byte** on the same %d held-out LM instances "
-                    "for every run (lower is better); IQM over seeds x instances, 95%% stratified-bootstrap interval "
-                    "(instances are the strata, seeds are resampled within each; %ld resamples). "
-                    "Final return: mean return of the training episodes in the last %.0f%% of a run's env steps; "
-                    "IQM across seeds with a bootstrap interval. ([final.csv](final.csv))\n\n",
+        fprintf(md,
+                "Primary score: the greedy policy's final validation **bits per byte** on the same "
+                "%d held-out LM instances "
+                "for every run (lower is better); IQM over seeds x instances, 95%% "
+                "stratified-bootstrap interval "
+                "(instances are the strata, seeds are resampled within each; %ld resamples). "
+                "Final return: mean return of the training episodes in the last %.0f%% of a run's "
+                "env steps; "
+                "IQM across seeds with a bootstrap interval. ([final.csv](final.csv))\n\n",
                 R->tasks, R->cfg->ablation_boot, 100 * R->cfg->ablation_window);
     else
-        fprintf(md, "Score: final return = mean return of the training episodes in the last %.0f%% of a run's env steps "
-                    "(higher is better); IQM across seeds, 95%% bootstrap interval (%ld resamples). ([final.csv](final.csv))\n\n",
+        fprintf(md,
+                "Score: final return = mean return of the training episodes in the last %.0f%% of "
+                "a run's env steps "
+                "(higher is better); IQM across seeds, 95%% bootstrap interval (%ld resamples). "
+                "([final.csv](final.csv))\n\n",
                 100 * R->cfg->ablation_window, R->cfg->ablation_boot);
     final_table(R);
-    if (figs_ok[4] >= 0 && report_plot_final(R) == 0) fprintf(md, "\n![final scores](final.png) ([SVG](final.svg))\n");
+    if (figs_ok[4] >= 0 && report_plot_final(R) == 0)
+        fprintf(md, "\n![final scores](final.png) ([SVG](final.svg))\n");
 
-    fprintf(md, "\n## Probability of improvement\n\n"
-                "P(row better than column) on the %s: the probability that a random run of the row's schedule "
-                "scores better than a random run of the column's%s (ties count one half), with a 95%% "
-                "stratified-bootstrap interval. 0.5 = no difference; an interval excluding 0.5 is a "
-                "difference beyond seed noise. ([improvement.csv](improvement.csv))\n\n",
-            R->primary_name, R->lm ? " on the same held-out instance, averaged over instances" : "");
+    fprintf(md,
+            "\n## Probability of improvement\n\n"
+            "P(row better than column) on the %s: the probability that a random run of the row's "
+            "schedule "
+            "scores better than a random run of the column's%s (ties count one half), with a 95%% "
+            "stratified-bootstrap interval. 0.5 = no difference; an interval excluding 0.5 is a "
+            "difference beyond seed noise. ([improvement.csv](improvement.csv))\n\n",
+            R->primary_name,
+            R->lm ? " on the same held-out instance, averaged over instances" : "");
     improvement_table(R);
 
     fprintf(md, "\n## Sample efficiency\n\n");
     efficiency_table(R);
     fprintf(md, "\n([efficiency.csv](efficiency.csv))\n");
 
-    fprintf(md, "\n## Learning curves\n\n"
-                "x: env steps of the whole job (an actor's steps times the actor count). Each run's curve is the "
-                "mean over a trailing window of %.0f env steps (%.0f%% of the shortest run), linearly interpolated "
-                "onto %ld common grid points from %.0f to %.0f env steps; the line is the IQM across seeds, the "
-                "band its 95%% bootstrap interval.\n\n",
-            R->window, 100 * R->cfg->ablation_window, R->cfg->ablation_grid, R->grid_lo, R->grid_hi);
-    if (figs_ok[0]) fprintf(md, "![return](curve_return.png)\n\n[SVG](curve_return.svg), data [curve_return.dat](curve_return.dat)\n\n");
-    else fprintf(md, "Episode return: data in [curve_return.dat](curve_return.dat) (no figure: gnuplot unavailable or failed, see gnuplot.log).\n\n");
+    fprintf(md,
+            "\n## Learning curves\n\n"
+            "x: env steps of the whole job (an actor's steps times the actor count). Each run's "
+            "curve is the "
+            "mean over a trailing window of %.0f env steps (%.0f%% of the shortest run), linearly "
+            "interpolated "
+            "onto %ld common grid points from %.0f to %.0f env steps; the line is the IQM across "
+            "seeds, the "
+            "band its 95%% bootstrap interval.\n\n",
+            R->window, 100 * R->cfg->ablation_window, R->cfg->ablation_grid, R->grid_lo,
+            R->grid_hi);
+    if (figs_ok[0])
+        fprintf(md, "![return](curve_return.png)\n\n[SVG](curve_return.svg), data "
+                    "[curve_return.dat](curve_return.dat)\n\n");
+    else
+        fprintf(md, "Episode return: data in [curve_return.dat](curve_return.dat) (no figure: "
+                    "gnuplot unavailable or failed, see gnuplot.log).\n\n");
     if (R->lm) {
-        fprintf(md, "Final validation bits per byte of the LM each training episode trained (behaviour policy, with exploration):\n\n");
-        if (figs_ok[1]) fprintf(md, "![training bpb](curve_train_bpb.png)\n\n[SVG](curve_train_bpb.svg), data [curve_train_bpb.dat](curve_train_bpb.dat)\n\n");
-        else fprintf(md, "data in [curve_train_bpb.dat](curve_train_bpb.dat)\n\n");
-        fprintf(md, "Evaluation: the greedy policy of the learner's snapshots (same update counts in every run) on the "
-                    "held-out instances; x is the median env steps at the snapshot, the bar the 95%% bootstrap "
+        fprintf(md, "Final validation bits per byte of the LM each training episode trained "
+                    "(behaviour policy, with exploration):\n\n");
+        if (figs_ok[1])
+            fprintf(md, "![training bpb](curve_train_bpb.png)\n\n[SVG](curve_train_bpb.svg), data "
+                        "[curve_train_bpb.dat](curve_train_bpb.dat)\n\n");
+        else
+            fprintf(md, "data in [curve_train_bpb.dat](curve_train_bpb.dat)\n\n");
+        fprintf(md, "Evaluation: the greedy policy of the learner's snapshots (same update counts "
+                    "in every run) on the "
+                    "held-out instances; x is the median env steps at the snapshot, the bar the "
+                    "95%% bootstrap "
                     "interval of the IQM across seeds of each run's mean bits per byte:\n\n");
-        if (figs_ok[2]) fprintf(md, "![held-out bpb](curve_heldout_bpb.png)\n\n[SVG](curve_heldout_bpb.svg), data [curve_heldout_bpb.dat](curve_heldout_bpb.dat)\n\n");
-        else fprintf(md, "data in [curve_heldout_bpb.dat](curve_heldout_bpb.dat)\n\n");
+        if (figs_ok[2])
+            fprintf(md, "![held-out bpb](curve_heldout_bpb.png)\n\n[SVG](curve_heldout_bpb.svg), "
+                        "data [curve_heldout_bpb.dat](curve_heldout_bpb.dat)\n\n");
+        else
+            fprintf(md, "data in [curve_heldout_bpb.dat](curve_heldout_bpb.dat)\n\n");
     }
 
-    fprintf(md, "## Performance profiles\n\n"
-                "For every threshold tau, the fraction of a schedule's scores (%s) %s than tau, with a 95%% "
-                "stratified-bootstrap band. A curve %s another everywhere is better at every threshold.\n\n",
-            R->lm ? "one per seed and held-out instance: final bits per byte" : "one per seed: final return",
+    fprintf(md,
+            "## Performance profiles\n\n"
+            "For every threshold tau, the fraction of a schedule's scores (%s) %s than tau, with a "
+            "95%% "
+            "stratified-bootstrap band. A curve %s another everywhere is better at every "
+            "threshold.\n\n",
+            R->lm ? "one per seed and held-out instance: final bits per byte"
+                  : "one per seed: final return",
             R->dir_primary == RL_LOWER_IS_BETTER ? "lower" : "higher",
             R->dir_primary == RL_LOWER_IS_BETTER ? "above" : "above");
-    if (figs_ok[3]) fprintf(md, "![profiles](profile.png)\n\n[SVG](profile.svg), data [profile.dat](profile.dat)\n");
-    else fprintf(md, "data in [profile.dat](profile.dat)\n");
-    fprintf(md, "\nEvery run: [runs.csv](runs.csv). Tables: final.md, improvement.md, efficiency.md (and .csv).\n");
+    if (figs_ok[3])
+        fprintf(
+            md,
+            "![profiles](profile.png)\n\n[SVG](profile.svg), data [profile.dat](profile.dat)\n");
+    else
+        fprintf(md, "data in [profile.dat](profile.dat)\n");
+    fprintf(md, "\nEvery run: [runs.csv](runs.csv). Tables: final.md, improvement.md, "
+                "efficiency.md (and .csv).\n");
 }
 
 void report_tables_runs_csv(report_t *R)
 {
     FILE *f = report_open_out(R, "runs.csv");
     if (!f) return;
-    fprintf(f, "index,schedule,seed,run,status,why,env_steps,episodes,final_return,heldout_bpb,wall_s\n");
+    fprintf(
+        f,
+        "index,schedule,seed,run,status,why,env_steps,episodes,final_return,heldout_bpb,wall_s\n");
     for (int i = 0; i < R->n_runs; i++) {
         const run_t *r = &R->runs[i];
         double h = NAN;
@@ -309,8 +391,9 @@ void report_tables_runs_csv(report_t *R)
             h = 0;
             for (int t = 0; t < R->tasks; t++) h += r->heldout[t] / R->tasks;
         }
-        fprintf(f, "%d,\"%s\",%ld,\"%s\",%s,\"%s\",%.0f,%d,%.6f,%.6f,%.0f\n", r->index, r->schedule, r->seed, r->rel,
-                report_status_name[r->status], r->why, r->x_end, r->n_ep, r->final_ret, h, r->wall_s);
+        fprintf(f, "%d,\"%s\",%ld,\"%s\",%s,\"%s\",%.0f,%d,%.6f,%.6f,%.0f\n", r->index, r->schedule,
+                r->seed, r->rel, report_status_name[r->status], r->why, r->x_end, r->n_ep,
+                r->final_ret, h, r->wall_s);
     }
     fclose(f);
 }

@@ -44,18 +44,16 @@ static double sgemm_gflops(int M, int K, int N)
         free(a), free(b), free(c);
         return 0.0;
     }
-    for (size_t i = 0; i < (size_t)M * K; i++)
-        a[i] = (float)(i % 7) * 0.1f;
-    for (size_t i = 0; i < (size_t)N * K; i++)
-        b[i] = (float)(i % 5) * 0.1f;
+    for (size_t i = 0; i < (size_t)M * K; i++) a[i] = (float)(i % 7) * 0.1f;
+    for (size_t i = 0; i < (size_t)N * K; i++) b[i] = (float)(i % 5) * 0.1f;
     const double flop = 2.0 * M * N * K;
     const int reps = (int)(2e8 / flop) + 1; /* ~0.002-0.01 s per repeat */
     double best = 0.0;
     for (int r = 0; r < 4; r++) {
         const double t0 = now();
         for (int i = 0; i < reps; i++)
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, M, N, K, 1.0f, a, K, b, K, 0.0f,
-                         c, N);
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, M, N, K, 1.0f, a, K, b, K, 0.0f, c,
+                        N);
         const double g = flop * reps / (now() - t0) / 1e9;
         if (r > 0 && g > best) /* first repeat is warm-up */
             best = g;
@@ -66,19 +64,16 @@ static double sgemm_gflops(int M, int K, int N)
 
 static double torch_steps(const char *script, const lm_config_t *c, int steps)
 {
-    if (!script)
-        return 0.0;
+    if (!script) return 0.0;
     char cmd[1024];
-    snprintf(cmd, sizeof cmd, "/usr/bin/python3 '%s' --bench %d %d %d %d %d %d 2>/dev/null",
-             script, c->layers, c->channels, c->heads, c->max_seq, c->max_batch, steps);
+    snprintf(cmd, sizeof cmd, "/usr/bin/python3 '%s' --bench %d %d %d %d %d %d 2>/dev/null", script,
+             c->layers, c->channels, c->heads, c->max_seq, c->max_batch, steps);
     FILE *p = popen(cmd, "r");
-    if (!p)
-        return 0.0;
+    if (!p) return 0.0;
     char line[256];
     double v = 0.0;
     while (fgets(line, sizeof line, p))
-        if (sscanf(line, "steps_per_s %lf", &v) == 1)
-            break;
+        if (sscanf(line, "steps_per_s %lf", &v) == 1) break;
     int rc = pclose(p);
     return rc == 0 ? v : 0.0;
 }
@@ -93,8 +88,7 @@ static int bench_one(const lm_config_t *cfg, int steps, const char *script, int 
         fprintf(stderr, "lm_init: %s\n", dq_strerror(rc));
         return 1;
     }
-    if (attn_gemm >= 0)
-        m.attn_gemm = attn_gemm;
+    if (attn_gemm >= 0) m.attn_gemm = attn_gemm;
     const int B = cfg->max_batch, T = cfg->max_seq, n = B * T;
     uint8_t *tok = malloc((size_t)n), *tgt = malloc((size_t)n);
     if (!tok || !tgt) {
@@ -132,9 +126,8 @@ static int bench_one(const lm_config_t *cfg, int steps, const char *script, int 
     printf("L=%d C=%d NH=%d T=%d B=%d (%zu params) attn=%s: %8.1f steps/s %9.0f tokens/s | "
            "fwd %.3f bwd %.3f opt %.3f ms | %.1f GFLOP/s = %.0f%% of sgemm (%dx%dx%d) %.1f GFLOP/s",
            cfg->layers, cfg->channels, cfg->heads, T, B, m.num_params,
-           m.attn_gemm ? "sgemm" : "loops", best, best * n, tf * 1e3,
-           tb * 1e3, to * 1e3, flops, 100.0 * flops / peak, n, cfg->channels, 4 * cfg->channels,
-           peak);
+           m.attn_gemm ? "sgemm" : "loops", best, best * n, tf * 1e3, tb * 1e3, to * 1e3, flops,
+           100.0 * flops / peak, n, cfg->channels, 4 * cfg->channels, peak);
     fflush(stdout);
     const double pt = attn_gemm < 0 ? torch_steps(script, cfg, steps) : 0.0;
     if (pt > 0.0)
@@ -158,8 +151,7 @@ int main(int argc, char **argv)
         else
             script = argv[i];
     }
-    if (!getenv("OPENBLAS_NUM_THREADS"))
-        openblas_set_num_threads(1);
+    if (!getenv("OPENBLAS_NUM_THREADS")) openblas_set_num_threads(1);
     const char *ct = getenv("OPENBLAS_CORETYPE");
     printf("OpenBLAS core: %s (OPENBLAS_CORETYPE=%s)\n", openblas_get_corename(),
            ct ? ct : "unset");
@@ -169,8 +161,12 @@ int main(int argc, char **argv)
     const int ns = quick ? 2 : 3;
     int rc = 0;
     for (int i = 0; i < ns; i++) {
-        lm_config_t c = {.vocab = 256, .max_seq = sizes[i].T, .channels = sizes[i].C,
-                         .layers = sizes[i].L, .heads = sizes[i].NH, .max_batch = sizes[i].B};
+        lm_config_t c = {.vocab = 256,
+                         .max_seq = sizes[i].T,
+                         .channels = sizes[i].C,
+                         .layers = sizes[i].L,
+                         .heads = sizes[i].NH,
+                         .max_batch = sizes[i].B};
         if (both) {
             rc |= bench_one(&c, sizes[i].steps, NULL, 0);
             rc |= bench_one(&c, sizes[i].steps, NULL, 1);

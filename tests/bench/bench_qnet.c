@@ -72,8 +72,7 @@ typedef struct {
     dq_qnet_ws_t ws, ws2, wst;
     dq_adam_t adam;
     uint64_t t;
-    float s[B * OBS], s2[B * OBS], r[B], d[B], q[B * ACT], q2[B * ACT], qt[B * ACT],
-        dq[B * ACT];
+    float s[B * OBS], s2[B * OBS], r[B], d[B], q[B * ACT], q2[B * ACT], qt[B * ACT], dq[B * ACT];
     int a[B];
 } bench_t;
 
@@ -98,8 +97,8 @@ static int update(bench_t *bn)
     dq_qnet_zero_grad(&bn->net);
     if ((rc = dq_qnet_backward(&bn->net, &bn->ws, bn->dq, B)) < 0) return rc;
     dq_qnet_clip_grad(&bn->net, 10.0f);
-    dq_adam_step(bn->net.params, bn->net.grads, bn->net.m, bn->net.v, bn->net.n_params,
-                 &bn->adam, ++bn->t);
+    dq_adam_step(bn->net.params, bn->net.grads, bn->net.m, bn->net.v, bn->net.n_params, &bn->adam,
+                 ++bn->t);
     return DQ_OK;
 }
 
@@ -187,8 +186,8 @@ int main(int argc, char **argv)
     printf("qnet update, MLP 16-256-256-5, batch %d, OpenBLAS core %s, "
            "OPENBLAS_CORETYPE=%s\n",
            B, core ? core : "?", getenv("OPENBLAS_CORETYPE") ? getenv("OPENBLAS_CORETYPE") : "");
-    printf("C: %.1f updates/s [%.1f-%.1f], %.2f ms/update, %.1f GFLOP/s (%.1f MFLOP/update)\n",
-           med, rates[0], rates[RUNS - 1], 1e3 / med, med * flops * 1e-9, flops * 1e-6);
+    printf("C: %.1f updates/s [%.1f-%.1f], %.2f ms/update, %.1f GFLOP/s (%.1f MFLOP/update)\n", med,
+           rates[0], rates[RUNS - 1], 1e3 / med, med * flops * 1e-9, flops * 1e-6);
     if (!isfinite(bn.net.params[0])) {
         fprintf(stderr, "bench_qnet: parameters diverged\n");
         return 1;

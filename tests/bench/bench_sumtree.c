@@ -30,7 +30,8 @@ int main(void)
 
     double t0 = now_s();
     for (int k = 0; k < OPS; k++)
-        if (sumtree_set(t, (size_t)dq_rng_below(&rng, CAP), dq_rng_uniform(&rng)) != DQ_OK) return 1;
+        if (sumtree_set(t, (size_t)dq_rng_below(&rng, CAP), dq_rng_uniform(&rng)) != DQ_OK)
+            return 1;
     double t_set = now_s() - t0;
 
     size_t check = 0;
@@ -47,7 +48,8 @@ int main(void)
 
     printf("sumtree capacity %d: %.2f M updates/s, %.2f M samples/s (rng %.1f ns/op included; "
            "checksum %zu %g)\n",
-           CAP, OPS / t_set / 1e6, OPS / t_find / 1e6, t_rng / OPS * 1e9, check % 1000, acc > 0 ? 1.0 : 0.0);
+           CAP, OPS / t_set / 1e6, OPS / t_find / 1e6, t_rng / OPS * 1e9, check % 1000,
+           acc > 0 ? 1.0 : 0.0);
     sumtree_destroy(&t);
     return 0;
 }

@@ -59,7 +59,8 @@ int main(int argc, char **argv)
     }
     uint64_t size = 0;
     for (uint32_t i = 0; i < rep.u.stats_reply.count; i++)
-        if (strcmp(rep.u.stats_reply.stats[i].name, "size") == 0) size = (uint64_t)rep.u.stats_reply.stats[i].value;
+        if (strcmp(rep.u.stats_reply.stats[i].name, "size") == 0)
+            size = (uint64_t)rep.u.stats_reply.stats[i].value;
     dq_msg_clear(&rep);
 
     /* Open-addressing set of seen keys (key + 1 stored, 0 = empty). */
@@ -75,8 +76,9 @@ int main(int argc, char **argv)
         s.u.sample.id = 100 + (uint64_t)round;
         if (request(sock, &s, &rep, max_bytes) < 0) break;
         if (rep.type != DQ_MSG_ITEMS) {
-            fprintf(stderr, "actor_replay_check: SAMPLE answered with '%s'%s%s\n", dq_msg_type_name(rep.type),
-                    rep.type == DQ_MSG_ERROR ? ": " : "", rep.type == DQ_MSG_ERROR ? rep.u.error.message : "");
+            fprintf(stderr, "actor_replay_check: SAMPLE answered with '%s'%s%s\n",
+                    dq_msg_type_name(rep.type), rep.type == DQ_MSG_ERROR ? ": " : "",
+                    rep.type == DQ_MSG_ERROR ? rep.u.error.message : "");
             dq_msg_clear(&rep);
             break;
         }
@@ -91,16 +93,21 @@ int main(int argc, char **argv)
             distinct++;
             const dq_batch_t *b = &it->batch;
             size_t d = b->obs_dim;
-            dq_batch_t one = {.count = 1, .obs_dim = b->obs_dim, .obs = b->obs + i * d,
-                              .next_obs = b->next_obs + i * d, .action = b->action + i,
-                              .reward = b->reward + i, .discount = b->discount + i,
-                              .epsilon = b->epsilon + i, .version = b->version + i};
+            dq_batch_t one = {.count = 1,
+                              .obs_dim = b->obs_dim,
+                              .obs = b->obs + i * d,
+                              .next_obs = b->next_obs + i * d,
+                              .action = b->action + i,
+                              .reward = b->reward + i,
+                              .discount = b->discount + i,
+                              .epsilon = b->epsilon + i,
+                              .version = b->version + i};
             hash += outbox_content_hash(&one);
         }
         dq_msg_clear(&rep);
     }
-    printf("size %" PRIu64 " distinct %" PRIu64 " hash %016" PRIx64 " samples %" PRIu64 "\n", size, distinct,
-           hash, samples);
+    printf("size %" PRIu64 " distinct %" PRIu64 " hash %016" PRIx64 " samples %" PRIu64 "\n", size,
+           distinct, hash, samples);
     rc = distinct == size ? 0 : 1;
     free(seen);
     zmq_close(sock);

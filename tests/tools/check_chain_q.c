@@ -43,8 +43,10 @@ int main(int argc, char **argv)
     printf("state  Q(left)  Q*(left)  Q(right)  Q*(right)\n");
     for (int s = 0; s < length; s++) {
         double ql = q[2 * s], qr = q[2 * s + 1];
-        double sl = chainenv_optimal_q(length, gamma, s, 0), sr = chainenv_optimal_q(length, gamma, s, 1);
-        printf("%5d  %7.4f  %8.4f  %8.4f  %9.4f%s\n", s, ql, sl, qr, sr, qr > ql ? "" : "  <- greedy action is not optimal");
+        double sl = chainenv_optimal_q(length, gamma, s, 0),
+               sr = chainenv_optimal_q(length, gamma, s, 1);
+        printf("%5d  %7.4f  %8.4f  %8.4f  %9.4f%s\n", s, ql, sl, qr, sr,
+               qr > ql ? "" : "  <- greedy action is not optimal");
         if (!(qr > ql)) ok = 0;
         worst = fmax(worst, fmax(fabs(ql - sl), fabs(qr - sr)));
     }

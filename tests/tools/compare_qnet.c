@@ -19,7 +19,8 @@ int main(int argc, char **argv)
     }
     dq_qnet_t a, b;
     char why[256];
-    if (dq_qnet_load(&a, argv[1], why, sizeof why) < 0 || dq_qnet_load(&b, argv[2], why, sizeof why) < 0) {
+    if (dq_qnet_load(&a, argv[1], why, sizeof why) < 0 ||
+        dq_qnet_load(&b, argv[2], why, sizeof why) < 0) {
         fprintf(stderr, "%s\n", why);
         return 2;
     }
@@ -32,7 +33,8 @@ int main(int argc, char **argv)
     double tol = atof(argv[3]);
     int ok = same && worst <= tol;
     printf("%s vs %s: %s, max |a - b| = %.3g (largest |a| = %.3g, tolerance %.3g): %s\n", argv[1],
-           argv[2], same ? "same shape" : "different shapes", worst, scale, tol, ok ? "PASS" : "FAIL");
+           argv[2], same ? "same shape" : "different shapes", worst, scale, tol,
+           ok ? "PASS" : "FAIL");
     dq_qnet_free(&a);
     dq_qnet_free(&b);
     return ok ? 0 : 1;

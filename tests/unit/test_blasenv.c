@@ -40,12 +40,18 @@ static void run_child_assuming(const char *coretype, int guard, const char *assu
         dup2(fd[1], 1);
         close(fd[0]);
         close(fd[1]);
-        if (coretype) setenv("OPENBLAS_CORETYPE", coretype, 1);
-        else unsetenv("OPENBLAS_CORETYPE");
-        if (guard) setenv("DQNLM_BLAS_REEXEC", "Prescott", 1);
-        else unsetenv("DQNLM_BLAS_REEXEC");
-        if (assume) setenv("DQNLM_BLAS_ASSUME_CORE", assume, 1);
-        else unsetenv("DQNLM_BLAS_ASSUME_CORE");
+        if (coretype)
+            setenv("OPENBLAS_CORETYPE", coretype, 1);
+        else
+            unsetenv("OPENBLAS_CORETYPE");
+        if (guard)
+            setenv("DQNLM_BLAS_REEXEC", "Prescott", 1);
+        else
+            unsetenv("DQNLM_BLAS_REEXEC");
+        if (assume)
+            setenv("DQNLM_BLAS_ASSUME_CORE", assume, 1);
+        else
+            unsetenv("DQNLM_BLAS_ASSUME_CORE");
         char *args[] = {"test_blasenv", "--child", NULL};
         execv("/proc/self/exe", args);
         _exit(127);
@@ -133,10 +139,8 @@ int main(int argc, char **argv)
 {
     if (argc > 1 && !strcmp(argv[1], "--child")) return child_main(argc, argv);
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_unset_gets_fast_kernel),
-        cmocka_unit_test(test_user_value_kept),
-        cmocka_unit_test(test_reexec_from_fallback),
-        cmocka_unit_test(test_guard_stops_loops),
+        cmocka_unit_test(test_unset_gets_fast_kernel), cmocka_unit_test(test_user_value_kept),
+        cmocka_unit_test(test_reexec_from_fallback),   cmocka_unit_test(test_guard_stops_loops),
         cmocka_unit_test(test_fallback_table),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -47,7 +47,8 @@ static void test_file_and_set(void **state)
     (void)state;
     dq_config_t cfg;
     dq_config_defaults(&cfg);
-    const char *p = write_tmp("; comment\n[learner]\nlr = 3e-4\nbatch = 128\n\n[env]\nname = \"lm\"\n");
+    const char *p =
+        write_tmp("; comment\n[learner]\nlr = 3e-4\nbatch = 128\n\n[env]\nname = \"lm\"\n");
     assert_int_equal(dq_config_load_file(&cfg, p, err, sizeof err), DQ_OK);
     assert_int_equal(cfg.learner_batch, 128);
     assert_string_equal(cfg.env_name, "lm");

@@ -208,7 +208,8 @@ static void test_sampling(void **state)
     corpus_t *c;
     char text[4096];
     size_t n = 0;
-    for (int i = 0; i < 100; i++) n += (size_t)snprintf(text + n, sizeof text - n, "rec %02d\n%%\n", i);
+    for (int i = 0; i < 100; i++)
+        n += (size_t)snprintf(text + n, sizeof text - n, "rec %02d\n%%\n", i);
     const char *p = tmp_file("sample.txt", text);
     assert_int_equal(corpus_load(&c, p, why, sizeof why), DQ_OK);
     corpus_slice_t *s;

@@ -38,9 +38,17 @@ static void test_parse(void **state)
 {
     (void)state;
     static const char *good[] = {
-        "0.2", "constant:value=0.3", " linear:start=1, end=0.05,steps=100 ", "exp:start=1,end=0.01,half_life=50",
-        "piecewise:0=1,100=0.5,200=0.1", "ladder:eps=0.4,alpha=7", "ladder", "ez:0.1",
-        "ez(mu=1.5,max=20):ladder:eps=0.4,alpha=7", "boltzmann:2.5", "boltzmann:exp:start=5,end=0.1,half_life=10",
+        "0.2",
+        "constant:value=0.3",
+        " linear:start=1, end=0.05,steps=100 ",
+        "exp:start=1,end=0.01,half_life=50",
+        "piecewise:0=1,100=0.5,200=0.1",
+        "ladder:eps=0.4,alpha=7",
+        "ladder",
+        "ez:0.1",
+        "ez(mu=1.5,max=20):ladder:eps=0.4,alpha=7",
+        "boltzmann:2.5",
+        "boltzmann:exp:start=5,end=0.1,half_life=10",
     };
     for (size_t i = 0; i < sizeof good / sizeof *good; i++) {
         dq_explore_t x = parse_ok(good[i]), y;
@@ -53,15 +61,31 @@ static void test_parse(void **state)
         assert_int_equal(x.policy, y.policy);
     }
     static const char *bad[] = {
-        "", "1.5", "-0.1", "linear:start=1,end=0.1", "linear:start=1,end=0.1,steps=0",
-        "exp:start=1,end=2,half_life=5", "piecewise:", "piecewise:10=0.5,5=0.1", "ladder:eps=0",
-        "ladder:eps=0.4,beta=2", "ez(mu=1):0.1", "ez(mu=2", "ez:", "boltzmann:0", "softmax:0.1",
-        "linear:start=1,,end=0", "constant:value=nan", "ez(mu=2,max=0):0.1", "boltzmann(mu=2):1",
+        "",
+        "1.5",
+        "-0.1",
+        "linear:start=1,end=0.1",
+        "linear:start=1,end=0.1,steps=0",
+        "exp:start=1,end=2,half_life=5",
+        "piecewise:",
+        "piecewise:10=0.5,5=0.1",
+        "ladder:eps=0",
+        "ladder:eps=0.4,beta=2",
+        "ez(mu=1):0.1",
+        "ez(mu=2",
+        "ez:",
+        "boltzmann:0",
+        "softmax:0.1",
+        "linear:start=1,,end=0",
+        "constant:value=nan",
+        "ez(mu=2,max=0):0.1",
+        "boltzmann(mu=2):1",
     };
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
         dq_explore_t x;
         why[0] = '\0';
-        if (dq_explore_parse(&x, bad[i], why, sizeof why) != DQ_ECONFIG) fail_msg("'%s' accepted", bad[i]);
+        if (dq_explore_parse(&x, bad[i], why, sizeof why) != DQ_ECONFIG)
+            fail_msg("'%s' accepted", bad[i]);
         assert_true(why[0] != '\0');
     }
 }
@@ -71,7 +95,8 @@ static void test_ladder(void **state)
 {
     (void)state;
     dq_explore_t x = parse_ok("ladder:eps=0.4,alpha=7");
-    static const double want[8] = {0.4, 0.16, 0.064, 0.0256, 0.01024, 0.004096, 0.0016384, 0.00065536};
+    static const double want[8] = {0.4,     0.16,     0.064,     0.0256,
+                                   0.01024, 0.004096, 0.0016384, 0.00065536};
     for (uint32_t i = 0; i < 8; i++) {
         near(dq_explore_param(&x, i, 8, 0), want[i], 1e-12);
         near(dq_explore_param(&x, i, 8, 123456), want[i], 1e-12); /* does not depend on t */
@@ -113,7 +138,8 @@ static void check_freqs(const uint64_t *count, const double *p, int k, uint64_t 
     for (int i = 0; i < k; i++) {
         double e = p[i] * (double)n, sd = sqrt((double)n * p[i] * (1 - p[i]));
         if (fabs((double)count[i] - e) > 5 * sd + 1e-9)
-            fail_msg("bin %d: %llu observed, %.1f expected (sd %.1f)", i, (unsigned long long)count[i], e, sd);
+            fail_msg("bin %d: %llu observed, %.1f expected (sd %.1f)", i,
+                     (unsigned long long)count[i], e, sd);
         chi2 += ((double)count[i] - e) * ((double)count[i] - e) / e;
     }
     printf("    chi2 = %.2f over %d bins (limit %.2f)\n", chi2, k, chi2_max);
@@ -182,7 +208,8 @@ static void test_ez_greedy(void **state)
     }
     assert_int_equal(greedy_ok, greedy_n);
     /* Start rate against eps (binomial over the free steps). */
-    double rate = (double)starts / (double)free_steps, sd = sqrt(eps * (1 - eps) / (double)free_steps);
+    double rate = (double)starts / (double)free_steps,
+           sd = sqrt(eps * (1 - eps) / (double)free_steps);
     printf("    hold start rate %.5f vs eps %.5f (sd %.5f)\n", rate, eps, sd);
     assert_true(fabs(rate - eps) < 5 * sd);
     /* Duration histogram against zeta(2) capped at 20. */
@@ -241,7 +268,8 @@ static void test_boltzmann(void **state)
     check_freqs(count, p, 4, N, 16.27); /* chi2(3) */
     near(dq_explore_recorded(&x, 0.5, q, 4), 1 - p[0], 1e-12);
     /* A tiny tau is greedy; a huge one is uniform. */
-    for (int i = 0; i < 1000; i++) assert_int_equal(dq_explore_act(&x, NULL, 1e-6, q, 4, &rng, NULL), 0);
+    for (int i = 0; i < 1000; i++)
+        assert_int_equal(dq_explore_act(&x, NULL, 1e-6, q, 4, &rng, NULL), 0);
     dq_softmax(p, q, 4, 1e9);
     for (int k = 0; k < 4; k++) near(p[k], 0.25, 1e-6);
 }

@@ -27,8 +27,7 @@
 
 static void fill_normal(float *x, size_t n, dq_rng_t *r, float std)
 {
-    for (size_t i = 0; i < n; i++)
-        x[i] = (float)dq_rng_normal(r) * std;
+    for (size_t i = 0; i < n; i++) x[i] = (float)dq_rng_normal(r) * std;
 }
 
 /* A scalar objective of a layer: sum_i out[i] * R[i] accumulated in double, so
@@ -38,8 +37,7 @@ typedef double (*objective_fn)(void *ctx);
 static double weighted_sum(const float *out, const float *R, size_t n)
 {
     double s = 0.0;
-    for (size_t i = 0; i < n; i++)
-        s += (double)out[i] * R[i];
+    for (size_t i = 0; i < n; i++) s += (double)out[i] * R[i];
     return s;
 }
 
@@ -59,10 +57,8 @@ static void check_grad(const char *name, float *x, const float *g, size_t n, obj
         const double fd = (fp - fm) / (2.0 * (double)h);
         const double err = fabs(g[i] - fd);
         const double tol = atol + rtol * fmax(fabs(g[i]), fabs(fd));
-        if (err / tol > worst)
-            worst = err / tol;
-        if (err > worst_abs)
-            worst_abs = err;
+        if (err / tol > worst) worst = err / tol;
+        if (err > worst_abs) worst_abs = err;
         if (err > tol)
             print_error("%s[%zu]: analytic %.6g, finite difference %.6g\n", name, i, g[i], fd);
     }
@@ -133,8 +129,7 @@ static void test_matmul_backward(void **state)
     for (int n = 0; n < MM_N; n++)
         for (int o = 0; o < MM_OC; o++) {
             double s = c.bias[o];
-            for (int i = 0; i < MM_IC; i++)
-                s += (double)c.inp[n * MM_IC + i] * c.w[o * MM_IC + i];
+            for (int i = 0; i < MM_IC; i++) s += (double)c.inp[n * MM_IC + i] * c.w[o * MM_IC + i];
             assert_float_equal(c.out[n * MM_OC + o], s, 1e-5);
         }
     float dinp[MM_N * MM_IC] = {0}, dw[MM_OC * MM_IC] = {0}, db[MM_OC] = {0};
@@ -178,8 +173,7 @@ static void attention_check(int gemm)
             double s = 0.0;
             for (int t2 = 0; t2 < AT_T; t2++) {
                 const float a = c.att[(bh * AT_T + t) * AT_T + t2];
-                if (t2 > t)
-                    assert_true(a == 0.0f);
+                if (t2 > t) assert_true(a == 0.0f);
                 s += a;
             }
             assert_float_equal(s, 1.0, 1e-5);
@@ -218,12 +212,9 @@ static void test_attention_variants_agree(void **state)
     lm_attention_forward_gemm(o2, a2, inp, B, T, C, NH);
     lm_attention_backward(d1, work, dout, inp, a1, B, T, C, NH);
     lm_attention_backward_gemm(d2, work, dout, inp, a2, B, T, C, NH);
-    for (size_t i = 0; i < sizeof o1 / sizeof(float); i++)
-        assert_float_equal(o1[i], o2[i], 1e-5);
-    for (size_t i = 0; i < sizeof a1 / sizeof(float); i++)
-        assert_float_equal(a1[i], a2[i], 1e-6);
-    for (size_t i = 0; i < sizeof d1 / sizeof(float); i++)
-        assert_float_equal(d1[i], d2[i], 1e-5);
+    for (size_t i = 0; i < sizeof o1 / sizeof(float); i++) assert_float_equal(o1[i], o2[i], 1e-5);
+    for (size_t i = 0; i < sizeof a1 / sizeof(float); i++) assert_float_equal(a1[i], a2[i], 1e-6);
+    for (size_t i = 0; i < sizeof d1 / sizeof(float); i++) assert_float_equal(d1[i], d2[i], 1e-5);
 }
 
 /* ---- gelu ----------------------------------------------------------------------------- */
@@ -273,8 +264,7 @@ static double sx_obj(void *p)
     sx_ctx_t *c = p;
     lm_softmax_xent_forward(c->probs, c->losses, c->logits, c->targets, SX_N, SX_V);
     double s = 0.0;
-    for (int i = 0; i < SX_N; i++)
-        s += c->losses[i];
+    for (int i = 0; i < SX_N; i++) s += c->losses[i];
     return s / SX_N;
 }
 
@@ -285,14 +275,12 @@ static void test_softmax_xent_backward(void **state)
     dq_rng_seed(&r, 5);
     sx_ctx_t c;
     fill_normal(c.logits, SX_N * SX_V, &r, 3.0f);
-    for (int i = 0; i < SX_N; i++)
-        c.targets[i] = (int)dq_rng_below(&r, SX_V);
+    for (int i = 0; i < SX_N; i++) c.targets[i] = (int)dq_rng_below(&r, SX_V);
     sx_obj(&c);
     /* loss against a direct double computation */
     for (int n = 0; n < SX_N; n++) {
         double z = 0.0;
-        for (int v = 0; v < SX_V; v++)
-            z += exp((double)c.logits[n * SX_V + v]);
+        for (int v = 0; v < SX_V; v++) z += exp((double)c.logits[n * SX_V + v]);
         assert_float_equal(c.losses[n], log(z) - c.logits[n * SX_V + c.targets[n]], 1e-5);
     }
     float dlogits[SX_N * SX_V] = {0};
@@ -350,8 +338,7 @@ static double model_obj(void *p)
     float loss;
     assert_int_equal(lm_forward(c->m, c->tok, c->tgt, c->B, &loss), DQ_OK);
     double s = 0.0; /* the mean in double, for finite differences */
-    for (int i = 0; i < c->B * c->m->cfg.max_seq; i++)
-        s += c->m->acts.losses[i];
+    for (int i = 0; i < c->B * c->m->cfg.max_seq; i++) s += c->m->acts.losses[i];
     return s / (c->B * c->m->cfg.max_seq);
 }
 
@@ -359,14 +346,13 @@ static double model_obj(void *p)
  * special values (0, 1) and every path carries a sizeable gradient. */
 static void randomize_all(lm_model_t *m, dq_rng_t *r, float std)
 {
-    for (size_t i = 0; i < m->num_params; i++)
-        m->params_memory[i] += (float)dq_rng_normal(r) * std;
+    for (size_t i = 0; i < m->num_params; i++) m->params_memory[i] += (float)dq_rng_normal(r) * std;
 }
 
 static void model_gradient_check(int gemm)
 {
-    lm_config_t cfg = {.vocab = 11, .max_seq = 5, .channels = 8, .layers = 2, .heads = 2,
-                       .max_batch = 3};
+    lm_config_t cfg = {
+        .vocab = 11, .max_seq = 5, .channels = 8, .layers = 2, .heads = 2, .max_batch = 3};
     dq_rng_t r;
     dq_rng_seed(&r, 7);
     lm_model_t m;
@@ -485,8 +471,7 @@ static void test_clip(void **state)
     dq_rng_seed(&r, 8);
     lm_model_t m;
     assert_int_equal(lm_init(&m, &cfg, &r), DQ_OK);
-    for (size_t i = 0; i < m.num_params; i++)
-        m.grads_memory[i] = (i % 2) ? 0.5f : -0.5f;
+    for (size_t i = 0; i < m.num_params; i++) m.grads_memory[i] = (i % 2) ? 0.5f : -0.5f;
     const float n0 = lm_grad_norm(&m);
     assert_float_equal(n0, 0.5 * sqrt((double)m.num_params), 1e-2);
     assert_float_equal(lm_clip_grad_norm(&m, 1.0f), n0, 1e-3);
@@ -507,7 +492,7 @@ static void test_adamw_hand(void **state)
     lm_model_t m;
     assert_int_equal(lm_init(&m, &cfg, &r), DQ_OK);
     lm_adamw_config_t o = {.beta1 = 0.9f, .beta2 = 0.95f, .eps = 1e-8f, .weight_decay = 0.1f};
-    const size_t iw = 5;                                /* in wte: decayed */
+    const size_t iw = 5;                                             /* in wte: decayed */
     const size_t ig = (size_t)(m.params.ln1w - m.params_memory) + 3; /* LN gain: not decayed */
     double pw = m.params_memory[iw], pg = m.params_memory[ig];
     double mw = 0, vw = 0, mg = 0, vg = 0;
@@ -564,8 +549,7 @@ static void test_adamw_stats(void **state)
     dq_rng_seed(&r, 10);
     lm_model_t m;
     assert_int_equal(lm_init(&m, &cfg, &r), DQ_OK);
-    for (size_t i = 0; i < m.num_params; i++)
-        m.grads_memory[i] = 1.0f;
+    for (size_t i = 0; i < m.num_params; i++) m.grads_memory[i] = 1.0f;
     lm_adamw_config_t o = lm_adamw_default();
     lm_step_stats_t st;
     assert_int_equal(lm_adamw_step(&m, &o, 1e-3f, &st), DQ_OK);
@@ -711,8 +695,7 @@ static void test_training_lowers_loss(void **state)
             }
         }
         assert_int_equal(lm_forward(&m, tok, tgt, B, &loss), DQ_OK);
-        if (step == 0)
-            first = loss;
+        if (step == 0) first = loss;
         assert_int_equal(lm_backward(&m), DQ_OK);
         lm_clip_grad_norm(&m, 1.0f);
         assert_int_equal(lm_adamw_step(&m, &o, 1e-2f, NULL), DQ_OK);
@@ -730,13 +713,12 @@ static void test_training_lowers_loss(void **state)
  * biases and LayerNorm parameters are not trivial. */
 static int dump_for_torch(const char *path, int attn_gemm)
 {
-    lm_config_t cfg = {.vocab = 256, .max_seq = 16, .channels = 32, .layers = 2, .heads = 4,
-                       .max_batch = 4};
+    lm_config_t cfg = {
+        .vocab = 256, .max_seq = 16, .channels = 32, .layers = 2, .heads = 4, .max_batch = 4};
     dq_rng_t r;
     dq_rng_seed(&r, 2024);
     lm_model_t m;
-    if (lm_init(&m, &cfg, &r) != DQ_OK)
-        return 1;
+    if (lm_init(&m, &cfg, &r) != DQ_OK) return 1;
     randomize_all(&m, &r, 0.1f);
     m.attn_gemm = attn_gemm;
     const int n = cfg.max_batch * cfg.max_seq;
@@ -749,10 +731,9 @@ static int dump_for_torch(const char *path, int attn_gemm)
     if (lm_forward(&m, tok, tgt, cfg.max_batch, &loss) != DQ_OK || lm_backward(&m) != DQ_OK)
         return 1;
     FILE *f = fopen(path, "wb");
-    if (!f)
-        return 1;
-    const int32_t dims[6] = {cfg.vocab, cfg.max_seq, cfg.channels, cfg.layers, cfg.heads,
-                             cfg.max_batch};
+    if (!f) return 1;
+    const int32_t dims[6] = {cfg.vocab,  cfg.max_seq, cfg.channels,
+                             cfg.layers, cfg.heads,   cfg.max_batch};
     int ok = fwrite("DQLMDUMP", 1, 8, f) == 8;
     ok = ok && fwrite(dims, sizeof dims, 1, f) == 1;
     ok = ok && fwrite(tok, 1, (size_t)n, f) == (size_t)n;

@@ -27,9 +27,10 @@ static char why[1024];
 static void tiny(dq_config_t *cfg)
 {
     dq_config_defaults(cfg);
-    const char *sets[] = {"lm.sizes=1x16x2x16", "lm.heldout_sizes=1x24x2x16", "lm.batch_sizes=4",
-                          "lm.val_batches=2", "lm.val_batch_size=8", "lm.opt_steps=4",
-                          "lm.episode_steps=6", "lm.lr=3e-3"};
+    const char *sets[] = {"lm.sizes=1x16x2x16",  "lm.heldout_sizes=1x24x2x16",
+                          "lm.batch_sizes=4",    "lm.val_batches=2",
+                          "lm.val_batch_size=8", "lm.opt_steps=4",
+                          "lm.episode_steps=6",  "lm.lr=3e-3"};
     for (size_t i = 0; i < sizeof sets / sizeof sets[0]; i++)
         assert_int_equal(dq_config_set(cfg, sets[i], "test", why, sizeof why), DQ_OK);
 }
@@ -277,7 +278,7 @@ static void test_finetune_from_checkpoint(void **state)
     assert_int_equal(env.ops->reset(env.self, obs), DQ_OK);
     lmenv_info_t info;
     lmenv_get_info(&env, &info);
-    assert_int_equal(info.channels, 16); /* the checkpoint's size, not lm.sizes */
+    assert_int_equal(info.channels, 16);                 /* the checkpoint's size, not lm.sizes */
     assert_true(info.val_loss0 < st.final_metric * 1.2); /* starts trained */
     assert_true(info.val_loss0 < 5.0);
     dq_env_close(&env);
@@ -292,7 +293,8 @@ static void test_config_errors(void **state)
     dq_config_t cfg;
     tiny(&cfg);
     dq_env_t env;
-    assert_int_equal(dq_config_set(&cfg, "lm.corpus=/nonexistent/corpus.txt", "t", why, sizeof why), DQ_OK);
+    assert_int_equal(dq_config_set(&cfg, "lm.corpus=/nonexistent/corpus.txt", "t", why, sizeof why),
+                     DQ_OK);
     assert_int_equal(lmenv_init(&env, &cfg, "train", 1, why, sizeof why), DQ_EIO);
     assert_non_null(strstr(why, "/nonexistent/corpus.txt"));
     assert_null(env.self);
@@ -327,7 +329,8 @@ static void test_dims_match_opened_envs(void **state)
         assert_int_equal(dq_env_dims(&cfg, &obs_dim, &n_actions, why, sizeof why), DQ_OK);
         if (!have_corpus() && strcmp(cfg.env_name, "lm") == 0) continue;
         dq_env_t env;
-        if (dq_env_open(&env, &cfg, "train", 1, why, sizeof why) != DQ_OK) fail_msg("dq_env_open: %s", why);
+        if (dq_env_open(&env, &cfg, "train", 1, why, sizeof why) != DQ_OK)
+            fail_msg("dq_env_open: %s", why);
         assert_int_equal(obs_dim, env.obs_dim);
         assert_int_equal(n_actions, env.n_actions);
         dq_env_close(&env);
@@ -336,7 +339,8 @@ static void test_dims_match_opened_envs(void **state)
     tiny(&cfg);
     int obs_dim = 0, n_actions = 0;
     assert_int_equal(dq_config_set(&cfg, "env.name=lm", "t", why, sizeof why), DQ_OK);
-    assert_int_equal(dq_config_set(&cfg, "lm.corpus=/nonexistent/corpus.txt", "t", why, sizeof why), DQ_OK);
+    assert_int_equal(dq_config_set(&cfg, "lm.corpus=/nonexistent/corpus.txt", "t", why, sizeof why),
+                     DQ_OK);
     assert_int_equal(dq_env_dims(&cfg, &obs_dim, &n_actions, why, sizeof why), DQ_OK);
     assert_int_equal(obs_dim, LMENV_OBS_DIM);
     assert_int_equal(dq_config_set(&cfg, "lm.actions=0.5,", "t", why, sizeof why), DQ_OK);

@@ -65,15 +65,21 @@ static void test_terminate_and_truncate(void **state)
      *   t2: 3 + .5*4 + .25*5 = 6.25, 0 (terminal), next = 5
      *   t3: 4 + .5*5 = 6.5, 0;  t4: 5, 0 */
     assert_int_equal(run(&ns, &b, 0, r, 5, 1), 5);
-    const want_t term[5] = {{0, 2.75f, 0.125f, 3, 0}, {1, 4.5f, 0.125f, 4, 1}, {2, 6.25f, 0, 5, 2},
-                            {3, 6.5f, 0, 5, 0},       {4, 5, 0, 5, 1}};
+    const want_t term[5] = {{0, 2.75f, 0.125f, 3, 0},
+                            {1, 4.5f, 0.125f, 4, 1},
+                            {2, 6.25f, 0, 5, 2},
+                            {3, 6.5f, 0, 5, 0},
+                            {4, 5, 0, 5, 1}};
     check(&b, 0, term, 5);
 
     /* The same rewards cut by a time limit: the last windows bootstrap from
      * the final observation with gamma^m, m = 3, 2, 1. */
     assert_int_equal(run(&ns, &b, 10, r, 5, 2), 5);
-    const want_t trunc[5] = {{10, 2.75f, 0.125f, 13, 1}, {11, 4.5f, 0.125f, 14, 2}, {12, 6.25f, 0.125f, 15, 0},
-                             {13, 6.5f, 0.25f, 15, 1},   {14, 5, 0.5f, 15, 2}};
+    const want_t trunc[5] = {{10, 2.75f, 0.125f, 13, 1},
+                             {11, 4.5f, 0.125f, 14, 2},
+                             {12, 6.25f, 0.125f, 15, 0},
+                             {13, 6.5f, 0.25f, 15, 1},
+                             {14, 5, 0.5f, 15, 2}};
     check(&b, 5, trunc, 5);
 
     /* An episode shorter than n: terminated after 2 steps, truncated after 1. */

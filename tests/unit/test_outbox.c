@@ -30,10 +30,10 @@
 typedef struct {
     void *ctx;
     char endpoint[256];
-    int inserted[N_MSGS];  /* times each seq was inserted */
+    int inserted[N_MSGS]; /* times each seq was inserted */
     int gaps, duplicates, timeouts_sent;
     uint64_t expected;
-    uint64_t hash;         /* content hash of what was inserted */
+    uint64_t hash; /* content hash of what was inserted */
     volatile int done;
 } fake_t;
 
@@ -139,7 +139,8 @@ static void test_exactly_once_in_order(void **state)
     uint64_t hash = 0;
     for (int i = 0; i < N_MSGS; i++) {
         for (uint32_t k = 0; k < 2; k++) {
-            for (int j = 0; j < 3; j++) b.obs[k * 3 + j] = b.next_obs[k * 3 + j] = (float)(i * 10 + j);
+            for (int j = 0; j < 3; j++)
+                b.obs[k * 3 + j] = b.next_obs[k * 3 + j] = (float)(i * 10 + j);
             b.action[k] = (int32_t)k;
             b.reward[k] = (float)i;
             b.discount[k] = 0.9f;
@@ -157,9 +158,11 @@ static void test_exactly_once_in_order(void **state)
     outbox_stats(o, &st);
     f.done = 1;
     pthread_join(th, NULL);
-    printf("    resent %llu, disconnects %llu, server timeouts %llu, duplicate acks %llu, waited %.2f s\n",
+    printf("    resent %llu, disconnects %llu, server timeouts %llu, duplicate acks %llu, waited "
+           "%.2f s\n",
            (unsigned long long)st.resent_msgs, (unsigned long long)st.disconnects,
-           (unsigned long long)st.server_timeouts, (unsigned long long)st.duplicate_acks, st.blocked_s);
+           (unsigned long long)st.server_timeouts, (unsigned long long)st.duplicate_acks,
+           st.blocked_s);
     for (int i = 0; i < N_MSGS; i++) assert_int_equal(f.inserted[i], 1);
     assert_int_equal(f.gaps, 0);
     assert_int_equal(f.hash, hash);

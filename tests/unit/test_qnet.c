@@ -31,8 +31,8 @@ static const char *tmp_path(const char *tag)
 
 /* The same network in double with plain loops, parameters taken from p
  * (layout of qnet.h); returns sum_ij w_ij q_ij and optionally fills q. */
-static double ref_loss(const dq_qnet_t *net, const double *p, const float *x, int B,
-                       const float *w, double *q_out)
+static double ref_loss(const dq_qnet_t *net, const double *p, const float *x, int B, const float *w,
+                       double *q_out)
 {
     double loss = 0.0;
     for (int r = 0; r < B; r++) {

@@ -80,11 +80,11 @@ static ratelimiter_config_t config_of(const model_t *m)
 static void run_interleaving(dq_rng_t *rng, int steps, bool *saw_insert_wait, bool *saw_sample_wait)
 {
     model_t m = {
-        .k = 1 + (int64_t)dq_rng_below(rng, 16),      /* SPI 0.25 .. 4 */
+        .k = 1 + (int64_t)dq_rng_below(rng, 16), /* SPI 0.25 .. 4 */
         .min_size = 1 + (int64_t)dq_rng_below(rng, 60),
         .nmax = 1 + (int64_t)dq_rng_below(rng, 8),
         .mmax = 1 + (int64_t)dq_rng_below(rng, 32),
-        .enabled = dq_rng_below(rng, 4) != 0,          /* a quarter start pre-filling */
+        .enabled = dq_rng_below(rng, 4) != 0, /* a quarter start pre-filling */
     };
     m.cap = m.min_size + (int64_t)dq_rng_below(rng, 100);
     int64_t slack_e = (int64_t)dq_rng_below(rng, 3); /* a third of runs at the exact minimum */
@@ -94,7 +94,8 @@ static void run_interleaving(dq_rng_t *rng, int steps, bool *saw_insert_wait, bo
 
     ratelimiter_config_t cfg = config_of(&m);
     ratelimiter_t rl;
-    if (ratelimiter_init(&rl, &cfg, err, sizeof err) != DQ_OK) fail_msg("valid config refused: %s", err);
+    if (ratelimiter_init(&rl, &cfg, err, sizeof err) != DQ_OK)
+        fail_msg("valid config refused: %s", err);
     /* The model rounds the minimum up to whole quarters. */
     double need = ratelimiter_min_error_buffer(&cfg);
     assert_true(need <= (double)m.e / 4.0);
@@ -110,10 +111,12 @@ static void run_interleaving(dq_rng_t *rng, int steps, bool *saw_insert_wait, bo
         if (step % 500 == 0) bias = 10 + dq_rng_below(rng, 81);
         int64_t n = 1 + (int64_t)dq_rng_below(rng, (uint64_t)m.nmax + 1); /* may exceed nmax */
         int64_t s = 1 + (int64_t)dq_rng_below(rng, (uint64_t)m.mmax + 1);
-        bool ci = ratelimiter_can_insert(&rl, (uint64_t)n), cs = ratelimiter_can_sample(&rl, (uint64_t)s);
+        bool ci = ratelimiter_can_insert(&rl, (uint64_t)n),
+             cs = ratelimiter_can_sample(&rl, (uint64_t)s);
         if (ci != m_can_insert(&m, n) || cs != m_can_sample(&m, s))
-            fail_msg("step %d: can_insert(%lld) %d vs model %d, can_sample(%lld) %d vs model %d", step,
-                     (long long)n, ci, m_can_insert(&m, n), (long long)s, cs, m_can_sample(&m, s));
+            fail_msg("step %d: can_insert(%lld) %d vs model %d, can_sample(%lld) %d vs model %d",
+                     step, (long long)n, ci, m_can_insert(&m, n), (long long)s, cs,
+                     m_can_sample(&m, s));
         /* No deadlock: requests within the batch limits are never both refused. */
         if (n <= m.nmax && s <= m.mmax) assert_true(ci || cs);
         *saw_insert_wait |= m.enabled && n <= m.nmax && !ci;
@@ -163,8 +166,13 @@ static void test_against_counter_model(void **state)
 static ratelimiter_config_t base_config(void)
 {
     return (ratelimiter_config_t){
-        .samples_per_insert = 1.0, .min_size_to_sample = 1000, .error_buffer = 200.0,
-        .capacity = 100000, .max_insert_batch = 1, .max_sample_batch = 256, .enabled = true,
+        .samples_per_insert = 1.0,
+        .min_size_to_sample = 1000,
+        .error_buffer = 200.0,
+        .capacity = 100000,
+        .max_insert_batch = 1,
+        .max_sample_batch = 256,
+        .enabled = true,
     };
 }
 
@@ -233,7 +241,8 @@ static void test_refused_config_would_deadlock_after_warmup(void **state)
     assert_false(ratelimiter_can_sample(&rl, 256));
     /* With the accepted buffer the same walk leaves the sampler free. */
     assert_int_equal(ratelimiter_init(&rl, &c, err, sizeof err), DQ_OK);
-    while (ratelimiter_insert(&rl, 1) == DQ_OK) {}
+    while (ratelimiter_insert(&rl, 1) == DQ_OK) {
+    }
     assert_true(ratelimiter_can_sample(&rl, 256));
 }
 

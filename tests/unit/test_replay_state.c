@@ -307,8 +307,8 @@ static replay_t *busy_state(dq_config_t *cfg)
         if (replay_sample(r, &req, &it, why, sizeof why) == DQ_OK) {
             float *p = malloc(it.batch.count * sizeof *p);
             for (uint32_t i = 0; i < it.batch.count; i++) p[i] = (float)dq_rng_uniform(&rng) * 5;
-            dq_update_priorities_t up = {.table = "main", .count = it.batch.count,
-                                         .keys = it.keys, .priority = p};
+            dq_update_priorities_t up = {
+                .table = "main", .count = it.batch.count, .keys = it.keys, .priority = p};
             replay_update_priorities(r, &up, &ack, why, sizeof why);
             free(p);
             dq_batch_free(&it.batch);

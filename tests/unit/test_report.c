@@ -22,13 +22,14 @@
 
 static const char *report_bin;
 
-#define assert_close(a, b, eps)                                                          \
-    do {                                                                                 \
-        double a_ = (a), b_ = (b);                                                       \
+#define assert_close(a, b, eps)                                                            \
+    do {                                                                                   \
+        double a_ = (a), b_ = (b);                                                         \
         if (!(fabs(a_ - b_) <= (eps))) fail_msg("%s = %.15g, expected %.15g", #a, a_, b_); \
     } while (0)
 
-static void put(const char *dir, const char *name, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void put(const char *dir, const char *name, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 static void put(const char *dir, const char *name, const char *fmt, ...)
 {
     char path[1024], cmd[1100];
@@ -105,7 +106,8 @@ static void rm_dir(char *dir)
 static void run_report(const char *dir, const char *extra)
 {
     char cmd[2048];
-    snprintf(cmd, sizeof cmd, "'%s' --dir '%s' --set run.log_level=warn %s", report_bin, dir, extra);
+    snprintf(cmd, sizeof cmd, "'%s' --dir '%s' --set run.log_level=warn %s", report_bin, dir,
+             extra);
     assert_int_equal(system(cmd), 0);
 }
 
@@ -115,18 +117,27 @@ static void chain_run(const char *dir, const char *rel, int n, double (*ret)(int
 {
     char name[600], buf[1 << 16];
     size_t o = 0;
-    o += (size_t)snprintf(buf + o, sizeof buf - o, "time_s,env,episode,steps,return,final_metric,explore_param,weights_version\n");
+    o += (size_t)snprintf(
+        buf + o, sizeof buf - o,
+        "time_s,env,episode,steps,return,final_metric,explore_param,weights_version\n");
     for (int i = 1; i <= n; i++)
-        o += (size_t)snprintf(buf + o, sizeof buf - o, "%d,0,%d,10,%.6f,nan,0.1,1\n", i, i, ret(i, c));
+        o += (size_t)snprintf(buf + o, sizeof buf - o, "%d,0,%d,10,%.6f,nan,0.1,1\n", i, i,
+                              ret(i, c));
     snprintf(name, sizeof name, "%s/actor-0-episodes.csv", rel);
     put(dir, name, "%s", buf);
     snprintf(name, sizeof name, "%s/config.ini", rel);
-    put(dir, name, "[run]\nseed = 1\n\n[env]\nname = chain\n\n[learner]\nupdates = 100\n\n[actor]\ncount = 1\n");
+    put(dir, name,
+        "[run]\nseed = 1\n\n[env]\nname = chain\n\n[learner]\nupdates = 100\n\n[actor]\ncount = "
+        "1\n");
     snprintf(name, sizeof name, "%s/DONE", rel);
     put(dir, name, "wall_s=3\n");
 }
 
-static double constant(int i, double c) { (void)i; return c; }
+static double constant(int i, double c)
+{
+    (void)i;
+    return c;
+}
 static double ramp(int i, double c) { return c * i / 20.0; }
 
 /* A schedule that beats another in every run has P(improvement) = 1; the IQM
@@ -139,8 +150,10 @@ static void test_chain_known_answers(void **state)
     char *dir = new_dir();
     put(dir, "manifest.tsv",
         "index\tschedule\texploration\tseed\trun\n"
-        "0\tgood\t0.1\t1\truns/good/seed-1\n1\tgood\t0.1\t2\truns/good/seed-2\n2\tgood\t0.1\t3\truns/good/seed-3\n"
-        "3\tbad\t0.5\t1\truns/bad/seed-1\n4\tbad\t0.5\t2\truns/bad/seed-2\n5\tbad\t0.5\t3\truns/bad/seed-3\n"
+        "0\tgood\t0.1\t1\truns/good/seed-1\n1\tgood\t0.1\t2\truns/good/"
+        "seed-2\n2\tgood\t0.1\t3\truns/good/seed-3\n"
+        "3\tbad\t0.5\t1\truns/bad/seed-1\n4\tbad\t0.5\t2\truns/bad/seed-2\n5\tbad\t0.5\t3\truns/"
+        "bad/seed-3\n"
         "6\tramp\tlinear:start=1,end=0.05,steps=100\t1\truns/ramp/seed-1\n"
         "7\tramp\tlinear:start=1,end=0.05,steps=100\t2\truns/ramp/seed-2\n"
         "8\tramp\tlinear:start=1,end=0.05,steps=100\t3\truns/ramp/seed-3\n");
@@ -190,7 +203,8 @@ static void test_chain_known_answers(void **state)
     /* the missing runs are listed with their reasons */
     char *md = slurp(out, "report.md");
     assert_non_null(strstr(md, "2 of 9 planned runs are left out"));
-    assert_non_null(strstr(md, "| runs/ramp/seed-2 | ramp | 2 | failed | training failed (exit 1); see logs |"));
+    assert_non_null(strstr(
+        md, "| runs/ramp/seed-2 | ramp | 2 | failed | training failed (exit 1); see logs |"));
     assert_non_null(strstr(md, "| runs/ramp/seed-3 | ramp | 3 | missing | not started |"));
     assert_non_null(strstr(md, "Held fixed: every configuration key of the 7 finished runs"));
     free(md);
@@ -200,7 +214,9 @@ static void test_chain_known_answers(void **state)
     free(runs);
 
     /* a run folder without DONE (interrupted) is unfinished, not used */
-    put(dir, "runs/ramp/seed-3/actor-0-episodes.csv", "time_s,env,episode,steps,return,final_metric,explore_param,weights_version\n1,0,1,10,5,nan,0.1,1\n");
+    put(dir, "runs/ramp/seed-3/actor-0-episodes.csv",
+        "time_s,env,episode,steps,return,final_metric,explore_param,weights_version\n1,0,1,10,5,"
+        "nan,0.1,1\n");
     run_report(dir, "--set ablation.gnuplot=");
     md = slurp(out, "report.md");
     assert_non_null(strstr(md, "| runs/ramp/seed-3 | ramp | 3 | unfinished |"));
@@ -232,12 +248,15 @@ static void test_iqm_and_intervals(void **state)
         chain_run(dir, rel, 20, constant, two_set[s]);
     }
     /* one run trained with another batch size: not held fixed */
-    put(dir, "runs/two/seed-4/config.ini", "[run]\nseed = 4\n\n[env]\nname = chain\n\n[learner]\nupdates = 100\nbatch = 32\n\n[actor]\ncount = 1\n");
+    put(dir, "runs/two/seed-4/config.ini",
+        "[run]\nseed = 4\n\n[env]\nname = chain\n\n[learner]\nupdates = 100\nbatch = "
+        "32\n\n[actor]\ncount = 1\n");
     run_report(dir, "--set ablation.gnuplot= --set ablation.boot=4000");
     char out[1100];
     snprintf(out, sizeof out, "%s/report", dir);
     assert_close(csv_value(out, "final.csv", "\"iqm\"", 4), 2.5, 1e-9);
-    double lo = csv_value(out, "final.csv", "\"iqm\"", 5), hi = csv_value(out, "final.csv", "\"iqm\"", 6);
+    double lo = csv_value(out, "final.csv", "\"iqm\"", 5),
+           hi = csv_value(out, "final.csv", "\"iqm\"", 6);
     assert_true(lo >= 1.0 && lo <= 2.5 && hi >= 2.5 && hi <= 10.0 && hi > lo);
     assert_close(csv_value(out, "final.csv", "\"two\"", 4), 0.5, 1e-9);
     assert_close(csv_value(out, "final.csv", "\"two\"", 5), 0.0, 1e-9);
@@ -258,23 +277,30 @@ static void lm_run(const char *dir, const char *rel, long seed, double base)
 {
     char name[600], buf[4096];
     snprintf(name, sizeof name, "%s/config.ini", rel);
-    put(dir, name, "[run]\nseed = %ld\n\n[env]\nname = lm\n\n[learner]\nupdates = 100\n\n[actor]\ncount = 1\n", seed);
-    size_t o = (size_t)snprintf(buf, sizeof buf, "time_s,env,episode,steps,return,final_metric,explore_param,weights_version\n");
+    put(dir, name,
+        "[run]\nseed = %ld\n\n[env]\nname = lm\n\n[learner]\nupdates = 100\n\n[actor]\ncount = 1\n",
+        seed);
+    size_t o = (size_t)snprintf(
+        buf, sizeof buf,
+        "time_s,env,episode,steps,return,final_metric,explore_param,weights_version\n");
     for (int i = 1; i <= 20; i++)
-        o += (size_t)snprintf(buf + o, sizeof buf - o, "%d,0,%d,10,0.5,%.6f,0.1,1\n", i, i, 3.0 * 0.6931471805599453);
+        o += (size_t)snprintf(buf + o, sizeof buf - o, "%d,0,%d,10,0.5,%.6f,0.1,1\n", i, i,
+                              3.0 * 0.6931471805599453);
     snprintf(name, sizeof name, "%s/actor-0-episodes.csv", rel);
     put(dir, name, "%s", buf);
     snprintf(name, sizeof name, "%s/learner.csv", rel);
     put(dir, name, "time_s,updates,replay_inserts\n1,25,100\n2,75,300\n3,100,400\n");
     snprintf(name, sizeof name, "%s/eval/episodes.csv", rel);
-    put(dir, name, "method,lr_setting,lr,instance_seed,size,final_bpb\n"
-                   "\"controller\",instance,0,11,2x48x4x32,%.6f\n\"controller\",instance,0,12,2x48x4x32,%.6f\n"
-                   "\"controller\",instance,0,13,2x48x4x32,%.6f\n",
+    put(dir, name,
+        "method,lr_setting,lr,instance_seed,size,final_bpb\n"
+        "\"controller\",instance,0,11,2x48x4x32,%.6f\n\"controller\",instance,0,12,2x48x4x32,%.6f\n"
+        "\"controller\",instance,0,13,2x48x4x32,%.6f\n",
         base, base + 0.1, base + 0.2);
     snprintf(name, sizeof name, "%s/snapshots/50/episodes.csv", rel);
-    put(dir, name, "method,lr_setting,lr,instance_seed,size,final_bpb\n"
-                   "\"controller\",instance,0,11,2x48x4x32,%.6f\n\"controller\",instance,0,12,2x48x4x32,%.6f\n"
-                   "\"controller\",instance,0,13,2x48x4x32,%.6f\n",
+    put(dir, name,
+        "method,lr_setting,lr,instance_seed,size,final_bpb\n"
+        "\"controller\",instance,0,11,2x48x4x32,%.6f\n\"controller\",instance,0,12,2x48x4x32,%.6f\n"
+        "\"controller\",instance,0,13,2x48x4x32,%.6f\n",
         base + 1, base + 1, base + 1);
     snprintf(name, sizeof name, "%s/DONE", rel);
     put(dir, name, "wall_s=60\n");
@@ -312,8 +338,9 @@ static void test_lm_heldout(void **state)
     free(md);
     if (figures) {
         struct stat st;
-        const char *figs[] = {"curve_return.svg", "curve_train_bpb.svg", "curve_heldout_bpb.svg", "profile.svg",
-                              "final.svg", "curve_return.png", "profile.png", NULL};
+        const char *figs[] = {
+            "curve_return.svg", "curve_train_bpb.svg", "curve_heldout_bpb.svg", "profile.svg",
+            "final.svg",        "curve_return.png",    "profile.png",           NULL};
         for (int i = 0; figs[i]; i++) {
             char path[1200];
             snprintf(path, sizeof path, "%s/%s", out, figs[i]);

@@ -10,9 +10,9 @@
 #include "err.h"
 #include "rlstats.h"
 
-#define assert_close(a, b, eps)                                                      \
-    do {                                                                             \
-        double a_ = (a), b_ = (b);                                                   \
+#define assert_close(a, b, eps)                                                            \
+    do {                                                                                   \
+        double a_ = (a), b_ = (b);                                                         \
         if (!(fabs(a_ - b_) <= (eps))) fail_msg("%s = %.15g, expected %.15g", #a, a_, b_); \
     } while (0)
 
@@ -91,7 +91,9 @@ static void test_prob_improvement(void **state)
     dq_rng_t rng;
     dq_rng_seed(&rng, 3);
     double lo, hi;
-    assert_int_equal(rl_prob_improvement_ci(x, 2, y, 2, 1, RL_LOWER_IS_BETTER, 500, 0.05, &rng, &lo, &hi), DQ_OK);
+    assert_int_equal(
+        rl_prob_improvement_ci(x, 2, y, 2, 1, RL_LOWER_IS_BETTER, 500, 0.05, &rng, &lo, &hi),
+        DQ_OK);
     assert_close(lo, 1.0, 1e-12);
     assert_close(hi, 1.0, 1e-12);
 }

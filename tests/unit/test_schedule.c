@@ -96,12 +96,14 @@ static void test_parse_errors_and_format(void **state)
 {
     (void)state;
     lm_schedule_t s;
-    const char *bad[] = {"cosin", "cosine:", "cosine:warmup", "cosine:warmup=x", "cosine:warmup=2",
-                         "step:every=0", "constant:x=1", "plateau:patience=1.5", "cosine:min=0.1,",
-                         "invsqrt:min=0.1", "constantx"};
+    const char *bad[] = {
+        "cosin",           "cosine:",         "cosine:warmup", "cosine:warmup=x",
+        "cosine:warmup=2", "step:every=0",    "constant:x=1",  "plateau:patience=1.5",
+        "cosine:min=0.1,", "invsqrt:min=0.1", "constantx"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         why[0] = '\0';
-        if (schedule_parse(&s, bad[i], why, sizeof why) != DQ_ECONFIG) fail_msg("accepted '%s'", bad[i]);
+        if (schedule_parse(&s, bad[i], why, sizeof why) != DQ_ECONFIG)
+            fail_msg("accepted '%s'", bad[i]);
         assert_true(strlen(why) > 0);
     }
     char buf[128];
@@ -117,12 +119,9 @@ static void test_parse_errors_and_format(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_constant),
-        cmocka_unit_test(test_cosine),
-        cmocka_unit_test(test_step),
-        cmocka_unit_test(test_invsqrt),
-        cmocka_unit_test(test_plateau),
-        cmocka_unit_test(test_parse_errors_and_format),
+        cmocka_unit_test(test_constant), cmocka_unit_test(test_cosine),
+        cmocka_unit_test(test_step),     cmocka_unit_test(test_invsqrt),
+        cmocka_unit_test(test_plateau),  cmocka_unit_test(test_parse_errors_and_format),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -140,10 +140,13 @@ static void test_edges_exact(void **state)
     assert_true(sumtree_total(t) == 4.0);
     assert_true(sumtree_min(t) == 0.25);
     /* [0,.5) -> 1, [.5,1.75) -> 4, [1.75,2) -> 5, [2,4) -> 7 */
-    struct { double prefix; size_t leaf; } cases[] = {
-        {-1.0, 1}, {-0.0, 1}, {0.0, 1}, {0.49, 1}, {0.5, 4}, {1.74, 4}, {1.75, 5},
-        {1.99, 5}, {2.0, 7}, {3.999, 7}, {4.0, 7}, {nextafter(4.0, 5.0), 7}, {1e300, 7},
-        {INFINITY, 7}, {-INFINITY, 1}, {NAN, 1},
+    struct {
+        double prefix;
+        size_t leaf;
+    } cases[] = {
+        {-1.0, 1},  {-0.0, 1},     {0.0, 1},       {0.49, 1},  {0.5, 4}, {1.74, 4},
+        {1.75, 5},  {1.99, 5},     {2.0, 7},       {3.999, 7}, {4.0, 7}, {nextafter(4.0, 5.0), 7},
+        {1e300, 7}, {INFINITY, 7}, {-INFINITY, 1}, {NAN, 1},
     };
     for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++)
         if (sumtree_find(t, cases[k].prefix) != cases[k].leaf)

@@ -150,7 +150,9 @@ static dq_msg_t make_any(dq_msg_type_t t)
     case DQ_MSG_STATS: m.u.stats.id = 17; break;
     case DQ_MSG_STATS_REPLY: return make_stats_reply();
     case DQ_MSG_CHECKPOINT: m.u.checkpoint.id = 18; break;
-    case DQ_MSG_ERROR: dq_msg_error(&m, DQ_ERANGE, 77, "insert.discount[0] = 2, outside [0, 1]"); break;
+    case DQ_MSG_ERROR:
+        dq_msg_error(&m, DQ_ERANGE, 77, "insert.discount[0] = 2, outside [0, 1]");
+        break;
     default: break;
     }
     return m;
@@ -191,7 +193,8 @@ static void assert_msg_equal(const dq_msg_t *a, const dq_msg_t *b)
         assert_int_equal(a->u.insert.actor, b->u.insert.actor);
         assert_true(a->u.insert.seq == b->u.insert.seq);
         assert_true(a->u.insert.run == b->u.insert.run);
-        assert_batch_equal(&a->u.insert.batch, &b->u.insert.batch, a->u.insert.batch.priority != NULL);
+        assert_batch_equal(&a->u.insert.batch, &b->u.insert.batch,
+                           a->u.insert.batch.priority != NULL);
         break;
     case DQ_MSG_ACK:
         assert_true(a->u.ack.seq == b->u.ack.seq);
@@ -206,7 +209,8 @@ static void assert_msg_equal(const dq_msg_t *a, const dq_msg_t *b)
     case DQ_MSG_ITEMS:
         assert_true(a->u.items.id == b->u.items.id);
         assert_true(a->u.items.size == b->u.items.size);
-        assert_memory_equal(a->u.items.keys, b->u.items.keys, a->u.items.batch.count * sizeof(uint64_t));
+        assert_memory_equal(a->u.items.keys, b->u.items.keys,
+                            a->u.items.batch.count * sizeof(uint64_t));
         assert_floats_equal(a->u.items.prob, b->u.items.prob, a->u.items.batch.count);
         assert_batch_equal(&a->u.items.batch, &b->u.items.batch, 0);
         break;
@@ -259,8 +263,7 @@ static void expect(const void *data, size_t len, int code, const char *needle)
     dq_msg_t m;
     why[0] = 0;
     int rc = dq_msg_decode(data, len, MAX_BYTES, &m, why, sizeof why);
-    if (rc != code)
-        fail_msg("expected %s, got %s: %s", dq_errname(code), dq_errname(rc), why);
+    if (rc != code) fail_msg("expected %s, got %s: %s", dq_errname(code), dq_errname(rc), why);
     if (rc == 0) {
         dq_msg_clear(&m);
         return;
@@ -286,7 +289,8 @@ static void doc_open(doc_t *d, const dq_msg_t *m)
     assert_int_equal(dq_msg_encode(m, &d->enc), DQ_OK);
     msgpack_unpacked_init(&d->up);
     size_t off = 0;
-    assert_int_equal(msgpack_unpack_next(&d->up, d->enc.data, d->enc.len, &off), MSGPACK_UNPACK_SUCCESS);
+    assert_int_equal(msgpack_unpack_next(&d->up, d->enc.data, d->enc.len, &off),
+                     MSGPACK_UNPACK_SUCCESS);
     assert_int_equal(d->up.data.type, MSGPACK_OBJECT_MAP);
     msgpack_sbuffer_init(&d->out);
 }
@@ -358,7 +362,8 @@ static msgpack_object o_uint(uint64_t v)
 
 static msgpack_object o_int(int64_t v)
 {
-    msgpack_object o = {.type = v < 0 ? MSGPACK_OBJECT_NEGATIVE_INTEGER : MSGPACK_OBJECT_POSITIVE_INTEGER};
+    msgpack_object o = {.type = v < 0 ? MSGPACK_OBJECT_NEGATIVE_INTEGER
+                                      : MSGPACK_OBJECT_POSITIVE_INTEGER};
     o.via.i64 = v;
     return o;
 }
@@ -419,8 +424,8 @@ static void test_round_trip_every_type(void **state)
         dq_msg_clear(&m); /* twice is safe */
     }
     /* Larger ones, INSERT without priorities, and the extremes of the ranges. */
-    dq_msg_t big[] = {make_insert(256, 16, 0), make_insert(1, DQ_WIRE_MAX_DIM, 1), make_items(300, 5),
-                      make_update(1000), make_weights()};
+    dq_msg_t big[] = {make_insert(256, 16, 0), make_insert(1, DQ_WIRE_MAX_DIM, 1),
+                      make_items(300, 5), make_update(1000), make_weights()};
     big[0].u.insert.batch.action[0] = INT32_MAX;
     for (size_t i = 0; i < sizeof big / sizeof big[0]; i++) {
         dq_msg_t r;
@@ -437,9 +442,10 @@ static void test_round_trip_every_type(void **state)
 static void test_type_names(void **state)
 {
     (void)state;
-    const char *want[] = {"insert", "ack", "sample", "items", "update_priorities", "weights",
-                          "stats", "stats_reply", "checkpoint", "error"};
-    for (int t = 0; t < DQ_MSG_COUNT_; t++) assert_string_equal(dq_msg_type_name((dq_msg_type_t)t), want[t]);
+    const char *want[] = {"insert",  "ack",   "sample",      "items",      "update_priorities",
+                          "weights", "stats", "stats_reply", "checkpoint", "error"};
+    for (int t = 0; t < DQ_MSG_COUNT_; t++)
+        assert_string_equal(dq_msg_type_name((dq_msg_type_t)t), want[t]);
     assert_string_equal(dq_msg_type_name(DQ_MSG_COUNT_), "unknown");
 }
 
@@ -492,18 +498,25 @@ static void test_truncated_every_length(void **state)
 /* The fields of a message as encoded, except "type" and "v". */
 static const char *const *fields_of(dq_msg_type_t t, size_t *n)
 {
-    static const char *const insert[] = {"actor", "seq", "count", "obs_dim", "obs", "next_obs", "action",
-                                         "reward", "discount", "epsilon", "version", "priority"};
+    static const char *const insert[] = {"actor",    "seq",      "count",   "obs_dim",
+                                         "obs",      "next_obs", "action",  "reward",
+                                         "discount", "epsilon",  "version", "priority"};
     static const char *const ack[] = {"seq", "count", "duplicate"};
     static const char *const sample[] = {"table", "n", "id"};
-    static const char *const items[] = {"id", "size", "keys", "prob", "count", "obs_dim", "obs",
-                                        "next_obs", "action", "reward", "discount", "epsilon", "version"};
+    static const char *const items[] = {"id",       "size",    "keys",     "prob",   "count",
+                                        "obs_dim",  "obs",     "next_obs", "action", "reward",
+                                        "discount", "epsilon", "version"};
     static const char *const update[] = {"table", "count", "keys", "priority"};
-    static const char *const weights[] = {"version", "step", "n_layers", "shape", "n_floats", "blob"};
+    static const char *const weights[] = {"version", "step",     "n_layers",
+                                          "shape",   "n_floats", "blob"};
     static const char *const request[] = {"id"};
     static const char *const stats_reply[] = {"stats"};
     static const char *const error[] = {"code", "name", "message", "id"};
-#define RET_(a) do { *n = sizeof a / sizeof a[0]; return a; } while (0)
+#define RET_(a)                      \
+    do {                             \
+        *n = sizeof a / sizeof a[0]; \
+        return a;                    \
+    } while (0)
     switch (t) {
     case DQ_MSG_INSERT: RET_(insert);
     case DQ_MSG_ACK: RET_(ack);
@@ -541,7 +554,8 @@ static void test_missing_and_wrong_types(void **state)
                 doc_expect(&d, fields[i], NULL, DQ_EMISSING, needle);
             else
                 doc_expect(&d, fields[i], NULL, DQ_OK, NULL); /* optional */
-            snprintf(needle, sizeof needle, "%s.%s: expected", dq_msg_type_name((dq_msg_type_t)t), fields[i]);
+            snprintf(needle, sizeof needle, "%s.%s: expected", dq_msg_type_name((dq_msg_type_t)t),
+                     fields[i]);
             doc_expect(&d, fields[i], is_str_field(fields[i]) ? &u : &s, DQ_ETYPE, needle);
             doc_expect(&d, fields[i], &f, DQ_ETYPE, needle);
         }
@@ -582,7 +596,8 @@ static void test_oversize(void **state)
     dq_msg_t m = make_insert(4, 4, 0), r;
     dq_buf_t buf = {0};
     assert_int_equal(dq_msg_encode(&m, &buf), DQ_OK);
-    assert_int_equal(dq_msg_decode(buf.data, buf.len, buf.len - 1, &r, why, sizeof why), DQ_ETOOBIG);
+    assert_int_equal(dq_msg_decode(buf.data, buf.len, buf.len - 1, &r, why, sizeof why),
+                     DQ_ETOOBIG);
     assert_true(is_empty(&r));
     assert_non_null(strstr(why, "exceeds the limit"));
     assert_int_equal(dq_msg_decode(buf.data, buf.len, buf.len, &r, why, sizeof why), DQ_OK);
@@ -756,7 +771,8 @@ static void test_ranges(void **state)
     msgpack_object st = {.type = MSGPACK_OBJECT_MAP, .via.map = {2, kv}};
     doc_expect(&d, "stats", &st, DQ_ENONFINITE, "stats_reply.stats[\"bad\"] is not finite");
     kv[1].val = o_str("7");
-    doc_expect(&d, "stats", &st, DQ_ETYPE, "stats_reply.stats[\"bad\"]: expected a number, got str");
+    doc_expect(&d, "stats", &st, DQ_ETYPE,
+               "stats_reply.stats[\"bad\"]: expected a number, got str");
     kv[1].key = o_uint(1);
     kv[1].val = o_uint(1);
     doc_expect(&d, "stats", &st, DQ_ETYPE, "stats_reply.stats key 1: expected str");
@@ -795,13 +811,15 @@ static void test_weights_shapes(void **state)
                    p2[2] = {o_uint(8), o_uint(3)};
     msgpack_object layers[3] = {o_array(p0, 2), o_array(p1, 2), o_array(p2, 2)};
     msgpack_object shape = o_array(layers, 3);
-    doc_expect(&d, "shape", &shape, DQ_ESHAPE, "weights.shape[1] = (9, 8) does not follow layer 0's output 8");
+    doc_expect(&d, "shape", &shape, DQ_ESHAPE,
+               "weights.shape[1] = (9, 8) does not follow layer 0's output 8");
     p1[0] = o_uint(0);
     doc_expect(&d, "shape", &shape, DQ_ERANGE, "weights.shape[1][0] = 0, must be in [1, 65536]");
     p1[0] = o_str("8");
     doc_expect(&d, "shape", &shape, DQ_ETYPE, "weights.shape[1][0]: expected uint, got str");
     layers[1] = o_array(p1, 1);
-    doc_expect(&d, "shape", &shape, DQ_ELENGTH, "weights.shape[1]: array of 1 elements, expected 2");
+    doc_expect(&d, "shape", &shape, DQ_ELENGTH,
+               "weights.shape[1]: array of 1 elements, expected 2");
     layers[1] = o_uint(8);
     doc_expect(&d, "shape", &shape, DQ_ETYPE, "weights.shape[1]: expected array, got uint");
     doc_close(&d);
@@ -832,7 +850,8 @@ static void test_lengths_and_huge_counts(void **state)
                "insert.obs: bin of 60 bytes, expected 64 (count 1 x obs_dim 16 x 4)");
     doc_expect(&d, "next_obs", &x, DQ_ELENGTH, "insert.next_obs: bin of 60 bytes");
     x = o_bin(b60, 8);
-    doc_expect(&d, "reward", &x, DQ_ELENGTH, "insert.reward: bin of 8 bytes, expected 4 (count 1 x 4)");
+    doc_expect(&d, "reward", &x, DQ_ELENGTH,
+               "insert.reward: bin of 8 bytes, expected 4 (count 1 x 4)");
     doc_expect(&d, "discount", &x, DQ_ELENGTH, "insert.discount");
     doc_expect(&d, "epsilon", &x, DQ_ELENGTH, "insert.epsilon");
     doc_expect(&d, "priority", &x, DQ_ELENGTH, "insert.priority");
@@ -863,14 +882,16 @@ static void test_lengths_and_huge_counts(void **state)
     m = make_update(3);
     doc_open(&d, &m);
     x = o_uint(DQ_WIRE_MAX_COUNT);
-    doc_expect(&d, "count", &x, DQ_ELENGTH, "update_priorities.keys: array of 3 elements, expected 65536");
+    doc_expect(&d, "count", &x, DQ_ELENGTH,
+               "update_priorities.keys: array of 3 elements, expected 65536");
     doc_close(&d);
     dq_msg_clear(&m);
 
     m = make_weights();
     doc_open(&d, &m);
     x = o_bin(b60, 60);
-    doc_expect(&d, "blob", &x, DQ_ELENGTH, "weights.blob: bin of 60 bytes, expected 940 (n_floats 235 x 4)");
+    doc_expect(&d, "blob", &x, DQ_ELENGTH,
+               "weights.blob: bin of 60 bytes, expected 940 (n_floats 235 x 4)");
     doc_close(&d);
     dq_msg_clear(&m);
 
@@ -878,8 +899,8 @@ static void test_lengths_and_huge_counts(void **state)
      * refused by the scan before msgpack-c would size its arrays by them. */
     static const unsigned char map32[] = {0xdf, 0xff, 0xff, 0xff, 0xff, 0xa1, 'v', 0x01};
     expect(map32, sizeof map32, DQ_EMALFORMED, "map of 4294967295 entries");
-    static const unsigned char arr32[] = {0x82, 0xa4, 't', 'y', 'p', 'e', 0xa3, 'a', 'c', 'k',
-                                          0xa1, 'x', 0xdd, 0xff, 0xff, 0xff, 0xf0, 0x01};
+    static const unsigned char arr32[] = {0x82, 0xa4, 't', 'y',  'p',  'e',  0xa3, 'a',  'c',
+                                          'k',  0xa1, 'x', 0xdd, 0xff, 0xff, 0xff, 0xf0, 0x01};
     expect(arr32, sizeof arr32, DQ_EMALFORMED, "array of 4294967280 entries");
     static const unsigned char bin32[] = {0x81, 0xa1, 'x', 0xc6, 0xff, 0xff, 0xff, 0xff, 0x00};
     expect(bin32, sizeof bin32, DQ_EMALFORMED, "truncated");
@@ -1005,11 +1026,13 @@ static void test_hand_built(void **state)
     KEY("count"), msgpack_pack_int64(&pk, count);
     KEY("obs_dim"), msgpack_pack_int8(&pk, (int8_t)dim);
     KEY("next_obs"), msgpack_pack_bin_with_body(&pk, next_obs, sizeof next_obs);
-    KEY("action"), msgpack_pack_array(&pk, 2), msgpack_pack_int32(&pk, 1), msgpack_pack_uint32(&pk, 70000);
+    KEY("action"), msgpack_pack_array(&pk, 2), msgpack_pack_int32(&pk, 1),
+        msgpack_pack_uint32(&pk, 70000);
     KEY("reward"), msgpack_pack_bin_with_body(&pk, rew, 8);
     KEY("discount"), msgpack_pack_bin_with_body(&pk, disc, 8);
     KEY("epsilon"), msgpack_pack_bin_with_body(&pk, eps, 8);
-    KEY("version"), msgpack_pack_array(&pk, 2), msgpack_pack_fix_uint8(&pk, 0), msgpack_pack_uint32(&pk, 4000000000u);
+    KEY("version"), msgpack_pack_array(&pk, 2), msgpack_pack_fix_uint8(&pk, 0),
+        msgpack_pack_uint32(&pk, 4000000000u);
     KEY("priority"), msgpack_pack_bin_with_body(&pk, prio, 8);
     dq_msg_t m;
     assert_int_equal(dq_msg_decode(sb.data, sb.size, MAX_BYTES, &m, why, sizeof why), DQ_OK);
@@ -1034,7 +1057,8 @@ static void test_hand_built(void **state)
     dq_buf_t buf = {0};
     dq_msg_t ack = make_any(DQ_MSG_ACK);
     assert_int_equal(dq_msg_encode(&ack, &buf), DQ_OK);
-    static const unsigned char head[] = {0x85, 0xa4, 't', 'y', 'p', 'e', 0xa3, 'a', 'c', 'k', 0xa1, 'v', 0x01};
+    static const unsigned char head[] = {0x85, 0xa4, 't', 'y',  'p', 'e', 0xa3,
+                                         'a',  'c',  'k', 0xa1, 'v', 0x01};
     assert_memory_equal(buf.data, head, sizeof head);
     dq_buf_free(&buf);
 
@@ -1145,7 +1169,8 @@ static void test_speed_256x16(void **state)
             double t0 = now_us();
             assert_int_equal(dq_msg_encode(&m, &buf), DQ_OK);
             double t1 = now_us();
-            assert_int_equal(dq_msg_decode(buf.data, buf.len, MAX_BYTES, &r, why, sizeof why), DQ_OK);
+            assert_int_equal(dq_msg_decode(buf.data, buf.len, MAX_BYTES, &r, why, sizeof why),
+                             DQ_OK);
             double t2 = now_us();
             dq_msg_clear(&r);
             enc += t1 - t0, dec += t2 - t1;
@@ -1153,8 +1178,8 @@ static void test_speed_256x16(void **state)
         if (enc / 200 < best_enc) best_enc = enc / 200;
         if (dec / 200 < best_dec) best_dec = dec / 200;
     }
-    print_message("INSERT 256 x 16 (%zu bytes): encode %.1f us, decode %.1f us\n", buf.len, best_enc,
-                  best_dec);
+    print_message("INSERT 256 x 16 (%zu bytes): encode %.1f us, decode %.1f us\n", buf.len,
+                  best_enc, best_dec);
     dq_msg_clear(&m);
     dq_buf_free(&buf);
 }

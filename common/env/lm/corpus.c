@@ -13,7 +13,7 @@
 
 struct corpus {
     char *paths;
-    uint8_t *text;  /* every record, back to back */
+    uint8_t *text; /* every record, back to back */
     size_t len, cap;
     size_t *starts; /* n_records + 1 offsets into text */
     size_t n_records, rec_cap;
@@ -255,8 +255,7 @@ int corpus_is_val(uint64_t seed, size_t r, double val_fraction)
 }
 
 int corpus_slice_new(corpus_slice_t **out, const corpus_t *c, double lo, double hi,
-                     double val_fraction, uint64_t seed, size_t min_len, char *why,
-                     size_t whylen)
+                     double val_fraction, uint64_t seed, size_t min_len, char *why, size_t whylen)
 {
     *out = NULL;
     if (!(lo >= 0 && lo < hi && hi <= 1 && val_fraction > 0 && val_fraction < 1)) {

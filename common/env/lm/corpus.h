@@ -54,8 +54,7 @@ const char *corpus_paths(const corpus_t *c);
  * window, T+1), else DQ_EEMPTY with a reason naming the corpus. The slice
  * copies the bytes it needs; c may be destroyed afterwards. */
 int corpus_slice_new(corpus_slice_t **out, const corpus_t *c, double lo, double hi,
-                     double val_fraction, uint64_t seed, size_t min_len, char *why,
-                     size_t whylen);
+                     double val_fraction, uint64_t seed, size_t min_len, char *why, size_t whylen);
 void corpus_slice_destroy(corpus_slice_t **s);
 
 /* Whether record r of a corpus is in the slice / in its validation split

@@ -63,13 +63,12 @@ void lm_encoder_forward(float *out, const int *inp, const float *wte, const floa
             float *o = out + ((size_t)b * T + t) * C;
             const float *we = wte + (size_t)inp[b * T + t] * C;
             const float *pe = wpe + (size_t)t * C;
-            for (int i = 0; i < C; i++)
-                o[i] = we[i] + pe[i];
+            for (int i = 0; i < C; i++) o[i] = we[i] + pe[i];
         }
 }
 
-void lm_encoder_backward(float *dwte, float *dwpe, const float *dout, const int *inp, int B,
-                         int T, int C)
+void lm_encoder_backward(float *dwte, float *dwpe, const float *dout, const int *inp, int B, int T,
+                         int C)
 {
     for (int b = 0; b < B; b++)
         for (int t = 0; t < T; t++) {
@@ -83,16 +82,15 @@ void lm_encoder_backward(float *dwte, float *dwpe, const float *dout, const int 
         }
 }
 
-void lm_layernorm_forward(float *out, float *mean, float *rstd, const float *inp,
-                          const float *w, const float *b, int N, int C)
+void lm_layernorm_forward(float *out, float *mean, float *rstd, const float *inp, const float *w,
+                          const float *b, int N, int C)
 {
     const float eps = 1e-5f;
     for (int n = 0; n < N; n++) {
         const float *x = inp + (size_t)n * C;
         float *o = out + (size_t)n * C;
         float m = 0.0f;
-        for (int i = 0; i < C; i++)
-            m += x[i];
+        for (int i = 0; i < C; i++) m += x[i];
         m /= (float)C;
         float v = 0.0f;
         for (int i = 0; i < C; i++) {
@@ -101,16 +99,14 @@ void lm_layernorm_forward(float *out, float *mean, float *rstd, const float *inp
         }
         v /= (float)C;
         float s = 1.0f / sqrtf(v + eps);
-        for (int i = 0; i < C; i++)
-            o[i] = (x[i] - m) * s * w[i] + b[i];
+        for (int i = 0; i < C; i++) o[i] = (x[i] - m) * s * w[i] + b[i];
         mean[n] = m;
         rstd[n] = s;
     }
 }
 
-void lm_layernorm_backward(float *dinp, float *dw, float *db, const float *dout,
-                           const float *inp, const float *w, const float *mean,
-                           const float *rstd, int N, int C)
+void lm_layernorm_backward(float *dinp, float *dw, float *db, const float *dout, const float *inp,
+                           const float *w, const float *mean, const float *rstd, int N, int C)
 {
     for (int n = 0; n < N; n++) {
         const float *d = dout + (size_t)n * C;
@@ -141,16 +137,15 @@ void lm_matmul_forward(float *out, const float *inp, const float *w, const float
 {
     float beta = 0.0f;
     if (bias) {
-        for (int n = 0; n < N; n++)
-            memcpy(out + (size_t)n * OC, bias, (size_t)OC * sizeof(float));
+        for (int n = 0; n < N; n++) memcpy(out + (size_t)n * OC, bias, (size_t)OC * sizeof(float));
         beta = 1.0f;
     }
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, N, OC, IC, 1.0f, inp, IC, w, IC, beta,
-                out, OC);
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, N, OC, IC, 1.0f, inp, IC, w, IC, beta, out,
+                OC);
 }
 
-void lm_matmul_backward(float *dinp, float *dw, float *dbias, const float *dout,
-                        const float *inp, const float *w, int N, int IC, int OC)
+void lm_matmul_backward(float *dinp, float *dw, float *dbias, const float *dout, const float *inp,
+                        const float *w, int N, int IC, int OC)
 {
     if (dinp)
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, N, IC, OC, 1.0f, dout, OC, w, IC,
@@ -160,8 +155,7 @@ void lm_matmul_backward(float *dinp, float *dw, float *dbias, const float *dout,
     if (dbias)
         for (int n = 0; n < N; n++) {
             const float *d = dout + (size_t)n * OC;
-            for (int o = 0; o < OC; o++)
-                dbias[o] += d[o];
+            for (int o = 0; o < OC; o++) dbias[o] += d[o];
         }
 }
 
@@ -183,18 +177,13 @@ static void gather_kv(float *kt, float *vt, const float *inp, int T, int C, int 
 static inline void softmax_causal_row(float *a, int n, int T)
 {
     float maxv = a[0];
-    for (int t2 = 1; t2 < n; t2++)
-        maxv = a[t2] > maxv ? a[t2] : maxv;
-    for (int t2 = 0; t2 < n; t2++)
-        a[t2] = lm_expf(a[t2] - maxv);
+    for (int t2 = 1; t2 < n; t2++) maxv = a[t2] > maxv ? a[t2] : maxv;
+    for (int t2 = 0; t2 < n; t2++) a[t2] = lm_expf(a[t2] - maxv);
     float sum = 0.0f;
-    for (int t2 = 0; t2 < n; t2++)
-        sum += a[t2];
+    for (int t2 = 0; t2 < n; t2++) sum += a[t2];
     const float inv = 1.0f / sum;
-    for (int t2 = 0; t2 < n; t2++)
-        a[t2] *= inv;
-    for (int t2 = n; t2 < T; t2++)
-        a[t2] = 0.0f;
+    for (int t2 = 0; t2 < n; t2++) a[t2] *= inv;
+    for (int t2 = n; t2 < T; t2++) a[t2] = 0.0f;
 }
 
 LM_VEC
@@ -212,25 +201,21 @@ void lm_attention_forward(float *out, float *att, float *work, const float *inp,
                 const float *q = x + (size_t)t * C3 + h * hs;
                 float *a = att + (((size_t)b * NH + h) * T + t) * T;
                 const int n = t + 1; /* keys 0..t */
-                for (int t2 = 0; t2 < n; t2++)
-                    a[t2] = 0.0f;
+                for (int t2 = 0; t2 < n; t2++) a[t2] = 0.0f;
                 for (int i = 0; i < hs; i++) {
                     const float qi = q[i] * scale;
                     const float *kr = kt + (size_t)i * T;
-                    for (int t2 = 0; t2 < n; t2++)
-                        a[t2] += qi * kr[t2];
+                    for (int t2 = 0; t2 < n; t2++) a[t2] += qi * kr[t2];
                 }
                 softmax_causal_row(a, n, T);
                 /* o = sum_t2 a[t2] v[t2], as axpys along the head (a sum
                  * along t2 would be a reduction GCC does not vectorise) */
                 float *o = out + ((size_t)b * T + t) * C + h * hs;
-                for (int i = 0; i < hs; i++)
-                    o[i] = 0.0f;
+                for (int i = 0; i < hs; i++) o[i] = 0.0f;
                 for (int t2 = 0; t2 < n; t2++) {
                     const float p = a[t2];
                     const float *v = x + (size_t)t2 * C3 + 2 * C + h * hs;
-                    for (int i = 0; i < hs; i++)
-                        o[i] += p * v[i];
+                    for (int i = 0; i < hs; i++) o[i] += p * v[i];
                 }
             }
         }
@@ -258,8 +243,7 @@ void lm_attention_backward(float *dinp, float *work, const float *dout, const fl
                 float *dq = dx + (size_t)t * C3 + h * hs;
                 const int n = t + 1;
                 /* out = sum_t2 a[t2] v[t2]: gradients of a and v */
-                for (int t2 = 0; t2 < n; t2++)
-                    datt[t2] = 0.0f;
+                for (int t2 = 0; t2 < n; t2++) datt[t2] = 0.0f;
                 for (int i = 0; i < hs; i++) {
                     const float di = d[i];
                     const float *vr = vt + (size_t)i * T;
@@ -270,22 +254,18 @@ void lm_attention_backward(float *dinp, float *work, const float *dout, const fl
                     }
                 }
                 float adot = 0.0f;
-                for (int t2 = 0; t2 < n; t2++)
-                    adot += a[t2] * datt[t2];
+                for (int t2 = 0; t2 < n; t2++) adot += a[t2] * datt[t2];
                 /* softmax backward: gradient of the scaled scores */
-                for (int t2 = 0; t2 < n; t2++)
-                    datt[t2] = a[t2] * (datt[t2] - adot) * scale;
+                for (int t2 = 0; t2 < n; t2++) datt[t2] = a[t2] * (datt[t2] - adot) * scale;
                 for (int i = 0; i < hs; i++) {
                     const float qi = q[i];
                     float *dkr = dkt + (size_t)i * T;
-                    for (int t2 = 0; t2 < n; t2++)
-                        dkr[t2] += datt[t2] * qi;
+                    for (int t2 = 0; t2 < n; t2++) dkr[t2] += datt[t2] * qi;
                 }
                 for (int t2 = 0; t2 < n; t2++) {
                     const float g = datt[t2];
                     const float *k = x + (size_t)t2 * C3 + C + h * hs;
-                    for (int i = 0; i < hs; i++)
-                        dq[i] += g * k[i];
+                    for (int i = 0; i < hs; i++) dq[i] += g * k[i];
                 }
             }
             for (int t = 0; t < T; t++) {
@@ -333,12 +313,9 @@ static void softmax_causal_backward_rows(float *ds, const float *att, int T, flo
         float *d = ds + (size_t)t * T;
         const int n = t + 1;
         float adot = 0.0f;
-        for (int t2 = 0; t2 < n; t2++)
-            adot += a[t2] * d[t2];
-        for (int t2 = 0; t2 < n; t2++)
-            d[t2] = a[t2] * (d[t2] - adot) * scale;
-        for (int t2 = n; t2 < T; t2++)
-            d[t2] = 0.0f;
+        for (int t2 = 0; t2 < n; t2++) adot += a[t2] * d[t2];
+        for (int t2 = 0; t2 < n; t2++) d[t2] = a[t2] * (d[t2] - adot) * scale;
+        for (int t2 = n; t2 < T; t2++) d[t2] = 0.0f;
     }
 }
 
@@ -355,15 +332,15 @@ void lm_attention_backward_gemm(float *dinp, float *work, const float *dout, con
             float *dq = dinp + qo, *dk = dq + C, *dv = dq + 2 * C;
             const float *a = att + ((size_t)b * NH + h) * T * T;
             const float *d = dout + (size_t)b * T * C + h * hs;
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, T, T, hs, 1.0f, d, C, v, C3,
-                        0.0f, ds, T);
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, T, T, hs, 1.0f, d, C, v, C3, 0.0f,
+                        ds, T);
             cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, T, hs, T, 1.0f, a, T, d, C, 1.0f,
                         dv, C3);
             softmax_causal_backward_rows(ds, a, T, scale);
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, T, hs, T, 1.0f, ds, T, k, C3,
                         1.0f, dq, C3);
-            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, T, hs, T, 1.0f, ds, T, q, C3,
-                        1.0f, dk, C3);
+            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, T, hs, T, 1.0f, ds, T, q, C3, 1.0f,
+                        dk, C3);
         }
 }
 
@@ -395,42 +372,34 @@ void lm_gelu_backward(float *dinp, const float *inp, const float *dout, int n)
 
 void lm_residual_forward(float *out, const float *a, const float *b, int n)
 {
-    for (int i = 0; i < n; i++)
-        out[i] = a[i] + b[i];
+    for (int i = 0; i < n; i++) out[i] = a[i] + b[i];
 }
 
 LM_VEC
-void lm_softmax_xent_forward(float *probs, float *losses, const float *logits,
-                             const int *targets, int N, int V)
+void lm_softmax_xent_forward(float *probs, float *losses, const float *logits, const int *targets,
+                             int N, int V)
 {
     for (int n = 0; n < N; n++) {
         const float *z = logits + (size_t)n * V;
         float *p = probs + (size_t)n * V;
         float maxv = z[0];
-        for (int i = 1; i < V; i++)
-            maxv = z[i] > maxv ? z[i] : maxv;
-        for (int i = 0; i < V; i++)
-            p[i] = lm_expf(z[i] - maxv);
+        for (int i = 1; i < V; i++) maxv = z[i] > maxv ? z[i] : maxv;
+        for (int i = 0; i < V; i++) p[i] = lm_expf(z[i] - maxv);
         float sum = 0.0f;
-        for (int i = 0; i < V; i++)
-            sum += p[i];
+        for (int i = 0; i < V; i++) sum += p[i];
         const float inv = 1.0f / sum;
-        for (int i = 0; i < V; i++)
-            p[i] *= inv;
-        if (targets && losses)
-            losses[n] = logf(sum) - (z[targets[n]] - maxv);
+        for (int i = 0; i < V; i++) p[i] *= inv;
+        if (targets && losses) losses[n] = logf(sum) - (z[targets[n]] - maxv);
     }
 }
 
-void lm_softmax_xent_backward(float *dlogits, const float *probs, const int *targets, int N,
-                              int V)
+void lm_softmax_xent_backward(float *dlogits, const float *probs, const int *targets, int N, int V)
 {
     const float inv = 1.0f / (float)N;
     for (int n = 0; n < N; n++) {
         const float *p = probs + (size_t)n * V;
         float *d = dlogits + (size_t)n * V;
-        for (int i = 0; i < V; i++)
-            d[i] += p[i] * inv;
+        for (int i = 0; i < V; i++) d[i] += p[i] * inv;
         d[targets[n]] -= inv;
     }
 }

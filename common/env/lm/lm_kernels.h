@@ -13,23 +13,22 @@
 /* out (B,T,C) = wte[inp[b,t]] + wpe[t]; inp (B,T), wte (V,C), wpe (T,C). */
 void lm_encoder_forward(float *out, const int *inp, const float *wte, const float *wpe, int B,
                         int T, int C);
-void lm_encoder_backward(float *dwte, float *dwpe, const float *dout, const int *inp, int B,
-                         int T, int C);
+void lm_encoder_backward(float *dwte, float *dwpe, const float *dout, const int *inp, int B, int T,
+                         int C);
 
 /* out (N,C) = (inp - mean) * rstd * w + b per row, eps 1e-5; mean, rstd (N). */
-void lm_layernorm_forward(float *out, float *mean, float *rstd, const float *inp,
-                          const float *w, const float *b, int N, int C);
-void lm_layernorm_backward(float *dinp, float *dw, float *db, const float *dout,
-                           const float *inp, const float *w, const float *mean,
-                           const float *rstd, int N, int C);
+void lm_layernorm_forward(float *out, float *mean, float *rstd, const float *inp, const float *w,
+                          const float *b, int N, int C);
+void lm_layernorm_backward(float *dinp, float *dw, float *db, const float *dout, const float *inp,
+                           const float *w, const float *mean, const float *rstd, int N, int C);
 
 /* out (N,OC) = inp (N,IC) · w^T + bias; w (OC,IC); bias (OC) or NULL. */
 void lm_matmul_forward(float *out, const float *inp, const float *w, const float *bias, int N,
                        int IC, int OC);
 /* dinp (N,IC) += dout·w; dw (OC,IC) += dout^T·inp; dbias (OC) += column sums
  * of dout. dinp or dbias may be NULL to skip them. */
-void lm_matmul_backward(float *dinp, float *dw, float *dbias, const float *dout,
-                        const float *inp, const float *w, int N, int IC, int OC);
+void lm_matmul_backward(float *dinp, float *dw, float *dbias, const float *dout, const float *inp,
+                        const float *w, int N, int IC, int OC);
 
 /* Causal multi-head attention. inp (B,T,3C) holds q,k,v (each C = NH heads of
  * hs = C/NH), out (B,T,C), att (B,NH,T,T) softmax of q·k/sqrt(hs) over keys
@@ -57,11 +56,10 @@ void lm_gelu_backward(float *dinp, const float *inp, const float *dout, int n);
 void lm_residual_forward(float *out, const float *a, const float *b, int n);
 
 /* Softmax of logits (N,V) into probs, losses (N) = -log probs[target]. */
-void lm_softmax_xent_forward(float *probs, float *losses, const float *logits,
-                             const int *targets, int N, int V);
+void lm_softmax_xent_forward(float *probs, float *losses, const float *logits, const int *targets,
+                             int N, int V);
 /* Gradient of mean(losses) w.r.t. logits: dlogits (N,V) += (probs - onehot) / N.
  * (N here is the number of positions the mean is taken over.) */
-void lm_softmax_xent_backward(float *dlogits, const float *probs, const int *targets, int N,
-                              int V);
+void lm_softmax_xent_backward(float *dlogits, const float *probs, const int *targets, int N, int V);
 
 #endif

@@ -28,8 +28,7 @@ static void set_why(char *why, size_t n, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 static void set_why(char *why, size_t n, const char *fmt, ...)
 {
-    if (!why || n == 0)
-        return;
+    if (!why || n == 0) return;
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(why, n, fmt, ap);
@@ -38,8 +37,8 @@ static void set_why(char *why, size_t n, const char *fmt, ...)
 
 lm_config_t lm_config_default(void)
 {
-    lm_config_t c = {.vocab = 256, .max_seq = 32, .channels = 32, .layers = 1, .heads = 4,
-                     .max_batch = 8};
+    lm_config_t c = {
+        .vocab = 256, .max_seq = 32, .channels = 32, .layers = 1, .heads = 4, .max_batch = 8};
     return c;
 }
 
@@ -90,22 +89,22 @@ static void param_sizes(const lm_config_t *cfg, size_t s[LM_NUM_PARAM_TENSORS])
 {
     const size_t V = (size_t)cfg->vocab, T = (size_t)cfg->max_seq, C = (size_t)cfg->channels,
                  L = (size_t)cfg->layers;
-    s[0] = V * C;         /* wte */
-    s[1] = T * C;         /* wpe */
-    s[2] = L * C;         /* ln1w */
-    s[3] = L * C;         /* ln1b */
-    s[4] = L * 3 * C * C; /* qkvw */
-    s[5] = L * 3 * C;     /* qkvb */
-    s[6] = L * C * C;     /* attprojw */
-    s[7] = L * C;         /* attprojb */
-    s[8] = L * C;         /* ln2w */
-    s[9] = L * C;         /* ln2b */
+    s[0] = V * C;          /* wte */
+    s[1] = T * C;          /* wpe */
+    s[2] = L * C;          /* ln1w */
+    s[3] = L * C;          /* ln1b */
+    s[4] = L * 3 * C * C;  /* qkvw */
+    s[5] = L * 3 * C;      /* qkvb */
+    s[6] = L * C * C;      /* attprojw */
+    s[7] = L * C;          /* attprojb */
+    s[8] = L * C;          /* ln2w */
+    s[9] = L * C;          /* ln2b */
     s[10] = L * 4 * C * C; /* fcw */
-    s[11] = L * 4 * C;    /* fcb */
+    s[11] = L * 4 * C;     /* fcb */
     s[12] = L * C * 4 * C; /* fcprojw */
-    s[13] = L * C;        /* fcprojb */
-    s[14] = C;            /* lnfw */
-    s[15] = C;            /* lnfb */
+    s[13] = L * C;         /* fcprojb */
+    s[14] = C;             /* lnfw */
+    s[15] = C;             /* lnfb */
 }
 
 /* Tensors that get weight decay (matrices and embeddings). */
@@ -115,10 +114,10 @@ static const unsigned char k_decay[LM_NUM_PARAM_TENSORS] = {1, 1, 0, 0, 1, 0, 1,
 /* The one function that carves a parameter-shaped array into tensors. */
 static void lm_carve_params(lm_params_t *p, float *mem, const size_t s[LM_NUM_PARAM_TENSORS])
 {
-    float **ptrs[LM_NUM_PARAM_TENSORS] = {
-        &p->wte,  &p->wpe, &p->ln1w,     &p->ln1b,   &p->qkvw, &p->qkvb,
-        &p->attprojw, &p->attprojb, &p->ln2w, &p->ln2b, &p->fcw,  &p->fcb,
-        &p->fcprojw, &p->fcprojb, &p->lnfw, &p->lnfb};
+    float **ptrs[LM_NUM_PARAM_TENSORS] = {&p->wte,     &p->wpe,     &p->ln1w,     &p->ln1b,
+                                          &p->qkvw,    &p->qkvb,    &p->attprojw, &p->attprojb,
+                                          &p->ln2w,    &p->ln2b,    &p->fcw,      &p->fcb,
+                                          &p->fcprojw, &p->fcprojb, &p->lnfw,     &p->lnfb};
     for (int i = 0; i < LM_NUM_PARAM_TENSORS; i++) {
         *ptrs[i] = mem;
         mem += s[i];
@@ -127,12 +126,10 @@ static void lm_carve_params(lm_params_t *p, float *mem, const size_t s[LM_NUM_PA
 
 size_t lm_num_params(const lm_config_t *cfg)
 {
-    if (lm_config_check(cfg, NULL, 0) != DQ_OK)
-        return 0;
+    if (lm_config_check(cfg, NULL, 0) != DQ_OK) return 0;
     size_t s[LM_NUM_PARAM_TENSORS], n = 0;
     param_sizes(cfg, s);
-    for (int i = 0; i < LM_NUM_PARAM_TENSORS; i++)
-        n += s[i];
+    for (int i = 0; i < LM_NUM_PARAM_TENSORS; i++) n += s[i];
     return n;
 }
 
@@ -142,37 +139,37 @@ static void act_sizes(const lm_config_t *cfg, size_t s[LM_NUM_ACT_TENSORS])
 {
     const size_t V = (size_t)cfg->vocab, T = (size_t)cfg->max_seq, C = (size_t)cfg->channels,
                  L = (size_t)cfg->layers, NH = (size_t)cfg->heads, B = (size_t)cfg->max_batch;
-    s[0] = B * T * C;           /* encoded */
-    s[1] = L * B * T * C;       /* ln1 */
-    s[2] = L * B * T;           /* ln1_mean */
-    s[3] = L * B * T;           /* ln1_rstd */
-    s[4] = L * B * T * 3 * C;   /* qkv */
-    s[5] = L * B * T * C;       /* atty */
-    s[6] = L * B * NH * T * T;  /* att */
-    s[7] = L * B * T * C;       /* attproj */
-    s[8] = L * B * T * C;       /* residual2 */
-    s[9] = L * B * T * C;       /* ln2 */
-    s[10] = L * B * T;          /* ln2_mean */
-    s[11] = L * B * T;          /* ln2_rstd */
-    s[12] = L * B * T * 4 * C;  /* fch */
-    s[13] = L * B * T * 4 * C;  /* fch_gelu */
-    s[14] = L * B * T * C;      /* fcproj */
-    s[15] = L * B * T * C;      /* residual3 */
-    s[16] = B * T * C;          /* lnf */
-    s[17] = B * T;              /* lnf_mean */
-    s[18] = B * T;              /* lnf_rstd */
-    s[19] = B * T * V;          /* logits */
-    s[20] = B * T * V;          /* probs */
-    s[21] = B * T;              /* losses */
+    s[0] = B * T * C;          /* encoded */
+    s[1] = L * B * T * C;      /* ln1 */
+    s[2] = L * B * T;          /* ln1_mean */
+    s[3] = L * B * T;          /* ln1_rstd */
+    s[4] = L * B * T * 3 * C;  /* qkv */
+    s[5] = L * B * T * C;      /* atty */
+    s[6] = L * B * NH * T * T; /* att */
+    s[7] = L * B * T * C;      /* attproj */
+    s[8] = L * B * T * C;      /* residual2 */
+    s[9] = L * B * T * C;      /* ln2 */
+    s[10] = L * B * T;         /* ln2_mean */
+    s[11] = L * B * T;         /* ln2_rstd */
+    s[12] = L * B * T * 4 * C; /* fch */
+    s[13] = L * B * T * 4 * C; /* fch_gelu */
+    s[14] = L * B * T * C;     /* fcproj */
+    s[15] = L * B * T * C;     /* residual3 */
+    s[16] = B * T * C;         /* lnf */
+    s[17] = B * T;             /* lnf_mean */
+    s[18] = B * T;             /* lnf_rstd */
+    s[19] = B * T * V;         /* logits */
+    s[20] = B * T * V;         /* probs */
+    s[21] = B * T;             /* losses */
 }
 
 static void lm_carve_acts(lm_acts_t *a, float *mem, const size_t s[LM_NUM_ACT_TENSORS])
 {
     float **ptrs[LM_NUM_ACT_TENSORS] = {
-        &a->encoded,  &a->ln1,      &a->ln1_mean, &a->ln1_rstd,  &a->qkv,    &a->atty,
-        &a->att,      &a->attproj,  &a->residual2, &a->ln2,      &a->ln2_mean, &a->ln2_rstd,
-        &a->fch,      &a->fch_gelu, &a->fcproj,   &a->residual3, &a->lnf,    &a->lnf_mean,
-        &a->lnf_rstd, &a->logits,   &a->probs,    &a->losses};
+        &a->encoded,  &a->ln1,      &a->ln1_mean,  &a->ln1_rstd,  &a->qkv,      &a->atty,
+        &a->att,      &a->attproj,  &a->residual2, &a->ln2,       &a->ln2_mean, &a->ln2_rstd,
+        &a->fch,      &a->fch_gelu, &a->fcproj,    &a->residual3, &a->lnf,      &a->lnf_mean,
+        &a->lnf_rstd, &a->logits,   &a->probs,     &a->losses};
     for (int i = 0; i < LM_NUM_ACT_TENSORS; i++) {
         *ptrs[i] = mem;
         mem += s[i];
@@ -188,15 +185,13 @@ static size_t scratch_floats(const lm_config_t *cfg)
     const size_t N = (size_t)cfg->max_batch * (size_t)cfg->max_seq, C = (size_t)cfg->channels;
     const size_t T = (size_t)cfg->max_seq;
     size_t att = LM_ATTN_WORK(T, cfg->channels / cfg->heads);
-    if (att < T * T)
-        att = T * T; /* the sgemm attention's backward */
+    if (att < T * T) att = T * T; /* the sgemm attention's backward */
     return N * C * 3 + N * 3 * C + N * 8 * C + N * (size_t)cfg->vocab + att;
 }
 
 static float *alloc_floats(size_t n)
 {
-    if (n == 0 || n > SIZE_MAX / sizeof(float))
-        return NULL;
+    if (n == 0 || n > SIZE_MAX / sizeof(float)) return NULL;
     return calloc(n, sizeof(float));
 }
 
@@ -208,22 +203,18 @@ int lm_attention_prefers_gemm(const lm_config_t *cfg)
 
 dq_err_t lm_init(lm_model_t *m, const lm_config_t *cfg, dq_rng_t *rng)
 {
-    if (!m)
-        return DQ_EINVAL;
+    if (!m) return DQ_EINVAL;
     memset(m, 0, sizeof *m);
-    if (!rng)
-        return DQ_EINVAL;
+    if (!rng) return DQ_EINVAL;
     dq_err_t rc = lm_config_check(cfg, NULL, 0);
-    if (rc != DQ_OK)
-        return rc;
+    if (rc != DQ_OK) return rc;
     m->cfg = *cfg;
     param_sizes(cfg, m->param_sizes);
     m->num_params = lm_num_params(cfg);
     size_t as[LM_NUM_ACT_TENSORS];
     act_sizes(cfg, as);
     m->num_acts = 0;
-    for (int i = 0; i < LM_NUM_ACT_TENSORS; i++)
-        m->num_acts += as[i];
+    for (int i = 0; i < LM_NUM_ACT_TENSORS; i++) m->num_acts += as[i];
     const size_t NT = (size_t)cfg->max_batch * (size_t)cfg->max_seq;
 
     rc = DQ_ENOMEM;
@@ -236,8 +227,8 @@ dq_err_t lm_init(lm_model_t *m, const lm_config_t *cfg, dq_rng_t *rng)
     m->scratch = alloc_floats(scratch_floats(cfg));
     m->inputs = calloc(NT, sizeof(int));
     m->targets = calloc(NT, sizeof(int));
-    if (!m->params_memory || !m->grads_memory || !m->m_memory || !m->v_memory ||
-        !m->decay_mask || !m->acts_memory || !m->scratch || !m->inputs || !m->targets)
+    if (!m->params_memory || !m->grads_memory || !m->m_memory || !m->v_memory || !m->decay_mask ||
+        !m->acts_memory || !m->scratch || !m->inputs || !m->targets)
         goto fail;
     lm_carve_params(&m->params, m->params_memory, m->param_sizes);
     lm_carve_params(&m->grads, m->grads_memory, m->param_sizes);
@@ -272,8 +263,7 @@ fail:
 
 void lm_free(lm_model_t *m)
 {
-    if (!m)
-        return;
+    if (!m) return;
     free(m->params_memory);
     free(m->grads_memory);
     free(m->m_memory);
@@ -289,18 +279,14 @@ void lm_free(lm_model_t *m)
 dq_err_t lm_forward(lm_model_t *m, const uint8_t *tokens, const uint8_t *targets, int B,
                     float *loss)
 {
-    if (!m || !m->params_memory || !tokens)
-        return DQ_EINVAL;
+    if (!m || !m->params_memory || !tokens) return DQ_EINVAL;
     const lm_config_t *cfg = &m->cfg;
-    if (B < 1 || B > cfg->max_batch)
-        return DQ_ERANGE;
-    const int T = cfg->max_seq, C = cfg->channels, V = cfg->vocab, NH = cfg->heads,
-              L = cfg->layers;
+    if (B < 1 || B > cfg->max_batch) return DQ_ERANGE;
+    const int T = cfg->max_seq, C = cfg->channels, V = cfg->vocab, NH = cfg->heads, L = cfg->layers;
     const int N = B * T;
     const size_t BTmax = (size_t)cfg->max_batch * T;
     for (int i = 0; i < N; i++) {
-        if (tokens[i] >= V || (targets && targets[i] >= V))
-            return DQ_ERANGE;
+        if (tokens[i] >= V || (targets && targets[i] >= V)) return DQ_ERANGE;
         m->inputs[i] = tokens[i];
         m->targets[i] = targets ? targets[i] : 0;
     }
@@ -325,16 +311,16 @@ dq_err_t lm_forward(lm_model_t *m, const uint8_t *tokens, const uint8_t *targets
             lm_attention_forward_gemm(atty, att, qkv, B, T, C, NH);
         else
             lm_attention_forward(atty, att, m->scratch, qkv, B, T, C, NH);
-        lm_matmul_forward(attproj, atty, p->attprojw + (size_t)l * C * C, p->attprojb + l * C, N,
-                          C, C);
+        lm_matmul_forward(attproj, atty, p->attprojw + (size_t)l * C * C, p->attprojb + l * C, N, C,
+                          C);
         lm_residual_forward(res2, x, attproj, N * C);
         lm_layernorm_forward(ln2, a->ln2_mean + lr, a->ln2_rstd + lr, res2, p->ln2w + l * C,
                              p->ln2b + l * C, N, C);
         lm_matmul_forward(fch, ln2, p->fcw + (size_t)l * 4 * C * C, p->fcb + l * 4 * C, N, C,
                           4 * C);
         lm_gelu_forward(fchg, fch, N * 4 * C);
-        lm_matmul_forward(fcproj, fchg, p->fcprojw + (size_t)l * 4 * C * C, p->fcprojb + l * C,
-                          N, 4 * C, C);
+        lm_matmul_forward(fcproj, fchg, p->fcprojw + (size_t)l * 4 * C * C, p->fcprojb + l * C, N,
+                          4 * C, C);
         lm_residual_forward(res3, res2, fcproj, N * C);
         x = res3;
     }
@@ -344,11 +330,9 @@ dq_err_t lm_forward(lm_model_t *m, const uint8_t *tokens, const uint8_t *targets
                             targets ? m->targets : NULL, N, V);
     if (targets) {
         double s = 0.0;
-        for (int i = 0; i < N; i++)
-            s += a->losses[i];
+        for (int i = 0; i < N; i++) s += a->losses[i];
         m->mean_loss = (float)(s / N);
-        if (loss)
-            *loss = m->mean_loss;
+        if (loss) *loss = m->mean_loss;
     } else {
         m->mean_loss = -1.0f;
     }
@@ -357,11 +341,10 @@ dq_err_t lm_forward(lm_model_t *m, const uint8_t *tokens, const uint8_t *targets
 
 dq_err_t lm_backward(lm_model_t *m)
 {
-    if (!m || !m->params_memory || m->last_B < 1 || !m->have_targets)
-        return DQ_EINVAL;
+    if (!m || !m->params_memory || m->last_B < 1 || !m->have_targets) return DQ_EINVAL;
     const lm_config_t *cfg = &m->cfg;
-    const int B = m->last_B, T = cfg->max_seq, C = cfg->channels, V = cfg->vocab,
-              NH = cfg->heads, L = cfg->layers;
+    const int B = m->last_B, T = cfg->max_seq, C = cfg->channels, V = cfg->vocab, NH = cfg->heads,
+              L = cfg->layers;
     const int N = B * T;
     const size_t BTmax = (size_t)cfg->max_batch * T, NC = (size_t)N * C;
     const size_t Nmax = BTmax;
@@ -380,8 +363,7 @@ dq_err_t lm_backward(lm_model_t *m)
     lm_matmul_backward(dln, g->wte, NULL, dlogits, a->lnf, p->wte, N, C, V);
     const float *xL = L > 0 ? a->residual3 + (size_t)(L - 1) * BTmax * C : a->encoded;
     memset(dres, 0, NC * sizeof(float));
-    lm_layernorm_backward(dres, g->lnfw, g->lnfb, dln, xL, p->lnfw, a->lnf_mean, a->lnf_rstd, N,
-                          C);
+    lm_layernorm_backward(dres, g->lnfw, g->lnfb, dln, xL, p->lnfw, a->lnf_mean, a->lnf_rstd, N, C);
     for (int l = L - 1; l >= 0; l--) {
         const size_t lc = (size_t)l * BTmax * C, lr = (size_t)l * BTmax;
         const float *x = l == 0 ? a->encoded : a->residual3 + (size_t)(l - 1) * BTmax * C;
@@ -402,8 +384,8 @@ dq_err_t lm_backward(lm_model_t *m)
         lm_layernorm_backward(dres, g->ln2w + l * C, g->ln2b + l * C, dln, res2, p->ln2w + l * C,
                               a->ln2_mean + lr, a->ln2_rstd + lr, N, C);
         /* Attention branch: dres is now the gradient of residual2 = x + attproj. */
-        lm_matmul_backward(datty, g->attprojw + (size_t)l * C * C, g->attprojb + l * C, dres,
-                           atty, p->attprojw + (size_t)l * C * C, N, C, C);
+        lm_matmul_backward(datty, g->attprojw + (size_t)l * C * C, g->attprojb + l * C, dres, atty,
+                           p->attprojw + (size_t)l * C * C, N, C, C);
         memset(dqkv, 0, NC * 3 * sizeof(float));
         if (m->attn_gemm)
             lm_attention_backward_gemm(dqkv, attwork, datty, qkv, att, B, T, C, NH);
@@ -421,8 +403,7 @@ dq_err_t lm_backward(lm_model_t *m)
 
 float lm_grad_norm(const lm_model_t *m)
 {
-    if (!m || !m->grads_memory)
-        return 0.0f;
+    if (!m || !m->grads_memory) return 0.0f;
     double s = 0.0;
     for (size_t i = 0; i < m->num_params; i++) {
         const double g = m->grads_memory[i];
@@ -437,8 +418,7 @@ float lm_clip_grad_norm(lm_model_t *m, float max_norm)
     if (!m || !m->grads_memory || !isfinite(norm) || max_norm <= 0.0f || norm <= max_norm)
         return norm;
     const float scale = max_norm / norm;
-    for (size_t i = 0; i < m->num_params; i++)
-        m->grads_memory[i] *= scale;
+    for (size_t i = 0; i < m->num_params; i++) m->grads_memory[i] *= scale;
     return norm;
 }
 
@@ -451,8 +431,7 @@ lm_adamw_config_t lm_adamw_default(void)
 dq_err_t lm_adamw_step(lm_model_t *m, const lm_adamw_config_t *opt, float lr,
                        lm_step_stats_t *stats)
 {
-    if (!m || !m->params_memory || !opt)
-        return DQ_EINVAL;
+    if (!m || !m->params_memory || !opt) return DQ_EINVAL;
     if (!isfinite(lr) || lr < 0.0f || !(opt->beta1 >= 0.0f && opt->beta1 < 1.0f) ||
         !(opt->beta2 >= 0.0f && opt->beta2 < 1.0f) || !(opt->eps > 0.0f) ||
         !(opt->weight_decay >= 0.0f) || !isfinite(opt->weight_decay))
@@ -497,8 +476,7 @@ dq_err_t lm_adamw_step(lm_model_t *m, const lm_adamw_config_t *opt, float lr,
 
 void lm_optimizer_reset(lm_model_t *m)
 {
-    if (!m || !m->m_memory)
-        return;
+    if (!m || !m->m_memory) return;
     memset(m->m_memory, 0, m->num_params * sizeof(float));
     memset(m->v_memory, 0, m->num_params * sizeof(float));
     m->step = 0;
@@ -512,12 +490,9 @@ static int same_shape(const lm_config_t *a, const lm_config_t *b)
 
 dq_err_t lm_copy_weights(lm_model_t *dst, const lm_model_t *src)
 {
-    if (!dst || !src || !dst->params_memory || !src->params_memory)
-        return DQ_EINVAL;
-    if (!same_shape(&dst->cfg, &src->cfg))
-        return DQ_ESHAPE;
-    if (dst != src)
-        memcpy(dst->params_memory, src->params_memory, src->num_params * sizeof(float));
+    if (!dst || !src || !dst->params_memory || !src->params_memory) return DQ_EINVAL;
+    if (!same_shape(&dst->cfg, &src->cfg)) return DQ_ESHAPE;
+    if (dst != src) memcpy(dst->params_memory, src->params_memory, src->num_params * sizeof(float));
     return DQ_OK;
 }
 
@@ -534,26 +509,22 @@ double lm_flops_per_token(const lm_config_t *cfg)
 
 static void put_u32(unsigned char *b, uint32_t v)
 {
-    for (int i = 0; i < 4; i++)
-        b[i] = (unsigned char)(v >> (8 * i));
+    for (int i = 0; i < 4; i++) b[i] = (unsigned char)(v >> (8 * i));
 }
 static void put_u64(unsigned char *b, uint64_t v)
 {
-    for (int i = 0; i < 8; i++)
-        b[i] = (unsigned char)(v >> (8 * i));
+    for (int i = 0; i < 8; i++) b[i] = (unsigned char)(v >> (8 * i));
 }
 static uint32_t get_u32(const unsigned char *b)
 {
     uint32_t v = 0;
-    for (int i = 0; i < 4; i++)
-        v |= (uint32_t)b[i] << (8 * i);
+    for (int i = 0; i < 4; i++) v |= (uint32_t)b[i] << (8 * i);
     return v;
 }
 static uint64_t get_u64(const unsigned char *b)
 {
     uint64_t v = 0;
-    for (int i = 0; i < 8; i++)
-        v |= (uint64_t)b[i] << (8 * i);
+    for (int i = 0; i < 8; i++) v |= (uint64_t)b[i] << (8 * i);
     return v;
 }
 
@@ -574,8 +545,7 @@ dq_err_t lm_save(const lm_model_t *m, const char *path, char *why, size_t why_le
     put_u32(buf + 4, LM_VERSION);
     const int dims[5] = {m->cfg.vocab, m->cfg.max_seq, m->cfg.channels, m->cfg.layers,
                          m->cfg.heads};
-    for (int i = 0; i < 5; i++)
-        put_u32(buf + 8 + 4 * i, (uint32_t)dims[i]);
+    for (int i = 0; i < 5; i++) put_u32(buf + 8 + 4 * i, (uint32_t)dims[i]);
     put_u64(buf + 28, (uint64_t)m->num_params);
     dq_atomic_write(&af, buf, LM_HEADER_BYTES);
     /* parameters as little-endian float32, in chunks (no allocation) */
@@ -591,8 +561,7 @@ dq_err_t lm_save(const lm_model_t *m, const char *path, char *why, size_t why_le
     put_u64(buf, af.hash);
     dq_atomic_write(&af, buf, 8);
     rc = dq_atomic_commit(&af);
-    if (rc < 0)
-        set_why(why, why_len, "%s", af.err);
+    if (rc < 0) set_why(why, why_len, "%s", af.err);
     return (dq_err_t)rc;
 }
 
@@ -651,8 +620,7 @@ dq_err_t lm_checkpoint_config(const char *path, lm_config_t *cfg, char *why, siz
     uint64_t np;
     lm_config_t c;
     dq_err_t rc = parse_header(hdr, path, &c, &np, why, why_len);
-    if (rc == DQ_OK)
-        *cfg = c;
+    if (rc == DQ_OK) *cfg = c;
     return rc;
 }
 
@@ -664,8 +632,7 @@ dq_err_t lm_load(lm_model_t *m, const char *path, char *why, size_t why_len)
     }
     lm_config_t c;
     dq_err_t rc = lm_checkpoint_config(path, &c, why, why_len);
-    if (rc != DQ_OK)
-        return rc;
+    if (rc != DQ_OK) return rc;
     if (!same_shape(&c, &m->cfg)) {
         set_why(why, why_len,
                 "%s: checkpoint shape V=%d T=%d C=%d L=%d NH=%d does not match the model's "

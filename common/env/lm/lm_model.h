@@ -127,24 +127,24 @@ typedef struct {
     lm_config_t cfg;
     size_t num_params;
     size_t param_sizes[LM_NUM_PARAM_TENSORS]; /* floats per tensor, memory order */
-    float *params_memory; /* num_params floats */
-    float *grads_memory;  /* num_params floats, same layout; written by lm_backward */
-    float *m_memory;      /* AdamW first moment, same layout */
-    float *v_memory;      /* AdamW second moment, same layout */
-    lm_params_t params;   /* views into params_memory */
-    lm_params_t grads;    /* views into grads_memory (the "d" tensors) */
+    float *params_memory;                     /* num_params floats */
+    float *grads_memory;       /* num_params floats, same layout; written by lm_backward */
+    float *m_memory;           /* AdamW first moment, same layout */
+    float *v_memory;           /* AdamW second moment, same layout */
+    lm_params_t params;        /* views into params_memory */
+    lm_params_t grads;         /* views into grads_memory (the "d" tensors) */
     unsigned char *decay_mask; /* num_params bytes: 1 where weight decay applies */
     size_t num_acts;
-    float *acts_memory;   /* num_acts floats */
+    float *acts_memory; /* num_acts floats */
     lm_acts_t acts;
-    float *scratch;       /* backward work buffers (one allocation, internal) */
-    int *inputs;          /* (max_batch, T) tokens of the last forward */
-    int *targets;         /* (max_batch, T) targets of the last forward */
-    int last_B;           /* batch of the last forward, 0 if none */
-    int have_targets;     /* the last forward had targets (backward allowed) */
-    float mean_loss;      /* loss of the last forward (-1 if no targets) */
-    long step;            /* AdamW steps taken (for bias correction) */
-    int attn_gemm;        /* attention on sgemm per (batch, head) (1) or loops (0);
+    float *scratch;   /* backward work buffers (one allocation, internal) */
+    int *inputs;      /* (max_batch, T) tokens of the last forward */
+    int *targets;     /* (max_batch, T) targets of the last forward */
+    int last_B;       /* batch of the last forward, 0 if none */
+    int have_targets; /* the last forward had targets (backward allowed) */
+    float mean_loss;  /* loss of the last forward (-1 if no targets) */
+    long step;        /* AdamW steps taken (for bias correction) */
+    int attn_gemm;    /* attention on sgemm per (batch, head) (1) or loops (0);
                              set by lm_init from lm_attention_prefers_gemm(), may be
                              changed between steps (same results up to rounding) */
 } lm_model_t;

@@ -17,9 +17,9 @@
 #define LN256 5.545177444479562
 
 static const char *const obs_names[LMENV_OBS_DIM] = {
-    "progress",   "log_lr",      "log_train_ema", "log_val_loss", "loss_slope",   "loss_variance",
-    "log_grad_norm", "grad_norm_trend", "update_ratio", "grad_alignment", "since_lr_change",
-    "crashed"};
+    "progress",     "log_lr",         "log_train_ema",   "log_val_loss",
+    "loss_slope",   "loss_variance",  "log_grad_norm",   "grad_norm_trend",
+    "update_ratio", "grad_alignment", "since_lr_change", "crashed"};
 
 const char *lmenv_obs_name(int i) { return i >= 0 && i < LMENV_OBS_DIM ? obs_names[i] : NULL; }
 
@@ -98,7 +98,8 @@ static int parse_sizes(const char *key, const char *s, lm_config_t *out, int *n,
         }
         out[(*n)++] = c;
         p += used;
-        if (*p == ',') p++;
+        if (*p == ',')
+            p++;
         else if (*p) {
             snprintf(why, whylen, "%s = '%s': unexpected '%s'", key, s, p);
             return DQ_ECONFIG;
@@ -157,8 +158,9 @@ static int new_instance(lmenv_t *e)
     e->mcfg = e->sizes[dq_rng_below(&ir, (uint64_t)e->n_sizes)];
     e->B = e->batches[dq_rng_below(&ir, (uint64_t)e->n_batches)];
     double u = dq_rng_uniform(&ir);
-    e->lr0 = e->lr_fixed > 0 ? e->lr_fixed
-                             : exp(log(e->lr_init_min) + u * (log(e->lr_init_max) - log(e->lr_init_min)));
+    e->lr0 = e->lr_fixed > 0
+                 ? e->lr_fixed
+                 : exp(log(e->lr_init_min) + u * (log(e->lr_init_max) - log(e->lr_init_min)));
     e->lr0 = clampd(e->lr0, e->lr_min, e->lr_max);
     e->mcfg.max_batch = e->B > e->val_bs ? e->B : e->val_bs;
 
@@ -226,8 +228,8 @@ static int lmenv_reset(void *self, float *obs)
     e->s = 0;
     e->done = e->diverged = 0;
     e->lr_agent = e->lr0;
-    e->lr_last = clampd(e->lr0 * schedule_factor(&e->sched, 0, (long)e->T_env * e->K), e->lr_min,
-                        e->lr_max);
+    e->lr_last =
+        clampd(e->lr0 * schedule_factor(&e->sched, 0, (long)e->T_env * e->K), e->lr_min, e->lr_max);
     double v;
     if ((rc = val_loss(e, &v)) < 0) return rc;
     if (!isfinite(v)) return DQ_ENONFINITE; /* a fresh or loaded model must be finite */
@@ -292,8 +294,8 @@ static int lmenv_step(void *self, int action, float *obs, dq_step_t *out)
         }
         memcpy(e->prev_grad, e->model.grads_memory, e->model.num_params * sizeof(float));
         e->have_prev = 1;
-        double lr = clampd(e->lr_agent * schedule_factor(&e->sched, e->s, total), e->lr_min,
-                           e->lr_max);
+        double lr =
+            clampd(e->lr_agent * schedule_factor(&e->sched, e->s, total), e->lr_min, e->lr_max);
         lm_step_stats_t st;
         if ((rc = lm_adamw_step(&e->model, &e->opt, (float)lr, &st)) < 0) return rc;
         e->lr_last = lr;
@@ -394,7 +396,8 @@ int lmenv_init(dq_env_t *env, const dq_config_t *cfg, const char *instance_set, 
     corpus_t *corpus = NULL;
     lmenv_t *e = calloc(1, sizeof *e);
     if (!e) return DQ_ENOMEM;
-    if (!strcmp(instance_set, "heldout")) e->heldout = 1;
+    if (!strcmp(instance_set, "heldout"))
+        e->heldout = 1;
     else if (strcmp(instance_set, "train")) {
         snprintf(why, whylen, "lmenv: instance set '%s' is neither 'train' nor 'heldout'",
                  instance_set);
@@ -434,11 +437,13 @@ int lmenv_init(dq_env_t *env, const dq_config_t *cfg, const char *instance_set, 
         goto fail;
     }
     if (lmenv_parse_actions(cfg->lm_actions, e->actions, LMENV_MAX_LIST, &e->n_actions) < 0) {
-        snprintf(why, whylen, "lm.actions = '%s': expected up to %d positive numbers, comma-separated",
+        snprintf(why, whylen,
+                 "lm.actions = '%s': expected up to %d positive numbers, comma-separated",
                  cfg->lm_actions, LMENV_MAX_LIST);
         goto fail;
     }
-    if (dq_config_parse_int_list(cfg->lm_batch_sizes, e->batches, LMENV_MAX_LIST, &e->n_batches) < 0 ||
+    if (dq_config_parse_int_list(cfg->lm_batch_sizes, e->batches, LMENV_MAX_LIST, &e->n_batches) <
+            0 ||
         e->n_batches == 0) {
         snprintf(why, whylen, "lm.batch_sizes = '%s': expected positive integers, comma-separated",
                  cfg->lm_batch_sizes);

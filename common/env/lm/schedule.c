@@ -24,24 +24,36 @@ static int set_param(lm_schedule_t *s, const char *key, double v, char *why, siz
     switch (s->kind) {
     case SCHED_CONSTANT: ok = 0; break;
     case SCHED_COSINE:
-        if (!strcmp(key, "warmup") && v >= 0 && v < 1) s->warmup = v;
-        else if (!strcmp(key, "min") && v >= 0 && v <= 1) s->min_ratio = v;
-        else ok = 0;
+        if (!strcmp(key, "warmup") && v >= 0 && v < 1)
+            s->warmup = v;
+        else if (!strcmp(key, "min") && v >= 0 && v <= 1)
+            s->min_ratio = v;
+        else
+            ok = 0;
         break;
     case SCHED_STEP:
-        if (!strcmp(key, "every") && v > 0 && v <= 1) s->every = v;
-        else if (!strcmp(key, "gamma") && v > 0 && v <= 1) s->gamma = v;
-        else ok = 0;
+        if (!strcmp(key, "every") && v > 0 && v <= 1)
+            s->every = v;
+        else if (!strcmp(key, "gamma") && v > 0 && v <= 1)
+            s->gamma = v;
+        else
+            ok = 0;
         break;
     case SCHED_INVSQRT:
-        if (!strcmp(key, "warmup") && v >= 0 && v < 1) s->warmup = v;
-        else ok = 0;
+        if (!strcmp(key, "warmup") && v >= 0 && v < 1)
+            s->warmup = v;
+        else
+            ok = 0;
         break;
     case SCHED_PLATEAU:
-        if (!strcmp(key, "factor") && v > 0 && v <= 1) s->factor = v;
-        else if (!strcmp(key, "patience") && v >= 0 && v <= 1e6 && v == floor(v)) s->patience = (int)v;
-        else if (!strcmp(key, "threshold") && v >= 0 && v < 1) s->threshold = v;
-        else ok = 0;
+        if (!strcmp(key, "factor") && v > 0 && v <= 1)
+            s->factor = v;
+        else if (!strcmp(key, "patience") && v >= 0 && v <= 1e6 && v == floor(v))
+            s->patience = (int)v;
+        else if (!strcmp(key, "threshold") && v >= 0 && v < 1)
+            s->threshold = v;
+        else
+            ok = 0;
         break;
     }
     if (!ok) {
@@ -123,7 +135,9 @@ void schedule_format(const lm_schedule_t *s, char *buf, size_t len)
 {
     switch (s->kind) {
     case SCHED_CONSTANT: snprintf(buf, len, "constant"); break;
-    case SCHED_COSINE: snprintf(buf, len, "cosine:warmup=%g,min=%g", s->warmup, s->min_ratio); break;
+    case SCHED_COSINE:
+        snprintf(buf, len, "cosine:warmup=%g,min=%g", s->warmup, s->min_ratio);
+        break;
     case SCHED_STEP: snprintf(buf, len, "step:every=%g,gamma=%g", s->every, s->gamma); break;
     case SCHED_INVSQRT: snprintf(buf, len, "invsqrt:warmup=%g", s->warmup); break;
     case SCHED_PLATEAU:
