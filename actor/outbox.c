@@ -341,13 +341,6 @@ void outbox_stats(const outbox_t *o, outbox_stats_t *s)
     s->connected = o->connected;
 }
 
-static uint64_t mix64(uint64_t z)
-{
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-    return z ^ (z >> 31);
-}
-
 /* Word-wise multiply-xorshift over 32-bit words: every field is 4 bytes. */
 static uint64_t hash_words(uint64_t h, const void *p, size_t n_words)
 {
@@ -374,7 +367,7 @@ uint64_t outbox_content_hash(const dq_batch_t *b)
         h = hash_words(h, b->next_obs + i * d, d);
         h = hash_words(h, &b->epsilon[i], 1);
         h = hash_words(h, &b->version[i], 1);
-        sum += mix64(h);
+        sum += dq_mix64(h);
     }
     return sum;
 }

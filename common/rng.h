@@ -14,6 +14,9 @@ typedef struct {
 } dq_rng_t;
 
 void dq_rng_seed(dq_rng_t *rng, uint64_t seed);
+/* splitmix64's finalizer: a bijection of 64-bit words that mixes every input
+ * bit into every output bit (hashing, seeding). */
+uint64_t dq_mix64(uint64_t z);
 /* A well-mixed 64-bit seed from a base seed and two stream indices. */
 uint64_t dq_rng_mix(uint64_t seed, uint64_t a, uint64_t b);
 uint64_t dq_rng_u64(dq_rng_t *rng);

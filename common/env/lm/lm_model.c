@@ -507,27 +507,6 @@ double lm_flops_per_token(const lm_config_t *cfg)
 
 /* ---- checkpoints ------------------------------------------------------------------- */
 
-static void put_u32(unsigned char *b, uint32_t v)
-{
-    for (int i = 0; i < 4; i++) b[i] = (unsigned char)(v >> (8 * i));
-}
-static void put_u64(unsigned char *b, uint64_t v)
-{
-    for (int i = 0; i < 8; i++) b[i] = (unsigned char)(v >> (8 * i));
-}
-static uint32_t get_u32(const unsigned char *b)
-{
-    uint32_t v = 0;
-    for (int i = 0; i < 4; i++) v |= (uint32_t)b[i] << (8 * i);
-    return v;
-}
-static uint64_t get_u64(const unsigned char *b)
-{
-    uint64_t v = 0;
-    for (int i = 0; i < 8; i++) v |= (uint64_t)b[i] << (8 * i);
-    return v;
-}
-
 dq_err_t lm_save(const lm_model_t *m, const char *path, char *why, size_t why_len)
 {
     if (!m || !m->params_memory || !path) {
@@ -541,24 +520,15 @@ dq_err_t lm_save(const lm_model_t *m, const char *path, char *why, size_t why_le
         return (dq_err_t)rc;
     }
     unsigned char buf[4096];
-    put_u32(buf, LM_MAGIC);
-    put_u32(buf + 4, LM_VERSION);
+    dq_put_le32(buf, LM_MAGIC);
+    dq_put_le32(buf + 4, LM_VERSION);
     const int dims[5] = {m->cfg.vocab, m->cfg.max_seq, m->cfg.channels, m->cfg.layers,
                          m->cfg.heads};
-    for (int i = 0; i < 5; i++) put_u32(buf + 8 + 4 * i, (uint32_t)dims[i]);
-    put_u64(buf + 28, (uint64_t)m->num_params);
+    for (int i = 0; i < 5; i++) dq_put_le32(buf + 8 + 4 * i, (uint32_t)dims[i]);
+    dq_put_le64(buf + 28, (uint64_t)m->num_params);
     dq_atomic_write(&af, buf, LM_HEADER_BYTES);
-    /* parameters as little-endian float32, in chunks (no allocation) */
-    for (size_t i = 0; i < m->num_params;) {
-        size_t k = 0;
-        for (; k < sizeof buf / 4 && i < m->num_params; k++, i++) {
-            uint32_t u;
-            memcpy(&u, &m->params_memory[i], 4);
-            put_u32(buf + 4 * k, u);
-        }
-        dq_atomic_write(&af, buf, 4 * k);
-    }
-    put_u64(buf, af.hash);
+    dq_atomic_write_floats(&af, m->params_memory, m->num_params);
+    dq_put_le64(buf, af.hash);
     dq_atomic_write(&af, buf, 8);
     rc = dq_atomic_commit(&af);
     if (rc < 0) set_why(why, why_len, "%s", af.err);
@@ -569,23 +539,23 @@ dq_err_t lm_save(const lm_model_t *m, const char *path, char *why, size_t why_le
 static dq_err_t parse_header(const unsigned char *hdr, const char *path, lm_config_t *cfg,
                              uint64_t *np, char *why, size_t why_len)
 {
-    if (get_u32(hdr) != LM_MAGIC) {
+    if (dq_get_le32(hdr) != LM_MAGIC) {
         set_why(why, why_len, "%s: bad magic 0x%08x, not an LM checkpoint", path,
-                (unsigned)get_u32(hdr));
+                (unsigned)dq_get_le32(hdr));
         return DQ_EFORMAT;
     }
-    if (get_u32(hdr + 4) != LM_VERSION) {
+    if (dq_get_le32(hdr + 4) != LM_VERSION) {
         set_why(why, why_len, "%s: checkpoint version %u, this build reads version %u", path,
-                (unsigned)get_u32(hdr + 4), LM_VERSION);
+                (unsigned)dq_get_le32(hdr + 4), LM_VERSION);
         return DQ_EVERSION;
     }
-    cfg->vocab = (int)get_u32(hdr + 8);
-    cfg->max_seq = (int)get_u32(hdr + 12);
-    cfg->channels = (int)get_u32(hdr + 16);
-    cfg->layers = (int)get_u32(hdr + 20);
-    cfg->heads = (int)get_u32(hdr + 24);
+    cfg->vocab = (int)dq_get_le32(hdr + 8);
+    cfg->max_seq = (int)dq_get_le32(hdr + 12);
+    cfg->channels = (int)dq_get_le32(hdr + 16);
+    cfg->layers = (int)dq_get_le32(hdr + 20);
+    cfg->heads = (int)dq_get_le32(hdr + 24);
     cfg->max_batch = 1;
-    *np = get_u64(hdr + 28);
+    *np = dq_get_le64(hdr + 28);
     char reason[160];
     if (lm_config_check(cfg, reason, sizeof reason) != DQ_OK) {
         set_why(why, why_len, "%s: invalid shape in header: %s", path, reason);
@@ -661,14 +631,14 @@ dq_err_t lm_load(lm_model_t *m, const char *path, char *why, size_t why_len)
         rc = DQ_EFORMAT;
         goto fail;
     }
-    if (dq_fnv1a64(b, want - 8, DQ_FNV1A64_INIT) != get_u64(b + want - 8)) {
+    if (dq_fnv1a64(b, want - 8, DQ_FNV1A64_INIT) != dq_get_le64(b + want - 8)) {
         set_why(why, why_len, "%s: checksum mismatch (file corrupt)", path);
         rc = DQ_ECHECKSUM;
         goto fail;
     }
     b += LM_HEADER_BYTES;
     for (size_t i = 0; i < np; i++) {
-        uint32_t u = get_u32(b + 4 * i);
+        uint32_t u = dq_get_le32(b + 4 * i);
         float v;
         memcpy(&v, &u, 4);
         if (!isfinite(v)) {
@@ -678,7 +648,7 @@ dq_err_t lm_load(lm_model_t *m, const char *path, char *why, size_t why_len)
         }
     }
     for (size_t i = 0; i < np; i++) {
-        uint32_t u = get_u32(b + 4 * i);
+        uint32_t u = dq_get_le32(b + 4 * i);
         memcpy(&m->params_memory[i], &u, 4);
     }
     lm_optimizer_reset(m);
