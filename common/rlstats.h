@@ -41,4 +41,17 @@ int rl_prob_improvement_ci(const double *x, int runs_x, const double *y, int run
                            rl_direction_t dir, int n_boot, double alpha, dq_rng_t *rng, double *lo,
                            double *hi);
 
+/* Paired P(X better than Y), for methods run on the same instances: x and y
+ * are (runs, tasks) with the same instance at the same place. Per task, the
+ * fraction of its runs where x beats y by more than tie (|x - y| <= tie counts
+ * one half), averaged over tasks. */
+double rl_paired_prob_improvement(const double *x, const double *y, int runs, int tasks, double tie,
+                                  rl_direction_t dir);
+
+/* Same with a stratified bootstrap percentile interval that resamples the
+ * instances of each task (the same ones for x and y). */
+int rl_paired_prob_improvement_ci(const double *x, const double *y, int runs, int tasks, double tie,
+                                  rl_direction_t dir, int n_boot, double alpha, dq_rng_t *rng,
+                                  double *lo, double *hi);
+
 #endif

@@ -98,6 +98,45 @@ static void test_prob_improvement(void **state)
     assert_close(hi, 1.0, 1e-12);
 }
 
+/* Paired comparison: instance by instance, ties within the tolerance count
+ * one half; the interval resamples instances, not methods separately. */
+static void test_paired_prob_improvement(void **state)
+{
+    (void)state;
+    /* 4 instances in 2 strata: layout (runs = 2, tasks = 2) */
+    const double x[] = {3.00, 4.00, 3.50, 4.20};
+    const double y[] = {3.20, 4.005, 3.40, 4.50};
+    /* stratum 0: instances (3.00 vs 3.20) win, (3.50 vs 3.40) loss -> 0.5;
+     * stratum 1: (4.00 vs 4.005) tie -> 0.5, (4.20 vs 4.50) win -> 0.75 */
+    assert_float_equal(rl_paired_prob_improvement(x, y, 2, 2, 0.01, RL_LOWER_IS_BETTER), 0.625,
+                       1e-12);
+    /* without a tie tolerance 4.00 < 4.005 is a win: stratum 1 -> 1.0 */
+    assert_float_equal(rl_paired_prob_improvement(x, y, 2, 2, 0.0, RL_LOWER_IS_BETTER), 0.75,
+                       1e-12);
+    assert_float_equal(rl_paired_prob_improvement(x, y, 2, 2, 0.0, RL_HIGHER_IS_BETTER), 0.25,
+                       1e-12);
+    /* the same method against itself: all ties */
+    assert_float_equal(rl_paired_prob_improvement(x, x, 2, 2, 0.0, RL_LOWER_IS_BETTER), 0.5, 1e-12);
+    dq_rng_t rng;
+    dq_rng_seed(&rng, 7);
+    double lo, hi;
+    assert_int_equal(rl_paired_prob_improvement_ci(x, y, 2, 2, 0.01, RL_LOWER_IS_BETTER, 2000, 0.05,
+                                                   &rng, &lo, &hi),
+                     DQ_OK);
+    assert_true(lo <= 0.625 && 0.625 <= hi);
+    assert_true(lo >= 0.25 && hi <= 1.0 && hi - lo > 0.1);
+    /* x better on every instance: every resample says 1 */
+    const double z[] = {2.0, 3.0, 2.5, 3.1};
+    assert_int_equal(rl_paired_prob_improvement_ci(z, y, 2, 2, 0.01, RL_LOWER_IS_BETTER, 200, 0.05,
+                                                   &rng, &lo, &hi),
+                     DQ_OK);
+    assert_float_equal(lo, 1.0, 1e-12);
+    assert_float_equal(hi, 1.0, 1e-12);
+    assert_int_equal(rl_paired_prob_improvement_ci(x, y, 0, 2, 0.01, RL_LOWER_IS_BETTER, 10, 0.05,
+                                                   &rng, &lo, &hi),
+                     DQ_EINVAL);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -105,6 +144,7 @@ int main(void)
         cmocka_unit_test(test_ci_degenerate_and_bracketing),
         cmocka_unit_test(test_stratification_keeps_tasks_apart),
         cmocka_unit_test(test_prob_improvement),
+        cmocka_unit_test(test_paired_prob_improvement),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
