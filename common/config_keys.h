@@ -189,6 +189,13 @@
     X(eval, workers, INT, "2", 1, 256, "worker processes running episodes in parallel")            \
     X(eval, boot, INT, "2000", 10, 1000000, "bootstrap resamples for the confidence intervals")    \
     X(eval, out, STR, "", 0, 0, "output folder; empty = RUN_DIR/eval")                             \
+    X(eval, set, STR, "heldout", 1, 0,                                                             \
+      "[heldout|train] instances evaluated on: held-out sizes and seeds, or fresh seeds of the "   \
+      "training sizes")                                                                            \
+    X(eval, tie, REAL, "0.01", 0, 10,                                                              \
+      "final bits/byte differences up to this count as a tie (one half) in P(controller better)")  \
+    X(eval, gnuplot, STR, "gnuplot", 0, 0,                                                         \
+      "gnuplot program for the trajectory figures; empty = write data and scripts only")           \
     /* [ablation] dqnlm-report: statistics and figures of an ablation (docs/exploration.md) */     \
     X(ablation, dir, STR, "", 0, 0,                                                                \
       "ablation folder dqnlm-report reads (manifest.tsv, runs/), written by deploy/ablate.sh")     \

@@ -4,6 +4,12 @@
 #   - the tables list the controller and the baseline at the instance LR and at
 #     the tuned LR, with finite statistics, and episodes.csv holds every episode;
 #   - the baselines' numbers do not depend on the Q-network (same instances);
+#   - trajectories.csv holds every decision of every episode, its last
+#     validation loss is the episode's final one, the return-to-go of the last
+#     state is 0; episodes.csv records the LR each episode started from;
+#   - calibration.csv has a row per decision index over both episodes, and the
+#     trajectory figures' scripts are written (and drawn where gnuplot runs);
+#   - eval.set=train evaluates fresh seeds of the training sizes;
 #   - a Q-network of the wrong shape is refused with a message naming both shapes.
 set -euo pipefail
 B=$(cd "$1" && pwd)
@@ -28,6 +34,24 @@ for q in a b; do
     grep -q '^| constant | tuned: 0.003 | [0-9]' "$OUT/$q.txt" || fail "no tuned baseline row"
     awk -F, 'NR > 1 && ($3 == "nan" || $3 + 0 <= 0) {exit 1}' "$OUT/$q/summary.csv" || fail "non-finite IQM"
 done
+# 6 episodes x 5 states (reset + 4 decisions)
+[ "$(tail -n +2 "$OUT/a/trajectories.csv" | wc -l)" = 30 ] || fail "trajectories.csv should have 30 rows"
+awk -F, 'NR == FNR {if (FNR > 1 && $5 == 4) {last[$1 "," $2 "," $3] = $10; if ($12 != 0) bad = 1}; next}
+         FNR > 1 {k = $1 "," $2 "," $4; if (!(k in last) || (last[k] - $6) ^ 2 > 1e-10) bad = 1}
+         END {exit bad}' "$OUT/a/trajectories.csv" "$OUT/a/episodes.csv" ||
+    fail "trajectories.csv does not end where episodes.csv does"
+awk -F, 'NR > 1 && !($3 > 0) {exit 1}' "$OUT/a/episodes.csv" || fail "an episode without its starting LR"
+[ "$(awk -F, 'NR > 1 && $2 == 2' "$OUT/a/calibration.csv" | wc -l)" = 4 ] ||
+    fail "calibration.csv should have 4 decision indices over 2 episodes"
+[ -s "$OUT/a/traj-median-lr.gp" ] && [ -s "$OUT/a/traj-median.dat" ] || fail "no trajectory figure scripts"
+if command -v gnuplot >/dev/null; then
+    [ -s "$OUT/a/traj-median-lr.png" ] && [ -s "$OUT/a/traj-median-bpb.svg" ] || fail "no trajectory figures"
+fi
+"$B/learner/tools/dqnlm-eval" "${common[@]}" --qnet "$OUT/a.bin" --set eval.set=train --out "$OUT/t" >"$OUT/t.txt" 2>"$OUT/t.log" ||
+    { cat "$OUT/t.log"; fail "dqnlm-eval eval.set=train exited with an error"; }
+grep -q "on 2 train instances" "$OUT/t.txt" || fail "eval.set=train does not say what it evaluated"
+cmp -s <(cut -d, -f4 "$OUT/a/episodes.csv") <(cut -d, -f4 "$OUT/t/episodes.csv") &&
+    fail "eval.set=train ran the held-out instances"
 cmp -s <(grep '^"constant"' "$OUT/a/episodes.csv") <(grep '^"constant"' "$OUT/b/episodes.csv") ||
     fail "baseline episodes differ between two evaluations of the same instances"
 
@@ -35,5 +59,5 @@ if "$B/learner/tools/dqnlm-eval" "${common[@]}" --qnet "$OUT/wrong.bin" --out "$
     fail "a Q-network of the wrong shape was accepted"
 fi
 grep -q "maps 8 -> 2, the LM environment needs 12 -> 5" "$OUT/w.log" || { cat "$OUT/w.log"; fail "unclear shape error"; }
-echo "dqnlm-eval: tables, determinism of the baselines, shape check: ok"
+echo "dqnlm-eval: tables, trajectories, calibration, figures, determinism of the baselines, shape check: ok"
 ok=1
