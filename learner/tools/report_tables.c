@@ -221,22 +221,20 @@ static void held_fixed(report_t *R)
                 n_diff);
 }
 
-void report_tables_write(report_t *R, int figs_ok[5])
+/* Title and the one-paragraph account of the folder. */
+static void write_intro(report_t *R)
 {
     FILE *md = R->md;
-    int n_done = 0, n_sch_done = 0;
+    int n_done = 0, seeds = 0;
     double wall = 0;
+    const run_t *any = NULL;
     for (int i = 0; i < R->n_runs; i++)
         if (R->runs[i].status == RUN_DONE) {
             n_done++;
             if (isfinite(R->runs[i].wall_s)) wall += R->runs[i].wall_s;
+            if (!any) any = &R->runs[i];
         }
-    for (int s = 0; s < R->n_sch; s++) n_sch_done += R->sch[s].n_done > 0;
-    int seeds = 0;
     for (int s = 0; s < R->n_sch; s++) seeds = R->sch[s].n > seeds ? R->sch[s].n : seeds;
-    const run_t *any = NULL;
-    for (int i = 0; i < R->n_runs && !any; i++)
-        if (R->runs[i].status == RUN_DONE) any = &R->runs[i];
 
     fprintf(md, "# Ablation of exploration schedules\n\n");
     fprintf(md,
@@ -249,7 +247,11 @@ void report_tables_write(report_t *R, int figs_ok[5])
                 "total.\n\n",
                 report_cfg_get(any, "env.name"), report_cfg_get(any, "learner.updates"),
                 report_cfg_get(any, "actor.count"), wall);
+}
 
+static void write_setup(report_t *R)
+{
+    FILE *md = R->md;
     fprintf(md, "## Setup\n\n| schedule | exploration (actor.exploration) | seeds (run.seed) | "
                 "finished |\n|---|---|---|---|\n");
     for (int s = 0; s < R->n_sch; s++) {
@@ -261,7 +263,11 @@ void report_tables_write(report_t *R, int figs_ok[5])
     }
     fprintf(md, "\n");
     held_fixed(R);
+}
 
+static void write_missing(report_t *R)
+{
+    FILE *md = R->md;
     fprintf(md, "\n## Missing and unfinished runs\n\n");
     int missing = 0;
     for (int i = 0; i < R->n_runs; i++)
@@ -281,7 +287,11 @@ void report_tables_write(report_t *R, int figs_ok[5])
                         report_status_name[r->status], r->why);
         }
     }
+}
 
+static void write_final(report_t *R, const int figs_ok[5])
+{
+    FILE *md = R->md;
     fprintf(md, "\n## Final performance\n\n");
     if (R->lm)
         fprintf(md,
@@ -304,7 +314,11 @@ void report_tables_write(report_t *R, int figs_ok[5])
     final_table(R);
     if (figs_ok[4] >= 0 && report_plot_final(R) == 0)
         fprintf(md, "\n![final scores](final.png) ([SVG](final.svg))\n");
+}
 
+static void write_improvement_efficiency(report_t *R)
+{
+    FILE *md = R->md;
     fprintf(md,
             "\n## Probability of improvement\n\n"
             "P(row better than column) on the %s: the probability that a random run of the row's "
@@ -319,7 +333,11 @@ void report_tables_write(report_t *R, int figs_ok[5])
     fprintf(md, "\n## Sample efficiency\n\n");
     efficiency_table(R);
     fprintf(md, "\n([efficiency.csv](efficiency.csv))\n");
+}
 
+static void write_curves(report_t *R, const int figs_ok[5])
+{
+    FILE *md = R->md;
     fprintf(md,
             "\n## Learning curves\n\n"
             "x: env steps of the whole job (an actor's steps times the actor count). Each run's "
@@ -356,7 +374,11 @@ void report_tables_write(report_t *R, int figs_ok[5])
         else
             fprintf(md, "data in [curve_heldout_bpb.dat](curve_heldout_bpb.dat)\n\n");
     }
+}
 
+static void write_profiles(report_t *R, const int figs_ok[5])
+{
+    FILE *md = R->md;
     fprintf(md,
             "## Performance profiles\n\n"
             "For every threshold tau, the fraction of a schedule's scores (%s) %s than tau, with a "
@@ -375,6 +397,17 @@ void report_tables_write(report_t *R, int figs_ok[5])
         fprintf(md, "data in [profile.dat](profile.dat)\n");
     fprintf(md, "\nEvery run: [runs.csv](runs.csv). Tables: final.md, improvement.md, "
                 "efficiency.md (and .csv).\n");
+}
+
+void report_tables_write(report_t *R, int figs_ok[5])
+{
+    write_intro(R);
+    write_setup(R);
+    write_missing(R);
+    write_final(R, figs_ok);
+    write_improvement_efficiency(R);
+    write_curves(R, figs_ok);
+    write_profiles(R, figs_ok);
 }
 
 void report_tables_runs_csv(report_t *R)
