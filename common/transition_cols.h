@@ -24,7 +24,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* clang-format off: one row per line, however long */
+/* clang-format off */
 #define DQ_TRANSITION_COLS(X)                                                     \
     X(obs, float, obs_dim, f32, 0, 0, 0, "observation the action was chosen in")  \
     X(next_obs, float, obs_dim, f32, 0, 0, 0, "observation n steps later")        \
