@@ -394,20 +394,19 @@ static void save_counters(const replay_counters_t *c, ckpt_writer_t *w)
     for (int i = 0; i < REPLAY_N_ERR; i++) ckpt_put_u64(w, c->rejects_by_code[i]);
 }
 
-/* The value of the counter named name (len bytes) into c; 0 if the name is
- * unknown (a counter this build no longer has: ignored). */
+/* Reads the value of the counter named name (len bytes) into c; the value of
+ * a name this build does not know (a counter it no longer has) is skipped. */
 #define COUNTER_LOAD_(kind, field, stat, doc)                         \
     if (len == sizeof #field - 1 && memcmp(name, #field, len) == 0) { \
         c->field = ckpt_get_##kind(r);                                \
-        return 1;                                                     \
+        return;                                                       \
     }
 #define ckpt_get_U64 ckpt_get_u64
 #define ckpt_get_F64 ckpt_get_f64
-static int load_counter(replay_counters_t *c, const char *name, size_t len, ckpt_reader_t *r)
+static void load_counter(replay_counters_t *c, const char *name, size_t len, ckpt_reader_t *r)
 {
     REPLAY_COUNTERS(COUNTER_LOAD_)
     (void)ckpt_get_u64(r);
-    return 0;
 }
 
 static int load_counters(replay_counters_t *c, ckpt_reader_t *r)
