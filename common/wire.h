@@ -195,7 +195,7 @@ void dq_batch_free(dq_batch_t *b);
 /* Bytes of one transition's columns (the replay table's payload per item). */
 size_t dq_transition_bytes(uint32_t obs_dim);
 /* Floats of one packed transition: every column's elements in list order,
- * one 32-bit slot each (8 + 5 = 2 * obs_dim + 5 today). */
+ * one 32-bit slot each (2 * obs_dim + 5 today). */
 size_t dq_transition_floats(uint32_t obs_dim);
 
 /* Packs transitions [from, from + n) of b into out, one record of stride
