@@ -20,6 +20,7 @@
 #include "qnet.h"
 #include "rng.h"
 #include "wire.h"
+#include "actor_metrics.h"
 
 #define PRIORITY_FLOOR 1e-3f
 #define POLL_EVERY_S 0.002
@@ -115,14 +116,10 @@ static int open_metrics(actor_t *a)
     char path[DQ_CONFIG_STR_MAX + 64];
     dq_mkdir_p(a->cfg->run_dir);
     snprintf(path, sizeof path, "%s/actor-%u.csv", a->cfg->run_dir, a->id);
-    a->metrics =
-        dq_metrics_open(path, "time_s,env_steps,episodes,steps_per_s,return_mean,"
-                              "final_metric_mean,explore_param,explored_frac,weights_version,"
-                              "policy_lag,send_queue,sent,acked,resent,disconnects");
+    a->metrics = dq_metrics_open(path, DQ_METRICS_HEADER(ACTOR_METRIC_COLS));
     if (!a->metrics) DQ_WARN("cannot write metrics to %s", path);
     snprintf(path, sizeof path, "%s/actor-%u-episodes.csv", a->cfg->run_dir, a->id);
-    a->episodes_csv = dq_metrics_open(path, "time_s,env,episode,steps,return,final_metric,"
-                                            "explore_param,weights_version");
+    a->episodes_csv = dq_metrics_open(path, DQ_METRICS_HEADER(ACTOR_EPISODE_COLS));
     if (!a->episodes_csv) DQ_WARN("cannot write episode metrics to %s", path);
     return DQ_OK;
 }
@@ -289,15 +286,7 @@ static void metrics_row(actor_t *a, window_t *w)
     outbox_stats_t os = {0};
     if (a->outbox) outbox_stats(a->outbox, &os);
     uint64_t steps = a->env_steps - w->steps;
-    dq_metrics_row(a->metrics,
-                   "%.3f,%" PRIu64 ",%" PRIu64 ",%.1f,%.6g,%.6g,%.6g,%.4f,%" PRIu64 ",%" PRIu64
-                   ",%d,%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",%" PRIu64,
-                   now - a->t0, a->env_steps, a->episodes, (double)steps / (now - w->t),
-                   w->ret_n ? w->ret_sum / (double)w->ret_n : NAN,
-                   w->metric_n ? w->metric_sum / (double)w->metric_n : NAN, a->param_now,
-                   steps ? (double)(a->explored_steps - w->explored) / (double)steps : NAN,
-                   a->weights_version, a->learner_version - a->weights_version, os.unacked,
-                   os.pushed_items, os.acked_items, os.resent_msgs, os.disconnects);
+    if (a->metrics) DQ_METRICS_WRITE(a->metrics, ACTOR_METRIC_COLS);
     *w = (window_t){.t = now, .steps = a->env_steps, .explored = a->explored_steps};
 }
 
@@ -324,9 +313,7 @@ static int step_env(actor_t *a, int e, int action, float recorded, window_t *w)
             w->metric_sum += st.final_metric;
             w->metric_n++;
         }
-        dq_metrics_row(a->episodes_csv, "%.3f,%d,%" PRIu64 ",%" PRIu64 ",%.6g,%.6g,%.6g,%" PRIu64,
-                       dq_now() - a->t0, e, a->episodes, a->ep_steps[e], a->ep_return[e],
-                       st.final_metric, a->param_now, a->weights_version);
+        if (a->episodes_csv) DQ_METRICS_WRITE(a->episodes_csv, ACTOR_EPISODE_COLS);
         a->ep_return[e] = 0;
         a->ep_steps[e] = 0;
         dq_explore_reset(&a->xstate[e]);

@@ -36,6 +36,23 @@ void dq_metrics_row(dq_metrics_t *m, const char *fmt, ...)
     fflush(m->f);
 }
 
+void dq_metrics_cell(dq_metrics_line_t *l, const char *fmt, ...)
+{
+    size_t cap = sizeof l->text;
+    if (l->cells++ && l->len + 1 < cap) l->text[l->len++] = ',';
+    if (l->len + 1 >= cap) return;
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(l->text + l->len, cap - l->len, fmt, ap);
+    va_end(ap);
+    if (n > 0) l->len = l->len + (size_t)n < cap ? l->len + (size_t)n : cap - 1;
+}
+
+void dq_metrics_line(dq_metrics_t *m, const dq_metrics_line_t *l)
+{
+    dq_metrics_row(m, "%.*s", (int)l->len, l->text);
+}
+
 void dq_metrics_close(dq_metrics_t **self_p)
 {
     if (!self_p || !*self_p) return;

@@ -66,12 +66,14 @@ int dq_net_send_routed(void *sock, const dq_peer_t *peer, const dq_msg_t *m, dq_
 }
 
 /* Decodes a received frame, closes it, and drains any further frames of the
- * same message: the protocol is one frame per message. */
-static int decode_and_drain(void *sock, zmq_msg_t *frame, dq_msg_t *m, size_t max_bytes, char *why,
-                            size_t whylen)
+ * same message: the protocol is one frame per message. On a decode error *id
+ * (may be NULL) gets the frame's id for the ERROR reply. */
+static int decode_and_drain(void *sock, zmq_msg_t *frame, dq_msg_t *m, size_t max_bytes,
+                            uint64_t *id, char *why, size_t whylen)
 {
     int more = zmq_msg_more(frame);
     int rc = dq_msg_decode(zmq_msg_data(frame), zmq_msg_size(frame), max_bytes, m, why, whylen);
+    if (rc < 0 && id) *id = dq_msg_peek_id(zmq_msg_data(frame), zmq_msg_size(frame), max_bytes);
     zmq_msg_close(frame);
     if (!more) return rc;
     while (more) {
@@ -88,8 +90,8 @@ static int decode_and_drain(void *sock, zmq_msg_t *frame, dq_msg_t *m, size_t ma
     return rc;
 }
 
-static int recv_payload(void *sock, dq_msg_t *m, size_t max_bytes, int zmq_flags, char *why,
-                        size_t whylen)
+static int recv_payload(void *sock, dq_msg_t *m, size_t max_bytes, int zmq_flags, uint64_t *id,
+                        char *why, size_t whylen)
 {
     zmq_msg_t frame;
     zmq_msg_init(&frame);
@@ -98,12 +100,12 @@ static int recv_payload(void *sock, dq_msg_t *m, size_t max_bytes, int zmq_flags
         zmq_msg_close(&frame);
         return rc;
     }
-    return decode_and_drain(sock, &frame, m, max_bytes, why, whylen);
+    return decode_and_drain(sock, &frame, m, max_bytes, id, why, whylen);
 }
 
 int dq_net_recv(void *sock, dq_msg_t *m, size_t max_bytes, int zmq_flags, char *why, size_t whylen)
 {
-    return recv_payload(sock, m, max_bytes, zmq_flags, why, whylen);
+    return recv_payload(sock, m, max_bytes, zmq_flags, NULL, why, whylen);
 }
 
 static int rcvmore(void *sock)
@@ -114,9 +116,10 @@ static int rcvmore(void *sock)
     return more;
 }
 
-int dq_net_recv_routed(void *sock, dq_peer_t *peer, dq_msg_t *m, size_t max_bytes, char *why,
-                       size_t whylen)
+int dq_net_recv_routed(void *sock, dq_peer_t *peer, dq_msg_t *m, size_t max_bytes, uint64_t *id,
+                       char *why, size_t whylen)
 {
+    if (id) *id = 0;
     int n = zmq_recv(sock, peer->data, sizeof peer->data, ZMQ_DONTWAIT);
     if (n < 0) return map_errno();
     peer->len = (size_t)n > sizeof peer->data ? sizeof peer->data : (size_t)n;
@@ -135,7 +138,7 @@ int dq_net_recv_routed(void *sock, dq_peer_t *peer, dq_msg_t *m, size_t max_byte
     if (zmq_msg_size(&frame) == 0 && zmq_msg_more(&frame)) {
         zmq_msg_close(&frame);
         peer->envelope = 1;
-        return recv_payload(sock, m, max_bytes, 0, why, whylen);
+        return recv_payload(sock, m, max_bytes, 0, id, why, whylen);
     }
-    return decode_and_drain(sock, &frame, m, max_bytes, why, whylen);
+    return decode_and_drain(sock, &frame, m, max_bytes, id, why, whylen);
 }

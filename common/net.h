@@ -10,6 +10,7 @@
 #define DQ_NET_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "wire.h"
 
@@ -41,8 +42,12 @@ int dq_net_send_routed(void *sock, const dq_peer_t *peer, const dq_msg_t *m, dq_
  * socket's receive timeout / would block), DQ_EINTERRUPTED, DQ_ENET, or a
  * decode error with the reason in why. */
 int dq_net_recv(void *sock, dq_msg_t *m, size_t max_bytes, int zmq_flags, char *why, size_t whylen);
-/* Same for a ROUTER socket: fills *peer with the sender's routing id. */
-int dq_net_recv_routed(void *sock, dq_peer_t *peer, dq_msg_t *m, size_t max_bytes, char *why,
-                       size_t whylen);
+/* Same for a ROUTER socket, without waiting (DQ_ETIMEOUT when nothing is
+ * queued): the routing id, an optional empty delimiter (REQ peers, then
+ * peer->envelope = 1), one payload frame. Fills *peer with the sender's
+ * routing id, and on a decode error *id (may be NULL; else 0) with the
+ * refused frame's seq or id (dq_msg_peek_id) for the ERROR reply. */
+int dq_net_recv_routed(void *sock, dq_peer_t *peer, dq_msg_t *m, size_t max_bytes, uint64_t *id,
+                       char *why, size_t whylen);
 
 #endif

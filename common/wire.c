@@ -68,20 +68,19 @@ void *wire_alloc_n(size_t n, size_t size)
     return malloc(n * size);
 }
 
+DQ_TRANSITION_COLS(DQ_COL_IS_32BIT_)
+
+#define COL_FREE_(name, ctype, width, kind, ranged, lo, hi, doc) free(b->name);
 void dq_batch_free(dq_batch_t *b)
 {
     if (!b) return;
-    free(b->obs);
-    free(b->next_obs);
-    free(b->action);
-    free(b->reward);
-    free(b->discount);
-    free(b->epsilon);
-    free(b->version);
+    DQ_TRANSITION_COLS(COL_FREE_)
     free(b->priority);
     memset(b, 0, sizeof *b);
 }
 
+#define COL_ALLOC_(name, ctype, width, kind, ranged, lo, hi, doc) \
+    ok &= (b->name = wire_alloc_n(count * DQ_COL_WIDTH(width, obs_dim), sizeof(ctype))) != NULL;
 int dq_batch_alloc(dq_batch_t *b, uint32_t count, uint32_t obs_dim, int with_priority)
 {
     memset(b, 0, sizeof *b);
@@ -89,20 +88,53 @@ int dq_batch_alloc(dq_batch_t *b, uint32_t count, uint32_t obs_dim, int with_pri
     if (obs_dim && nobs / obs_dim != count) return DQ_ENOMEM;
     b->count = count;
     b->obs_dim = obs_dim;
-    b->obs = wire_alloc_n(nobs, sizeof(float));
-    b->next_obs = wire_alloc_n(nobs, sizeof(float));
-    b->action = wire_alloc_n(count, sizeof(int32_t));
-    b->reward = wire_alloc_n(count, sizeof(float));
-    b->discount = wire_alloc_n(count, sizeof(float));
-    b->epsilon = wire_alloc_n(count, sizeof(float));
-    b->version = wire_alloc_n(count, sizeof(uint32_t));
-    if (with_priority) b->priority = wire_alloc_n(count, sizeof(float));
-    if (!b->obs || !b->next_obs || !b->action || !b->reward || !b->discount || !b->epsilon ||
-        !b->version || (with_priority && !b->priority)) {
+    bool ok = true;
+    DQ_TRANSITION_COLS(COL_ALLOC_)
+    if (with_priority) ok &= (b->priority = wire_alloc_n(count, sizeof(float))) != NULL;
+    if (!ok) {
         dq_batch_free(b);
         return DQ_ENOMEM;
     }
     return DQ_OK;
+}
+
+#define COL_BYTES_(name, ctype, width, kind, ranged, lo, hi, doc) \
+    +DQ_COL_WIDTH(width, obs_dim) * sizeof(ctype)
+size_t dq_transition_bytes(uint32_t obs_dim) { return 0 DQ_TRANSITION_COLS(COL_BYTES_); }
+
+#define COL_FLOATS_(name, ctype, width, kind, ranged, lo, hi, doc) +DQ_COL_WIDTH(width, obs_dim)
+size_t dq_transition_floats(uint32_t obs_dim) { return 0 DQ_TRANSITION_COLS(COL_FLOATS_); }
+
+/* memcpy keeps integers bit for bit in their float slots (every column is 32
+ * bits wide, checked above). */
+#define COL_PACK_(name, ctype, width, kind, ranged, lo, hi, doc)               \
+    {                                                                          \
+        size_t w_ = DQ_COL_WIDTH(width, b->obs_dim);                           \
+        memcpy(r + at, b->name + (size_t)(from + i) * w_, w_ * sizeof(ctype)); \
+        at += w_;                                                              \
+    }
+void dq_batch_pack(const dq_batch_t *b, uint32_t from, uint32_t n, size_t stride, float *out)
+{
+    for (uint32_t i = 0; i < n; i++) {
+        float *r = out + (size_t)i * stride;
+        size_t at = 0;
+        DQ_TRANSITION_COLS(COL_PACK_)
+    }
+}
+
+#define COL_UNPACK_(name, ctype, width, kind, ranged, lo, hi, doc)           \
+    {                                                                        \
+        size_t w_ = DQ_COL_WIDTH(width, b->obs_dim);                         \
+        memcpy(b->name + (size_t)(to + i) * w_, r + at, w_ * sizeof(ctype)); \
+        at += w_;                                                            \
+    }
+void dq_batch_unpack(dq_batch_t *b, uint32_t to, uint32_t n, size_t stride, const float *in)
+{
+    for (uint32_t i = 0; i < n; i++) {
+        const float *r = in + (size_t)i * stride;
+        size_t at = 0;
+        DQ_TRANSITION_COLS(COL_UNPACK_)
+    }
 }
 
 void dq_msg_clear(dq_msg_t *m)
@@ -171,26 +203,43 @@ int wire_check_dims(ctx_t *c, uint64_t count, uint64_t obs_dim)
     return DQ_OK;
 }
 
+/* An integer column: every value within [lo, hi]. */
+static int check_ints(ctx_t *c, const char *field, const void *v, bool is_signed, size_t n,
+                      double lo, double hi)
+{
+    for (size_t i = 0; i < n; i++) {
+        long long x =
+            is_signed ? (long long)((const int32_t *)v)[i] : (long long)((const uint32_t *)v)[i];
+        if ((double)x >= lo && (double)x <= hi) continue;
+        if ((double)x < lo && lo == 0)
+            return wire_fail(c, DQ_ERANGE, "%s.%s[%zu] = %lld, must be >= 0", c->msg, field, i, x);
+        return wire_fail(c, DQ_ERANGE, "%s.%s[%zu] = %lld, must be in [%.0f, %.0f]", c->msg, field,
+                         i, x, lo, hi);
+    }
+    return DQ_OK;
+}
+
+#define check_col_f32(c, field, v, n, dim, ranged, lo, hi) \
+    check_floats(c, field, v, n, dim, ranged, lo, false, hi)
+#define check_col_i32(c, field, v, n, dim, ranged, lo, hi) check_ints(c, field, v, true, n, lo, hi)
+#define check_col_u32(c, field, v, n, dim, ranged, lo, hi) check_ints(c, field, v, false, n, lo, hi)
+
+#define COL_NULL_(name, ctype, width, kind, ranged, lo, hi, doc) || !b->name
+#define COL_CHECK_(name, ctype, width, kind, ranged, lo, hi, doc)                                \
+    if ((rc = check_col_##kind(c, #name, b->name, n * DQ_COL_WIDTH(width, b->obs_dim),           \
+                               DQ_COL_WIDTH(width, b->obs_dim) > 1 ? b->obs_dim : 0, ranged, lo, \
+                               hi)))                                                             \
+        return rc;
+
 /* with_priority: 0 ignore batch.priority, 1 check it when present (> 0). */
 static int validate_batch(ctx_t *c, const dq_batch_t *b, int with_priority)
 {
     int rc = wire_check_dims(c, b->count, b->obs_dim);
     if (rc) return rc;
-    if (!b->obs || !b->next_obs || !b->action || !b->reward || !b->discount || !b->epsilon ||
-        !b->version)
+    if (0 DQ_TRANSITION_COLS(COL_NULL_))
         return wire_fail(c, DQ_EINVAL, "%s: a batch array is NULL", c->msg);
-    size_t n = b->count, nobs = n * b->obs_dim;
-    if ((rc = check_floats(c, "obs", b->obs, nobs, b->obs_dim, false, 0, false, 0)) ||
-        (rc = check_floats(c, "next_obs", b->next_obs, nobs, b->obs_dim, false, 0, false, 0)))
-        return rc;
-    for (size_t i = 0; i < n; i++)
-        if (b->action[i] < 0)
-            return wire_fail(c, DQ_ERANGE, "%s.action[%zu] = %ld, must be >= 0", c->msg, i,
-                             (long)b->action[i]);
-    if ((rc = check_floats(c, "reward", b->reward, n, 0, false, 0, false, 0)) ||
-        (rc = check_floats(c, "discount", b->discount, n, 0, true, 0, false, 1)) ||
-        (rc = check_floats(c, "epsilon", b->epsilon, n, 0, true, 0, false, 1)))
-        return rc;
+    size_t n = b->count;
+    DQ_TRANSITION_COLS(COL_CHECK_)
     if (with_priority && b->priority &&
         (rc = check_floats(c, "priority", b->priority, n, 0, true, 0, true, HUGE_VAL)))
         return rc;

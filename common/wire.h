@@ -26,6 +26,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "transition_cols.h"
+
 #define DQ_PROTOCOL_VERSION 1
 #define DQ_TABLE_NAME_MAX 32
 #define DQ_STATS_MAX 96
@@ -55,21 +57,20 @@ typedef enum {
  * value outside the enum. */
 const char *dq_msg_type_name(dq_msg_type_t t);
 
-/* A batch of transitions in columnar form. Each transition is
- * (obs, action, reward, discount, next_obs): reward is the n-step discounted
- * return and discount is gamma^n, or 0 when the episode terminated inside the
- * n steps, so the learner's target is reward + discount * max Q(next_obs). */
+/* A batch of transitions in columnar form, one array per column of
+ * DQ_TRANSITION_COLS (transition_cols.h), each (count, width): obs and
+ * next_obs (count, obs_dim) floats; action (count) int32; reward (count) the
+ * n-step discounted return; discount (count) gamma^n, or 0 when the episode
+ * terminated inside the n steps, so the learner's target is reward + discount
+ * * max Q(next_obs); epsilon (count) the exploration parameter the action was
+ * chosen with; version (count) uint32 the weights version of the policy that
+ * acted. */
+#define DQ_BATCH_FIELD_(name, ctype, width, kind, ranged, lo, hi, doc) ctype *name;
 typedef struct {
-    uint32_t count;    /* transitions */
-    uint32_t obs_dim;  /* floats per observation */
-    float *obs;        /* (count, obs_dim) */
-    float *next_obs;   /* (count, obs_dim) */
-    int32_t *action;   /* (count) */
-    float *reward;     /* (count) */
-    float *discount;   /* (count) in [0, 1] */
-    float *epsilon;    /* (count) exploration parameter the action was chosen with */
-    uint32_t *version; /* (count) weights version of the policy that acted */
-    float *priority;   /* (count) optional initial priorities (> 0), NULL if absent */
+    uint32_t count;   /* transitions */
+    uint32_t obs_dim; /* floats per observation */
+    DQ_TRANSITION_COLS(DQ_BATCH_FIELD_)
+    float *priority; /* (count) optional initial priorities (> 0), NULL if absent */
 } dq_batch_t;
 
 typedef struct {
@@ -190,6 +191,29 @@ void dq_msg_clear(dq_msg_t *m);
  * (priority only when with_priority). Returns 0 or DQ_ENOMEM. */
 int dq_batch_alloc(dq_batch_t *b, uint32_t count, uint32_t obs_dim, int with_priority);
 void dq_batch_free(dq_batch_t *b);
+
+/* Bytes of one transition's columns (the replay table's payload per item). */
+size_t dq_transition_bytes(uint32_t obs_dim);
+/* Floats of one packed transition: every column's elements in list order,
+ * one 32-bit slot each (2 * obs_dim + 5 today). */
+size_t dq_transition_floats(uint32_t obs_dim);
+
+/* Packs transitions [from, from + n) of b into out, one record of stride
+ * floats per transition (stride >= dq_transition_floats(b->obs_dim)): the
+ * columns in DQ_TRANSITION_COLS order, integers stored bit for bit (exact for
+ * every value), so a record survives any copy of floats (MPI_FLOAT included).
+ * Slots [dq_transition_floats, stride) of each record are left untouched for
+ * the caller's own values (e.g. an importance weight). priority is not packed.
+ *
+ *   size_t rec = dq_transition_floats(D) + 1;         // + a weight
+ *   dq_batch_pack(b, 0, b->count, rec, buf);  buf[i * rec + rec - 1] = w[i];
+ *   ... scatter buf ...
+ *   dq_batch_unpack(&mine, 0, share, rec, recv);   w[i] = recv[i * rec + rec - 1];
+ */
+void dq_batch_pack(const dq_batch_t *b, uint32_t from, uint32_t n, size_t stride, float *out);
+/* The inverse: records in[0, n) into transitions [to, to + n) of b, which is
+ * allocated for at least to + n transitions of the records' obs_dim. */
+void dq_batch_unpack(dq_batch_t *b, uint32_t to, uint32_t n, size_t stride, const float *in);
 
 /* Fills an ERROR message: code (a negative dq_err_t; DQ_EINVAL if code >= 0),
  * name = dq_errname(code), message (cut to 255 bytes; dq_strerror(code) if

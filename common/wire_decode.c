@@ -26,6 +26,7 @@
 #include <msgpack.h>
 
 #include "err.h"
+#include "fileio.h"
 #include "wire_internal.h"
 
 #define SCAN_MAX_DEPTH 16 /* nested containers; msgpack-c itself stops at 32 */
@@ -48,18 +49,6 @@ static const char *obj_type_name(const msgpack_object *o)
     case MSGPACK_OBJECT_BIN: return "bin";
     case MSGPACK_OBJECT_EXT: return "ext";
     default: return "unknown";
-    }
-}
-
-/* ---------------------------------------------------------------- floats */
-
-static void f32_from_le(float *dst, const unsigned char *src, size_t n)
-{
-    for (size_t i = 0; i < n; i++) {
-        const unsigned char *p = src + 4 * i;
-        uint32_t u =
-            (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-        memcpy(&dst[i], &u, 4);
     }
 }
 
@@ -305,22 +294,33 @@ static int load_uints(ctx_t *c, const msgpack_object *a, size_t n, const char *f
     return DQ_OK;
 }
 
-enum {
-    B_COUNT,
-    B_OBS_DIM,
-    B_OBS,
-    B_NEXT_OBS,
-    B_ACTION,
-    B_REWARD,
-    B_DISCOUNT,
-    B_EPSILON,
-    B_VERSION,
-    B_PRIORITY,
-    B_N_
-};
-#define BATCH_NAMES                                                                              \
-    "count", "obs_dim", "obs", "next_obs", "action", "reward", "discount", "epsilon", "version", \
-        "priority"
+/* The keys of a batch: count, obs_dim, the columns, the optional priority. */
+#define COL_ENUM_(name, ctype, width, kind, ranged, lo, hi, doc) B_COL_##name,
+#define COL_NAME_(name, ctype, width, kind, ranged, lo, hi, doc) #name,
+enum { B_COUNT, B_OBS_DIM, DQ_TRANSITION_COLS(COL_ENUM_) B_PRIORITY, B_N_ };
+#define BATCH_NAMES "count", "obs_dim", DQ_TRANSITION_COLS(COL_NAME_) "priority"
+
+/* Per kind: the length check before allocation (a bin of n float32, or an
+ * array of n uints) and the load after it. */
+typedef union {
+    const unsigned char *bin;
+    const msgpack_object *array;
+} col_src_t;
+#define get_col_f32(c, o, field, n, detail, src) get_bin(c, o, field, n, detail, &(src)->bin)
+#define get_col_i32(c, o, field, n, detail, src) get_array(c, o, field, n, &(src)->array)
+#define get_col_u32 get_col_i32
+#define load_col_f32(c, src, n, field, hi, dst) (dq_get_floats(dst, (src)->bin, n), DQ_OK)
+#define load_col_i32(c, src, n, field, hi, dst) load_uints(c, (src)->array, n, field, hi, dst, -4)
+#define load_col_u32(c, src, n, field, hi, dst) load_uints(c, (src)->array, n, field, hi, dst, 4)
+
+#define COL_GET_(name, ctype, width, kind, ranged, lo, hi, doc)                            \
+    if ((rc = get_col_##kind(c, f[B_COL_##name], #name, count * DQ_COL_WIDTH(width, dim),  \
+                             DQ_COL_WIDTH(width, dim) > 1 ? d2 : d1, &src[B_COL_##name]))) \
+        return rc;
+#define COL_LOAD_(name, ctype, width, kind, ranged, lo, hi, doc)                              \
+    if ((rc = load_col_##kind(c, &src[B_COL_##name], count * DQ_COL_WIDTH(width, dim), #name, \
+                              (uint64_t)(hi), b->name)))                                      \
+        return rc;
 
 /* Decodes the batch fields at f[0..B_N_) into b (allocated only after every
  * length is checked). with_priority: read the optional "priority". */
@@ -336,30 +336,17 @@ static int get_batch(ctx_t *c, const msgpack_object **f, dq_batch_t *b, bool wit
     snprintf(d1, sizeof d1, "count %llu", (unsigned long long)count);
     snprintf(d2, sizeof d2, "count %llu x obs_dim %llu", (unsigned long long)count,
              (unsigned long long)dim);
-    const unsigned char *obs, *next_obs, *reward, *discount, *epsilon, *priority = NULL;
-    const msgpack_object *action, *version;
+    col_src_t src[B_N_];
+    const unsigned char *priority = NULL;
     bool has_priority = with_priority && f[B_PRIORITY] && f[B_PRIORITY]->type != MSGPACK_OBJECT_NIL;
-    if ((rc = get_bin(c, f[B_OBS], "obs", count * dim, d2, &obs)) ||
-        (rc = get_bin(c, f[B_NEXT_OBS], "next_obs", count * dim, d2, &next_obs)) ||
-        (rc = get_array(c, f[B_ACTION], "action", count, &action)) ||
-        (rc = get_bin(c, f[B_REWARD], "reward", count, d1, &reward)) ||
-        (rc = get_bin(c, f[B_DISCOUNT], "discount", count, d1, &discount)) ||
-        (rc = get_bin(c, f[B_EPSILON], "epsilon", count, d1, &epsilon)) ||
-        (rc = get_array(c, f[B_VERSION], "version", count, &version)) ||
-        (has_priority && (rc = get_bin(c, f[B_PRIORITY], "priority", count, d1, &priority))))
+    DQ_TRANSITION_COLS(COL_GET_)
+    if (has_priority && (rc = get_bin(c, f[B_PRIORITY], "priority", count, d1, &priority)))
         return rc;
     if ((rc = dq_batch_alloc(b, (uint32_t)count, (uint32_t)dim, has_priority)))
         return wire_fail(c, rc, "%s: out of memory for %llu transitions", c->msg,
                          (unsigned long long)count);
-    if ((rc = load_uints(c, action, count, "action", INT32_MAX, b->action, -4)) ||
-        (rc = load_uints(c, version, count, "version", UINT32_MAX, b->version, 4)))
-        return rc;
-    f32_from_le(b->obs, obs, count * dim);
-    f32_from_le(b->next_obs, next_obs, count * dim);
-    f32_from_le(b->reward, reward, count);
-    f32_from_le(b->discount, discount, count);
-    f32_from_le(b->epsilon, epsilon, count);
-    if (has_priority) f32_from_le(b->priority, priority, count);
+    DQ_TRANSITION_COLS(COL_LOAD_)
+    if (has_priority) dq_get_floats(b->priority, priority, count);
     return DQ_OK;
 }
 
@@ -405,7 +392,7 @@ static int decode_items(ctx_t *c, const msgpack_object_map *map, dq_items_t *it)
     it->keys = wire_alloc_n(count, sizeof *it->keys);
     it->prob = wire_alloc_n(count, sizeof *it->prob);
     if (!it->keys || !it->prob) return wire_fail(c, DQ_ENOMEM, "items: out of memory");
-    f32_from_le(it->prob, prob, count);
+    dq_get_floats(it->prob, prob, count);
     return load_uints(c, keys, count, "keys", UINT64_MAX, it->keys, 8);
 }
 
@@ -431,7 +418,7 @@ static int decode_update_priorities(ctx_t *c, const msgpack_object_map *map,
     u->priority = wire_alloc_n(count, sizeof *u->priority);
     if (!u->keys || !u->priority)
         return wire_fail(c, DQ_ENOMEM, "update_priorities: out of memory");
-    f32_from_le(u->priority, prio, count);
+    dq_get_floats(u->priority, prio, count);
     return load_uints(c, keys, count, "keys", UINT64_MAX, u->keys, 8);
 }
 
@@ -475,7 +462,7 @@ static int decode_weights(ctx_t *c, const msgpack_object_map *map, dq_weights_t 
     if (!w->blob)
         return wire_fail(c, DQ_ENOMEM, "weights: out of memory for %llu floats",
                          (unsigned long long)n_floats);
-    f32_from_le(w->blob, blob, n_floats);
+    dq_get_floats(w->blob, blob, n_floats);
     return DQ_OK;
 }
 

@@ -34,7 +34,7 @@
 #include "fileio.h"
 
 #define CKPT_MAGIC "DQRPLCKP"
-#define CKPT_VERSION 2u
+#define CKPT_VERSION 3u /* 3: counters stored by name, field by field */
 #define CKPT_ERR_MAX 512
 
 /* Called after every write with the bytes written so far (tests use it to

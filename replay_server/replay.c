@@ -300,6 +300,7 @@ static void add_stat(dq_stats_reply_t *s, const char *name, double value)
     s->count++;
 }
 
+#define COUNTER_STAT_(kind, field, stat, doc) add_stat(s, stat, (double)c->field);
 void replay_stats(replay_t *r, dq_stats_reply_t *s, double rss_bytes, double uptime_s,
                   size_t waiting)
 {
@@ -314,17 +315,7 @@ void replay_stats(replay_t *r, dq_stats_reply_t *s, double rss_bytes, double upt
     add_stat(s, "table_bytes", (double)replay_table_alloc_bytes(t));
     if (rss_bytes > 0) add_stat(s, "rss_bytes", rss_bytes);
     add_stat(s, "uptime_s", uptime_s);
-    add_stat(s, "inserts", (double)c->inserts);
-    add_stat(s, "insert_msgs", (double)c->insert_msgs);
-    add_stat(s, "duplicates", (double)c->duplicates);
-    add_stat(s, "duplicate_items", (double)c->duplicate_items);
-    add_stat(s, "gaps", (double)c->gaps);
-    add_stat(s, "evictions", (double)c->evictions);
-    add_stat(s, "samples", (double)c->samples);
-    add_stat(s, "sample_msgs", (double)c->sample_msgs);
-    add_stat(s, "priority_msgs", (double)c->prio_msgs);
-    add_stat(s, "priority_updates", (double)c->prio_updated);
-    add_stat(s, "priority_evicted", (double)c->prio_evicted);
+    REPLAY_COUNTERS(COUNTER_STAT_)
     replay_priority_stats_t ps;
     replay_table_priority_stats(t, &ps);
     add_stat(s, "priority.total", ps.total);
@@ -336,17 +327,7 @@ void replay_stats(replay_t *r, dq_stats_reply_t *s, double rss_bytes, double upt
     add_stat(s, "rl.diff", ratelimiter_diff(&r->rl));
     add_stat(s, "rl.min_diff", r->rl.min_diff);
     add_stat(s, "rl.max_diff", r->rl.max_diff);
-    add_stat(s, "rl.insert_waits", (double)c->insert_waits);
-    add_stat(s, "rl.sample_waits", (double)c->sample_waits);
-    add_stat(s, "rl.insert_timeouts", (double)c->insert_timeouts);
-    add_stat(s, "rl.sample_timeouts", (double)c->sample_timeouts);
     add_stat(s, "rl.waiting", (double)waiting);
-    add_stat(s, "rl.overflows", (double)c->overflows);
-    add_stat(s, "checkpoints", (double)c->checkpoints);
-    add_stat(s, "checkpoint_failures", (double)c->checkpoint_failures);
-    add_stat(s, "checkpoint_seconds", c->checkpoint_seconds);
-    add_stat(s, "stats_msgs", (double)c->stats_msgs);
-    add_stat(s, "rejects", (double)c->rejects);
     for (int i = 1; i < REPLAY_N_ERR; i++) {
         if (!c->rejects_by_code[i]) continue;
         char name[DQ_STAT_NAME_MAX];
@@ -387,6 +368,84 @@ void replay_stats(replay_t *r, dq_stats_reply_t *s, double rss_bytes, double upt
 
 /* ---- checkpoint: header, table section, limiter, counters, actors ---- */
 
+/* "CNTR" | u32 n | n x (u8 name length, name, 8-byte value: u64 or f64 as the
+ * list says) | u32 codes | codes x u64 rejects by code. */
+#define COUNTER_SAVE_(kind, field, stat, doc) \
+    ckpt_put_counter_name(w, #field);         \
+    ckpt_put_##kind(w, c->field);
+#define ckpt_put_U64 ckpt_put_u64
+#define ckpt_put_F64 ckpt_put_f64
+#define COUNTER_ONE_(kind, field, stat, doc) +1
+enum { N_COUNTERS = 0 REPLAY_COUNTERS(COUNTER_ONE_) };
+
+static void ckpt_put_counter_name(ckpt_writer_t *w, const char *name)
+{
+    unsigned char n = (unsigned char)strlen(name);
+    ckpt_put(w, &n, 1);
+    ckpt_put(w, name, n);
+}
+
+static void save_counters(const replay_counters_t *c, ckpt_writer_t *w)
+{
+    ckpt_put(w, "CNTR", 4);
+    ckpt_put_u32(w, N_COUNTERS);
+    REPLAY_COUNTERS(COUNTER_SAVE_)
+    ckpt_put_u32(w, REPLAY_N_ERR);
+    for (int i = 0; i < REPLAY_N_ERR; i++) ckpt_put_u64(w, c->rejects_by_code[i]);
+}
+
+/* Reads the value of the counter named name (len bytes) into c; the value of
+ * a name this build does not know (a counter it no longer has) is skipped. */
+#define COUNTER_LOAD_(kind, field, stat, doc)                         \
+    if (len == sizeof #field - 1 && memcmp(name, #field, len) == 0) { \
+        c->field = ckpt_get_##kind(r);                                \
+        return;                                                       \
+    }
+#define ckpt_get_U64 ckpt_get_u64
+#define ckpt_get_F64 ckpt_get_f64
+static void load_counter(replay_counters_t *c, const char *name, size_t len, ckpt_reader_t *r)
+{
+    REPLAY_COUNTERS(COUNTER_LOAD_)
+    (void)ckpt_get_u64(r);
+}
+
+static int load_counters(replay_counters_t *c, ckpt_reader_t *r)
+{
+    uint32_t n = ckpt_get_u32(r);
+    if (!r->rc && n > 4096)
+        return ckpt_reader_fail(r, DQ_EFORMAT, "corrupt: %lu counters", (unsigned long)n);
+    for (uint32_t i = 0; i < n && !r->rc; i++) {
+        unsigned char len = 0;
+        char name[256];
+        ckpt_get(r, &len, 1);
+        ckpt_get(r, name, len);
+        load_counter(c, name, len, r);
+    }
+    uint32_t codes = ckpt_get_u32(r);
+    if (!r->rc && codes != REPLAY_N_ERR)
+        return ckpt_reader_fail(r, DQ_EFORMAT,
+                                "corrupt: rejects of %lu error codes, this build counts %d",
+                                (unsigned long)codes, REPLAY_N_ERR);
+    for (int i = 0; i < REPLAY_N_ERR; i++) c->rejects_by_code[i] = ckpt_get_u64(r);
+    return r->rc;
+}
+
+/* "ACTR" | u64 n | n x (u64 id, the REPLAY_ACTOR_FIELDS as u64). */
+#define ACTOR_SAVE_(field, doc) ckpt_put_u64(w, x->field);
+static void save_actors(const replay_t *r, ckpt_writer_t *w)
+{
+    uint64_t n_seen = 0;
+    for (size_t a = 0; a < r->n_actors; a++) n_seen += r->actors[a].seen != 0;
+    ckpt_put(w, "ACTR", 4);
+    ckpt_put_u64(w, n_seen);
+    for (size_t a = 0; a < r->n_actors; a++) {
+        const replay_actor_t *x = &r->actors[a];
+        if (!x->seen) continue;
+        ckpt_put_u64(w, a);
+        REPLAY_ACTOR_FIELDS(ACTOR_SAVE_)
+    }
+}
+
 int replay_save(replay_t *r, const char *path, ckpt_progress_fn progress, void *arg, char *why,
                 size_t whylen)
 {
@@ -403,27 +462,8 @@ int replay_save(replay_t *r, const char *path, ckpt_progress_fn progress, void *
     ckpt_put_u64(&w, r->rl.deletes);
     ckpt_put_f64(&w, r->rl.offset);
     ckpt_put_u32(&w, r->rl.cfg.enabled ? 1u : 0u);
-    ckpt_put(&w, "CNTR", 4);
-    ckpt_put_u64(&w, sizeof r->c);
-    ckpt_put(&w, &r->c, sizeof r->c);
-    uint64_t n_seen = 0;
-    for (size_t a = 0; a < r->n_actors; a++) n_seen += r->actors[a].seen != 0;
-    ckpt_put(&w, "ACTR", 4);
-    ckpt_put_u64(&w, n_seen);
-    for (size_t a = 0; a < r->n_actors; a++) {
-        const replay_actor_t *x = &r->actors[a];
-        if (!x->seen) continue;
-        ckpt_put_u64(&w, a);
-        ckpt_put_u64(&w, x->next_seq);
-        ckpt_put_u64(&w, x->inserts);
-        ckpt_put_u64(&w, x->insert_msgs);
-        ckpt_put_u64(&w, x->duplicates);
-        ckpt_put_u64(&w, x->gaps);
-        ckpt_put_u64(&w, x->blocked);
-        ckpt_put_u64(&w, x->resend_from);
-        ckpt_put_u64(&w, x->run);
-        ckpt_put_u64(&w, x->restarts);
-    }
+    save_counters(&r->c, &w);
+    save_actors(r, &w);
     int rc = ckpt_writer_commit(&w);
     if (rc < 0) snprintf(why, whylen, "checkpoint %s: %s", path, w.err);
     return rc;
@@ -439,6 +479,7 @@ static int expect_tag(ckpt_reader_t *r, const char *tag)
     return DQ_OK;
 }
 
+#define ACTOR_LOAD_(field, doc) a->field = ckpt_get_u64(&rd);
 replay_t *replay_load(const dq_config_t *cfg, const char *path, char *why, size_t whylen)
 {
     replay_table_config_t tc;
@@ -456,11 +497,7 @@ replay_t *replay_load(const dq_config_t *cfg, const char *path, char *why, size_
     double offset = ckpt_get_f64(&rd);
     uint32_t enabled = ckpt_get_u32(&rd);
     if (expect_tag(&rd, "CNTR") < 0) goto fail;
-    if (ckpt_get_u64(&rd) != sizeof r->c && !rd.rc) {
-        ckpt_reader_fail(&rd, DQ_EFORMAT, "corrupt: counters section has the wrong size");
-        goto fail;
-    }
-    ckpt_get(&rd, &r->c, sizeof r->c);
+    if (load_counters(&r->c, &rd) < 0) goto fail;
     if (expect_tag(&rd, "ACTR") < 0) goto fail;
     uint64_t n = ckpt_get_u64(&rd);
     if (!rd.rc && n > (uint64_t)r->max_actors) {
@@ -484,15 +521,8 @@ replay_t *replay_load(const dq_config_t *cfg, const char *path, char *why, size_
         }
         replay_actor_t *a = &r->actors[id];
         a->seen = 1;
-        a->next_seq = ckpt_get_u64(&rd);
-        a->inserts = ckpt_get_u64(&rd);
-        a->insert_msgs = ckpt_get_u64(&rd);
-        a->duplicates = ckpt_get_u64(&rd);
-        a->gaps = ckpt_get_u64(&rd);
-        a->blocked = ckpt_get_u64(&rd) != 0;
-        a->resend_from = ckpt_get_u64(&rd);
-        a->run = ckpt_get_u64(&rd);
-        a->restarts = ckpt_get_u64(&rd);
+        REPLAY_ACTOR_FIELDS(ACTOR_LOAD_)
+        a->blocked = a->blocked != 0;
     }
     if (ckpt_reader_finish(&rd) < 0) goto fail;
     /* Only now, with the checksum verified, trust the limiter counters. */

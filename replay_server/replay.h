@@ -39,33 +39,65 @@
 #define REPLAY_WAIT 1
 #define REPLAY_N_ERR 32 /* > number of entries in DQ_ERRNO_MAP */
 
+/* The per-actor state a checkpoint keeps, in its "ACTR" section in this
+ * order (docs/replay.md): X(field, doc), every field a uint64_t. */
+/* clang-format off */
+#define REPLAY_ACTOR_FIELDS(X)                                                          \
+    X(next_seq,    "next expected INSERT seq")                                          \
+    X(inserts,     "items stored")                                                      \
+    X(insert_msgs, "INSERT messages stored")                                            \
+    X(duplicates,  "INSERT messages dropped as duplicates")                             \
+    X(gaps,        "INSERTs that skipped ahead of next_seq")                            \
+    X(blocked,     "1 after a TIMEOUT: refuse seq > resend_from until it comes")        \
+    X(resend_from, "the seq answered TIMEOUT")                                          \
+    X(run,         "run id of the actor process that sent last (0 = none given)")       \
+    X(restarts,    "INSERTs that came from a new run of this actor id")
+/* clang-format on */
+
+#define REPLAY_ACTOR_FIELD_(field, doc) uint64_t field;
 typedef struct {
-    uint64_t next_seq; /* next expected INSERT seq */
-    uint64_t inserts;  /* items stored */
-    uint64_t insert_msgs;
-    uint64_t duplicates; /* INSERT messages dropped as duplicates */
-    uint64_t gaps;       /* INSERTs that skipped ahead of next_seq */
-    uint64_t seen;       /* 1 once the actor sent anything */
-    uint64_t blocked;    /* 1 after a TIMEOUT: refuse seq > resend_from until it comes */
-    uint64_t resend_from;
-    uint64_t run;      /* run id of the actor process that sent last (0 = none given) */
-    uint64_t restarts; /* INSERTs that came from a new run of this actor id */
+    uint64_t seen; /* 1 once the actor sent anything (implied by a checkpoint record) */
+    REPLAY_ACTOR_FIELDS(REPLAY_ACTOR_FIELD_)
 } replay_actor_t;
 
+/* The server's counters: X(kind, field, stat, doc)
+ *   kind  U64 (uint64_t) or F64 (double)
+ *   stat  its name in a STATS reply (docs/protocol.md)
+ * Generated from it: replay_counters_t, the STATS entries and the "CNTR"
+ * section of a checkpoint (each counter stored with its name, so a checkpoint
+ * restores the counters it names and leaves new ones at 0). The rejects per
+ * error code are the array after the list ("rejects.NAME" in STATS). */
+/* clang-format off */
+#define REPLAY_COUNTERS(X)                                                                        \
+    X(U64, inserts,             "inserts",             "items stored")                            \
+    X(U64, insert_msgs,         "insert_msgs",         "INSERT messages stored")                  \
+    X(U64, duplicates,          "duplicates",          "INSERT messages dropped as duplicates")   \
+    X(U64, duplicate_items,     "duplicate_items",     "items in those")                          \
+    X(U64, gaps,                "gaps",                "INSERTs that skipped ahead of next_seq")  \
+    X(U64, evictions,           "evictions",           "items evicted by newer ones")             \
+    X(U64, samples,             "samples",             "items sampled")                           \
+    X(U64, sample_msgs,         "sample_msgs",         "SAMPLE requests answered")                \
+    X(U64, prio_msgs,           "priority_msgs",       "UPDATE_PRIORITIES messages")              \
+    X(U64, prio_updated,        "priority_updates",    "keys updated")                            \
+    X(U64, prio_evicted,        "priority_evicted",    "keys of items already evicted")           \
+    X(U64, insert_waits,        "rl.insert_waits",     "INSERTs deferred by the limiter")         \
+    X(U64, sample_waits,        "rl.sample_waits",     "SAMPLEs deferred by the limiter")         \
+    X(U64, insert_timeouts,     "rl.insert_timeouts",  "deferred INSERTs answered TIMEOUT")       \
+    X(U64, sample_timeouts,     "rl.sample_timeouts",  "deferred SAMPLEs answered TIMEOUT")       \
+    X(U64, overflows,           "rl.overflows",        "requests refused: too many waiting")      \
+    X(U64, checkpoints,         "checkpoints",         "checkpoints written")                     \
+    X(U64, checkpoint_failures, "checkpoint_failures", "checkpoints that failed")                 \
+    X(F64, checkpoint_seconds,  "checkpoint_seconds",  "duration of the last checkpoint")         \
+    X(U64, stats_msgs,          "stats_msgs",          "STATS requests")                          \
+    X(U64, rejects,             "rejects",             "requests refused with an ERROR")
+/* clang-format on */
+
+#define REPLAY_CTYPE_U64 uint64_t
+#define REPLAY_CTYPE_F64 double
+#define REPLAY_COUNTER_FIELD_(kind, field, stat, doc) REPLAY_CTYPE_##kind field;
 typedef struct {
-    uint64_t inserts, insert_msgs;
-    uint64_t duplicates, duplicate_items, gaps;
-    uint64_t evictions;
-    uint64_t samples, sample_msgs;
-    uint64_t prio_msgs, prio_updated, prio_evicted; /* keys updated / of evicted items */
-    uint64_t stats_msgs;
-    uint64_t rejects;
-    uint64_t rejects_by_code[REPLAY_N_ERR];
-    uint64_t insert_waits, sample_waits;       /* requests deferred by the limiter */
-    uint64_t insert_timeouts, sample_timeouts; /* ... and answered TIMEOUT */
-    uint64_t overflows;                        /* refused: too many waiting */
-    uint64_t checkpoints, checkpoint_failures;
-    double checkpoint_seconds; /* duration of the last one */
+    REPLAY_COUNTERS(REPLAY_COUNTER_FIELD_)
+    uint64_t rejects_by_code[REPLAY_N_ERR]; /* indexed by -code */
 } replay_counters_t;
 
 typedef struct replay replay_t;

@@ -380,68 +380,14 @@ static void handle_stats(replay_server_t *srv, const dq_peer_t *peer)
     dq_net_send_routed(srv->sock, peer, &m, &srv->buf);
 }
 
-/* Receives one routed message: the routing id, an optional empty delimiter
- * (REQ peers), one payload frame. Returns 0, DQ_ETIMEOUT when nothing is
- * queued, or a decode error with *id set from the frame when possible. */
-static int recv_request(replay_server_t *srv, dq_peer_t *peer, dq_msg_t *m, uint64_t *id, char *why,
-                        size_t whylen)
-{
-    *id = 0;
-    memset(m, 0, sizeof *m);
-    int n = zmq_recv(srv->sock, peer->data, sizeof peer->data, ZMQ_DONTWAIT);
-    if (n < 0) return zmq_errno() == EAGAIN ? DQ_ETIMEOUT : DQ_ENET;
-    peer->len = (size_t)n > sizeof peer->data ? sizeof peer->data : (size_t)n;
-    peer->envelope = 0;
-    zmq_msg_t frame;
-    zmq_msg_init(&frame);
-    int more = 0;
-    size_t sz = sizeof more;
-    zmq_getsockopt(srv->sock, ZMQ_RCVMORE, &more, &sz);
-    if (!more) {
-        zmq_msg_close(&frame);
-        snprintf(why, whylen, "empty message");
-        return DQ_EMALFORMED;
-    }
-    if (zmq_msg_recv(&frame, srv->sock, 0) < 0) {
-        zmq_msg_close(&frame);
-        return DQ_ENET;
-    }
-    if (zmq_msg_size(&frame) == 0 && zmq_msg_more(&frame)) {
-        peer->envelope = 1;
-        zmq_msg_close(&frame);
-        zmq_msg_init(&frame);
-        if (zmq_msg_recv(&frame, srv->sock, 0) < 0) {
-            zmq_msg_close(&frame);
-            return DQ_ENET;
-        }
-    }
-    int extra = zmq_msg_more(&frame);
-    int rc =
-        dq_msg_decode(zmq_msg_data(&frame), zmq_msg_size(&frame), srv->max_bytes, m, why, whylen);
-    if (rc < 0) *id = dq_msg_peek_id(zmq_msg_data(&frame), zmq_msg_size(&frame), srv->max_bytes);
-    zmq_msg_close(&frame);
-    while (extra) {
-        zmq_msg_t part;
-        zmq_msg_init(&part);
-        extra = zmq_msg_recv(&part, srv->sock, 0) >= 0 && zmq_msg_more(&part);
-        zmq_msg_close(&part);
-        if (rc == DQ_OK) {
-            dq_msg_clear(m);
-            snprintf(why, whylen, "message has more than one frame");
-            rc = DQ_EMALFORMED;
-        }
-    }
-    return rc;
-}
-
 static void handle_one(replay_server_t *srv)
 {
     dq_peer_t peer;
     dq_msg_t m;
     uint64_t id;
     char why[256] = "";
-    int rc = recv_request(srv, &peer, &m, &id, why, sizeof why);
-    if (rc == DQ_ETIMEOUT || rc == DQ_ENET) return;
+    int rc = dq_net_recv_routed(srv->sock, &peer, &m, srv->max_bytes, &id, why, sizeof why);
+    if (rc == DQ_ETIMEOUT || rc == DQ_ENET || rc == DQ_EINTERRUPTED) return;
     if (rc < 0) {
         reply_error(srv, &peer, rc, id, why);
         return;

@@ -3,6 +3,7 @@
 
 #include <float.h>
 #include <math.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,6 +11,7 @@
 #include "err.h"
 #include "sumtree.h"
 
+#define COL_FIELD_(name, ctype, width, kind, ranged, lo, hi, doc) ctype *name;
 struct replay_table {
     char name[DQ_TABLE_NAME_MAX];
     size_t capacity;
@@ -19,16 +21,14 @@ struct replay_table {
     double alpha, eps;
     double max_leaf;  /* largest leaf ever set; the default for new items */
     uint32_t obs_dim; /* 0 until the first insert */
-    /* Columns, allocated at the first insert, indexed by slot = key % capacity. */
-    float *obs;        /* (capacity, obs_dim) */
-    float *next_obs;   /* (capacity, obs_dim) */
-    int32_t *action;   /* (capacity) */
-    float *reward;     /* (capacity) */
-    float *discount;   /* (capacity) */
-    float *epsilon;    /* (capacity) */
-    uint32_t *version; /* (capacity) */
-    sumtree_t *tree;   /* (capacity) leaves; NULL for a uniform table */
+    /* The columns of DQ_TRANSITION_COLS, each (capacity, width), allocated at
+     * the first insert, indexed by slot = key % capacity. */
+    DQ_TRANSITION_COLS(COL_FIELD_)
+    sumtree_t *tree; /* (capacity) leaves; NULL for a uniform table */
 };
+
+/* Elements per item of a column. */
+#define COL_W(t, width) DQ_COL_WIDTH(width, (t)->obs_dim)
 
 replay_table_t *replay_table_new(const replay_table_config_t *cfg)
 {
@@ -53,19 +53,10 @@ replay_table_t *replay_table_new(const replay_table_config_t *cfg)
     return t;
 }
 
-static void free_columns(replay_table_t *t)
-{
-    free(t->obs);
-    free(t->next_obs);
-    free(t->action);
-    free(t->reward);
-    free(t->discount);
-    free(t->epsilon);
-    free(t->version);
-    t->obs = t->next_obs = t->reward = t->discount = t->epsilon = NULL;
-    t->action = NULL;
-    t->version = NULL;
-}
+#define COL_FREE_(name, ctype, width, kind, ranged, lo, hi, doc) \
+    free(t->name);                                               \
+    t->name = NULL;
+static void free_columns(replay_table_t *t) { DQ_TRANSITION_COLS(COL_FREE_) }
 
 void replay_table_destroy(replay_table_t **self_p)
 {
@@ -86,8 +77,7 @@ uint64_t replay_table_next_key(const replay_table_t *t) { return t->next_key; }
 size_t replay_table_item_bytes(const replay_table_t *t)
 {
     if (!t->obs_dim) return 0;
-    return 2 * (size_t)t->obs_dim * sizeof(float) + sizeof(int32_t) + 3 * sizeof(float) +
-           sizeof(uint32_t);
+    return dq_transition_bytes(t->obs_dim);
 }
 
 size_t replay_table_alloc_bytes(const replay_table_t *t)
@@ -101,23 +91,20 @@ size_t replay_table_alloc_bytes(const replay_table_t *t)
     return bytes;
 }
 
+#define COL_ALLOC_(name, ctype, width, kind, ranged, lo, hi, doc) \
+    ok &= (t->name = malloc(n * COL_W(t, width) * sizeof(ctype))) != NULL;
 static int alloc_columns(replay_table_t *t, uint32_t obs_dim)
 {
-    size_t n = t->capacity, d = obs_dim;
-    if (d && n > SIZE_MAX / sizeof(float) / d / 2) return DQ_ENOMEM;
-    t->obs = malloc(n * d * sizeof(float));
-    t->next_obs = malloc(n * d * sizeof(float));
-    t->action = malloc(n * sizeof(int32_t));
-    t->reward = malloc(n * sizeof(float));
-    t->discount = malloc(n * sizeof(float));
-    t->epsilon = malloc(n * sizeof(float));
-    t->version = malloc(n * sizeof(uint32_t));
-    if (!t->obs || !t->next_obs || !t->action || !t->reward || !t->discount || !t->epsilon ||
-        !t->version) {
+    size_t n = t->capacity;
+    if (n > SIZE_MAX / dq_transition_bytes(obs_dim)) return DQ_ENOMEM;
+    t->obs_dim = obs_dim;
+    bool ok = true;
+    DQ_TRANSITION_COLS(COL_ALLOC_)
+    if (!ok) {
         free_columns(t);
+        t->obs_dim = 0;
         return DQ_ENOMEM;
     }
-    t->obs_dim = obs_dim;
     return DQ_OK;
 }
 
@@ -131,16 +118,21 @@ static double leaf_of(const replay_table_t *t, double p)
 
 /* Copies transitions [from, from + len) of b into slots [slot, slot + len),
  * which do not wrap. */
+#define COL_COPY_IN_(name, ctype, width, kind, ranged, lo, hi, doc)            \
+    memcpy(t->name + slot * COL_W(t, width), b->name + from * COL_W(t, width), \
+           len * COL_W(t, width) * sizeof(ctype));
 static void copy_run(replay_table_t *t, size_t slot, const dq_batch_t *b, size_t from, size_t len)
 {
-    size_t d = t->obs_dim;
-    memcpy(t->obs + slot * d, b->obs + from * d, len * d * sizeof(float));
-    memcpy(t->next_obs + slot * d, b->next_obs + from * d, len * d * sizeof(float));
-    memcpy(t->action + slot, b->action + from, len * sizeof(int32_t));
-    memcpy(t->reward + slot, b->reward + from, len * sizeof(float));
-    memcpy(t->discount + slot, b->discount + from, len * sizeof(float));
-    memcpy(t->epsilon + slot, b->epsilon + from, len * sizeof(float));
-    memcpy(t->version + slot, b->version + from, len * sizeof(uint32_t));
+    DQ_TRANSITION_COLS(COL_COPY_IN_)
+}
+
+/* Copies the item in slot into transition i of out (of the table's obs_dim). */
+#define COL_COPY_OUT_(name, ctype, width, kind, ranged, lo, hi, doc)          \
+    memcpy(out->name + i * COL_W(t, width), t->name + slot * COL_W(t, width), \
+           COL_W(t, width) * sizeof(ctype));
+static void copy_item(const replay_table_t *t, size_t slot, dq_batch_t *out, size_t i)
+{
+    DQ_TRANSITION_COLS(COL_COPY_OUT_)
 }
 
 int replay_table_insert(replay_table_t *t, const dq_batch_t *b, uint64_t *evicted, char *why,
@@ -224,7 +216,6 @@ int replay_table_sample(replay_table_t *t, uint32_t n, dq_rng_t *rng, dq_items_t
         return DQ_ENOMEM;
     }
     out->size = t->size;
-    size_t d = t->obs_dim;
     uint64_t oldest = t->next_key - t->size;
     double total = t->tree ? sumtree_total(t->tree) : 0.0;
     float uniform = 1.0f / (float)t->size;
@@ -249,13 +240,7 @@ int replay_table_sample(replay_table_t *t, uint32_t n, dq_rng_t *rng, dq_items_t
             key = oldest + dq_rng_below(rng, t->size);
             slot = (size_t)(key % t->capacity);
         }
-        memcpy(out->batch.obs + i * d, t->obs + slot * d, d * sizeof(float));
-        memcpy(out->batch.next_obs + i * d, t->next_obs + slot * d, d * sizeof(float));
-        out->batch.action[i] = t->action[slot];
-        out->batch.reward[i] = t->reward[slot];
-        out->batch.discount[i] = t->discount[slot];
-        out->batch.epsilon[i] = t->epsilon[slot];
-        out->batch.version[i] = t->version[slot];
+        copy_item(t, slot, &out->batch, i);
         out->keys[i] = key;
         out->prob[i] = prob;
     }
@@ -291,14 +276,8 @@ int replay_table_get(const replay_table_t *t, uint64_t key, dq_batch_t *out, uin
 {
     if (!replay_table_has(t, key) || out->obs_dim != t->obs_dim || i >= out->count)
         return DQ_ERANGE;
-    size_t slot = (size_t)(key % t->capacity), d = t->obs_dim;
-    memcpy(out->obs + i * d, t->obs + slot * d, d * sizeof(float));
-    memcpy(out->next_obs + i * d, t->next_obs + slot * d, d * sizeof(float));
-    out->action[i] = t->action[slot];
-    out->reward[i] = t->reward[slot];
-    out->discount[i] = t->discount[slot];
-    out->epsilon[i] = t->epsilon[slot];
-    out->version[i] = t->version[slot];
+    size_t slot = (size_t)(key % t->capacity);
+    copy_item(t, slot, out, i);
     if (leaf) *leaf = t->tree ? sumtree_get(t->tree, slot) : 1.0;
     return DQ_OK;
 }
@@ -326,6 +305,13 @@ void replay_table_priority_stats(const replay_table_t *t, replay_priority_stats_
         }                                                                                        \
     } while (0)
 
+#define COL_SAVE_(name, ctype, width, kind, ranged, lo, hi, doc) \
+    FOR_EACH_RUN(                                                \
+        t, ckpt_put(w, t->name + slot * COL_W(t, width), len * COL_W(t, width) * sizeof(ctype)););
+#define COL_LOAD_(name, ctype, width, kind, ranged, lo, hi, doc) \
+    FOR_EACH_RUN(                                                \
+        t, ckpt_get(r, t->name + slot * COL_W(t, width), len * COL_W(t, width) * sizeof(ctype)););
+
 void replay_table_save(const replay_table_t *t, ckpt_writer_t *w)
 {
     ckpt_put(w, "TABL", 4);
@@ -341,15 +327,8 @@ void replay_table_save(const replay_table_t *t, ckpt_writer_t *w)
     ckpt_put_u64(w, t->next_key);
     ckpt_put_u64(w, t->size);
     if (t->size == 0) return;
-    size_t d = t->obs_dim;
     /* Column by column, each in key order, so a restore is a few big reads. */
-    FOR_EACH_RUN(t, ckpt_put(w, t->obs + slot * d, len * d * sizeof(float)););
-    FOR_EACH_RUN(t, ckpt_put(w, t->next_obs + slot * d, len * d * sizeof(float)););
-    FOR_EACH_RUN(t, ckpt_put(w, t->action + slot, len * sizeof(int32_t)););
-    FOR_EACH_RUN(t, ckpt_put(w, t->reward + slot, len * sizeof(float)););
-    FOR_EACH_RUN(t, ckpt_put(w, t->discount + slot, len * sizeof(float)););
-    FOR_EACH_RUN(t, ckpt_put(w, t->epsilon + slot, len * sizeof(float)););
-    FOR_EACH_RUN(t, ckpt_put(w, t->version + slot, len * sizeof(uint32_t)););
+    DQ_TRANSITION_COLS(COL_SAVE_)
     if (t->tree) {
         FOR_EACH_RUN(t, for (size_t i = 0; i < len; i++)
                             ckpt_put_f64(w, sumtree_get(t->tree, slot + i)););
@@ -402,7 +381,7 @@ replay_table_t *replay_table_load(ckpt_reader_t *r, const replay_table_config_t 
         return NULL;
     }
     /* Refuse before allocating if the file cannot hold what the header says. */
-    uint64_t per = 2ull * obs_dim * 4 + 20 + (sampler == REPLAY_PRIORITIZED ? 8 : 0);
+    uint64_t per = dq_transition_bytes(obs_dim) + (sampler == REPLAY_PRIORITIZED ? 8 : 0);
     if (size > 0 && size * per > r->file_bytes) {
         ckpt_reader_fail(r, DQ_EFORMAT,
                          "truncated: %llu items of obs_dim %u need %llu bytes, the file has %llu",
@@ -425,14 +404,7 @@ replay_table_t *replay_table_load(ckpt_reader_t *r, const replay_table_config_t 
     }
     t->next_key = next_key;
     t->size = (size_t)size;
-    size_t d = obs_dim;
-    FOR_EACH_RUN(t, ckpt_get(r, t->obs + slot * d, len * d * sizeof(float)););
-    FOR_EACH_RUN(t, ckpt_get(r, t->next_obs + slot * d, len * d * sizeof(float)););
-    FOR_EACH_RUN(t, ckpt_get(r, t->action + slot, len * sizeof(int32_t)););
-    FOR_EACH_RUN(t, ckpt_get(r, t->reward + slot, len * sizeof(float)););
-    FOR_EACH_RUN(t, ckpt_get(r, t->discount + slot, len * sizeof(float)););
-    FOR_EACH_RUN(t, ckpt_get(r, t->epsilon + slot, len * sizeof(float)););
-    FOR_EACH_RUN(t, ckpt_get(r, t->version + slot, len * sizeof(uint32_t)););
+    DQ_TRANSITION_COLS(COL_LOAD_)
     if (t->tree) {
         FOR_EACH_RUN(
             t, for (size_t i = 0; i < len && !r->rc; i++) {

@@ -16,7 +16,8 @@
  *
  * Storage is one column per field, allocated at the first insert (which fixes
  * obs_dim; a batch of another obs_dim is refused with DQ_ESHAPE), so memory per
- * item is the payload: 8 * obs_dim + 20 bytes. A prioritized table adds a
+ * item is the payload, dq_transition_bytes (8 * obs_dim + 20 bytes, from the
+ * columns of transition_cols.h). A prioritized table adds a
  * sum-tree of 24 bytes per leaf, leaves padded to a power of two (at most 48
  * bytes per item at the worst padding, 25.2 at capacity 10^6).
  *
@@ -62,7 +63,7 @@ replay_sampler_t replay_table_sampler(const replay_table_t *t);
 uint32_t replay_table_obs_dim(const replay_table_t *t);
 /* Key the next inserted item will get (= items ever inserted). */
 uint64_t replay_table_next_key(const replay_table_t *t);
-/* Payload bytes per item (8 * obs_dim + 20); 0 before the first insert. */
+/* Payload bytes per item (dq_transition_bytes); 0 before the first insert. */
 size_t replay_table_item_bytes(const replay_table_t *t);
 /* Bytes allocated for storage and the sum-tree. */
 size_t replay_table_alloc_bytes(const replay_table_t *t);

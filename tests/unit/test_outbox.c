@@ -73,7 +73,7 @@ static void *serve(void *arg)
         dq_peer_t p;
         dq_msg_t m;
         char why[256];
-        int rc = dq_net_recv_routed(s, &p, &m, 1 << 20, why, sizeof why);
+        int rc = dq_net_recv_routed(s, &p, &m, 1 << 20, NULL, why, sizeof why);
         if (rc < 0) continue;
         if (m.type != DQ_MSG_INSERT || m.u.insert.seq >= N_MSGS) {
             dq_msg_clear(&m);

@@ -10,7 +10,10 @@
  *     on identically (same samples from the same seed);
  *   - a process SIGKILLed while writing a checkpoint leaves the previous one
  *     valid; corrupt, truncated and mismatched checkpoints are refused with a
- *     message that says so, never half-loaded. */
+ *     message that says so, never half-loaded;
+ *   - the counters (REPLAY_COUNTERS): every one restored by name from a
+ *     checkpoint and reported in STATS under its name; a version-2 checkpoint
+ *     (the raw counters struct) refused with the version in the message. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -517,6 +520,72 @@ static void test_bad_checkpoints_refused(void **state)
     replay_destroy(&a);
 }
 
+/* Every counter of the list gets a distinct value, survives a checkpoint
+ * field by field, and appears in STATS under its name with that value. */
+#define SET_COUNTER_(kind, field, stat, doc) c->field = (kind##_T)(1000 + 7 * k++) + kind##_FRAC;
+#define U64_T uint64_t
+#define F64_T double
+#define U64_FRAC 0
+#define F64_FRAC 0.25
+#define CHECK_COUNTER_(kind, field, stat, doc)                                    \
+    {                                                                             \
+        if (!(c->field == d->field)) fail_msg("counter %s not restored", #field); \
+        int found = 0;                                                            \
+        for (uint32_t i = 0; i < st.count; i++)                                   \
+            if (strcmp(st.stats[i].name, stat) == 0) {                            \
+                found++;                                                          \
+                if (st.stats[i].value != (double)c->field)                        \
+                    fail_msg("stat %s = %g, counter %g", stat, st.stats[i].value, \
+                             (double)c->field);                                   \
+            }                                                                     \
+        if (found != 1) fail_msg("stat %s appears %d times", stat, found);        \
+        n_checked++;                                                              \
+    }
+static void test_counters_by_name(void **state)
+{
+    (void)state;
+    dq_config_t cfg;
+    replay_t *a = busy_state(&cfg);
+    replay_counters_t *c = replay_counters(a);
+    int k = 0, n_checked = 0;
+    REPLAY_COUNTERS(SET_COUNTER_)
+    c->rejects_by_code[-DQ_ERANGE] = 5;
+    assert_int_equal(replay_save(a, path, NULL, NULL, why, sizeof why), DQ_OK);
+    replay_t *b = replay_load(&cfg, path, why, sizeof why);
+    if (!b) fail_msg("%s", why);
+    const replay_counters_t *d = replay_counters(b);
+    assert_int_equal(d->rejects_by_code[-DQ_ERANGE], 5);
+    dq_stats_reply_t st;
+    replay_stats(b, &st, 0, 1.0, 0);
+    REPLAY_COUNTERS(CHECK_COUNTER_)
+    assert_int_equal(n_checked, k);
+    int rejects_named = 0;
+    for (uint32_t i = 0; i < st.count; i++)
+        if (strcmp(st.stats[i].name, "rejects.RANGE") == 0 && st.stats[i].value == 5)
+            rejects_named++;
+    assert_int_equal(rejects_named, 1);
+    replay_destroy(&b);
+    replay_destroy(&a);
+}
+
+/* A checkpoint of format version 2 (the raw counters struct of older builds)
+ * is refused, naming both versions. */
+static void test_old_version_refused(void **state)
+{
+    (void)state;
+    dq_config_t cfg;
+    replay_t *a = busy_state(&cfg);
+    assert_int_equal(replay_save(a, path, NULL, NULL, why, sizeof why), DQ_OK);
+    FILE *f = fopen(path, "r+b");
+    assert_non_null(f);
+    uint32_t v = 2;
+    fseek(f, 8, SEEK_SET);
+    assert_int_equal(fwrite(&v, sizeof v, 1, f), 1);
+    fclose(f);
+    expect_refused(&cfg, "format version 2, this program reads version 3");
+    replay_destroy(&a);
+}
+
 int main(void)
 {
     dq_log_init("test", DQ_LOG_WARN);
@@ -528,6 +597,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_checkpoint_round_trip, setup, teardown),
         cmocka_unit_test_setup_teardown(test_killed_writer_leaves_old_checkpoint, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bad_checkpoints_refused, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_counters_by_name, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_old_version_refused, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1184,6 +1184,50 @@ static void test_speed_256x16(void **state)
     dq_buf_free(&buf);
 }
 
+/* dq_batch_pack / unpack (the learner's per-rank records): the record width
+ * and layout follow transition_cols.h, integers survive bit for bit (version
+ * UINT32_MAX - i is not exact as a float value), the caller's extra slots are
+ * untouched, and unpacking a packed row range restores exactly those rows. */
+static void test_pack_round_trip(void **state)
+{
+    (void)state;
+    const uint32_t D = 5, count = 37, from = 3, n = 20, to = 4;
+    assert_int_equal(dq_transition_floats(D), 2 * D + 5);
+    assert_int_equal(dq_transition_bytes(D), 8 * D + 20);
+    dq_batch_t b, u;
+    fill_batch(&b, count, D, 0, 9);
+    const size_t rec = dq_transition_floats(D), stride = rec + 2;
+    float *buf = malloc(n * stride * sizeof(float));
+    assert_non_null(buf);
+    for (size_t i = 0; i < n * stride; i++) buf[i] = -7.5f;
+    dq_batch_pack(&b, from, n, stride, buf);
+    for (uint32_t i = 0; i < n; i++) {
+        const float *r = buf + (size_t)i * stride;
+        uint32_t j = from + i, bits;
+        assert_memory_equal(r, b.obs + (size_t)j * D, D * sizeof(float));
+        assert_memory_equal(r + D, b.next_obs + (size_t)j * D, D * sizeof(float));
+        memcpy(&bits, r + 2 * D, 4);
+        assert_int_equal((int32_t)bits, b.action[j]);
+        assert_true(r[2 * D + 1] == b.reward[j] && r[2 * D + 2] == b.discount[j] &&
+                    r[2 * D + 3] == b.epsilon[j]);
+        memcpy(&bits, r + 2 * D + 4, 4);
+        assert_int_equal(bits, b.version[j]);
+        assert_true(r[rec] == -7.5f && r[rec + 1] == -7.5f); /* the caller's slots */
+    }
+    assert_int_equal(dq_batch_alloc(&u, to + n, D, 0), DQ_OK);
+    dq_batch_unpack(&u, to, n, stride, buf);
+    dq_batch_t want = b, got = u; /* views of rows [from, +n) and [to, +n) */
+    want.count = got.count = n;
+#define VIEW_(name, ctype, width, kind, ranged, lo, hi, doc) \
+    want.name = b.name + from * DQ_COL_WIDTH(width, D);      \
+    got.name = u.name + to * DQ_COL_WIDTH(width, D);
+    DQ_TRANSITION_COLS(VIEW_)
+    assert_batch_equal(&want, &got, 0);
+    free(buf);
+    dq_batch_free(&u);
+    dq_batch_free(&b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1201,6 +1245,7 @@ int main(void)
         cmocka_unit_test(test_encoder_refuses),
         cmocka_unit_test(test_buffer_reuse),
         cmocka_unit_test(test_hand_built),
+        cmocka_unit_test(test_pack_round_trip),
         cmocka_unit_test(test_garbage_never_crashes),
         cmocka_unit_test(test_speed_256x16),
     };
