@@ -55,23 +55,22 @@ struct actor {
     dq_metrics_t *metrics, *episodes_csv;
 };
 
+/* The same shape as the learner's (dqn.hidden, dqn.dueling), so published
+ * weights load; a dueling net's WEIGHTS carry n_actions + 1 outputs in the
+ * last layer, which a non-dueling actor refuses as a shape mismatch. */
 static int build_qnet(actor_t *a, char *why, size_t whylen)
 {
-    int sizes[DQ_QNET_MAX_LAYERS + 1], n_layers;
-    if (dq_qnet_sizes(a->cfg->dqn_hidden, a->obs_dim, a->n_actions, sizes, &n_layers) < 0) {
-        snprintf(why, whylen, "dqn.hidden = '%.64s' is not a list of positive widths",
-                 a->cfg->dqn_hidden);
-        return DQ_ECONFIG;
-    }
-    int rc = dq_qnet_init(&a->net, sizes, n_layers, &a->rng);
-    if (rc == DQ_OK) rc = dq_qnet_ws_init(&a->ws, &a->net, a->n_envs);
+    int rc = dq_qnet_build(&a->net, a->cfg->dqn_hidden, a->cfg->dqn_dueling, a->obs_dim,
+                           a->n_actions, &a->rng, why, whylen);
+    if (rc < 0) return rc;
+    rc = dq_qnet_ws_init(&a->ws, &a->net, a->n_envs);
     if (rc == DQ_OK && a->cfg->actor_priorities) {
         rc = dq_qnet_ws_init(&a->ws_batch, &a->net, (int)a->batch_cap);
         a->q_batch = calloc((size_t)a->batch_cap * a->n_actions, sizeof(float));
         a->q_next = calloc((size_t)a->batch_cap * a->n_actions, sizeof(float));
         if (rc == DQ_OK && (!a->q_batch || !a->q_next)) rc = DQ_ENOMEM;
     }
-    if (rc < 0) snprintf(why, whylen, "Q-network: %s", dq_strerror(rc));
+    if (rc < 0) snprintf(why, whylen, "Q-network buffers: %s", dq_strerror(rc));
     return rc;
 }
 

@@ -81,7 +81,14 @@ void dq_blas_select_kernel(int argc, char **argv)
             snprintf(kernel_note, sizeof kernel_note, "OpenBLAS kernel %s", core);
         }
     }
-    if (!getenv("OPENBLAS_NUM_THREADS") && !getenv("OMP_NUM_THREADS")) openblas_set_num_threads(1);
+    dq_blas_single_thread();
+}
+
+void dq_blas_single_thread(void)
+{
+    const char *a = getenv("OPENBLAS_NUM_THREADS"), *b = getenv("OMP_NUM_THREADS");
+    if ((a && *a) || (b && *b)) return;
+    openblas_set_num_threads(1);
 }
 
 void dq_blas_log_kernel(void)

@@ -33,4 +33,9 @@ const char *dq_blas_best_core(void);
  * newer CPU should not run. */
 int dq_blas_core_is_fallback(const char *core);
 
+/* openblas_set_num_threads(1) unless OPENBLAS_NUM_THREADS or
+ * OMP_NUM_THREADS is set in the environment (dq_blas_select_kernel calls it;
+ * programs that do not, such as tests and benchmarks, call it themselves). */
+void dq_blas_single_thread(void);
+
 #endif

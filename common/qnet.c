@@ -284,21 +284,94 @@ int dq_qnet_from_weights(dq_qnet_t *net, const dq_weights_t *w)
 
 /* ---- checkpoint file ---- */
 
+size_t dq_qnet_shape_put(const dq_qnet_t *net, unsigned char *out)
+{
+    size_t h = 0;
+    dq_put_le32(out + h, net->dueling ? DQ_QNET_FLAG_DUELING : 0u);
+    h += 4;
+    dq_put_le32(out + h, (uint32_t)net->n_layers);
+    h += 4;
+    for (int l = 0; l <= net->n_layers; l++, h += 4) dq_put_le32(out + h, (uint32_t)net->sizes[l]);
+    dq_put_le64(out + h, (uint64_t)net->n_params);
+    return h + 8;
+}
+
+/* The layer sizes of a shape block whose n_layers is valid and whose
+ * len bytes hold them; checks each width and the parameter count. */
+static int shape_sizes(const unsigned char *p, const char *where, dq_qnet_shape_t *s, char *why,
+                       size_t whylen)
+{
+    for (int l = 0; l <= s->n_layers; l++) {
+        uint32_t w = dq_get_le32(p + 8 + 4 * l);
+        if (w < 1 || w > DQ_QNET_MAX_WIDTH) {
+            snprintf(why, whylen, "%s: sizes inconsistent: sizes[%d] = %u (1 to %d allowed)", where,
+                     l, (unsigned)w, DQ_QNET_MAX_WIDTH);
+            return DQ_EFORMAT;
+        }
+        s->sizes[l] = (int)w;
+    }
+    if (check_sizes(s->sizes, s->n_layers, &s->n_params) < 0) {
+        snprintf(why, whylen, "%s: sizes inconsistent: too many parameters", where);
+        return DQ_EFORMAT;
+    }
+    uint64_t stored = dq_get_le64(p + s->bytes - 8);
+    if (stored != s->n_params) {
+        snprintf(why, whylen,
+                 "%s: sizes inconsistent: n_params = %llu but the layer sizes need %zu", where,
+                 (unsigned long long)stored, s->n_params);
+        return DQ_EFORMAT;
+    }
+    if (s->dueling && s->sizes[s->n_layers] < 3) {
+        snprintf(why, whylen, "%s: dueling head needs at least 3 outputs", where);
+        return DQ_EFORMAT;
+    }
+    return DQ_OK;
+}
+
+int dq_qnet_shape_get(const unsigned char *p, size_t len, const char *where, dq_qnet_shape_t *s,
+                      char *why, size_t whylen)
+{
+    memset(s, 0, sizeof *s);
+    if (len < 8) {
+        snprintf(why, whylen, "%s: truncated (shorter than the header)", where);
+        return DQ_EFORMAT;
+    }
+    uint32_t flags = dq_get_le32(p), n_layers = dq_get_le32(p + 4);
+    if (flags & ~DQ_QNET_FLAG_DUELING) {
+        snprintf(why, whylen, "%s: unknown flags 0x%x", where, (unsigned)flags);
+        return DQ_EFORMAT;
+    }
+    if (n_layers < 1 || n_layers > DQ_QNET_MAX_LAYERS) {
+        snprintf(why, whylen, "%s: sizes inconsistent: %u layers (1 to %d allowed)", where,
+                 (unsigned)n_layers, DQ_QNET_MAX_LAYERS);
+        return DQ_EFORMAT;
+    }
+    s->dueling = (flags & DQ_QNET_FLAG_DUELING) != 0;
+    s->n_layers = (int)n_layers;
+    s->bytes = 8 + 4 * ((size_t)n_layers + 1) + 8;
+    if (len < s->bytes) {
+        snprintf(why, whylen, "%s: truncated (the shape header needs %zu bytes, %zu there)", where,
+                 s->bytes, len);
+        return DQ_EFORMAT;
+    }
+    return shape_sizes(p, where, s, why, whylen);
+}
+
+int dq_qnet_shape_matches(const dq_qnet_t *net, const dq_qnet_shape_t *s)
+{
+    if (s->n_layers != net->n_layers || s->dueling != net->dueling || s->n_params != net->n_params)
+        return 0;
+    for (int l = 0; l <= net->n_layers; l++)
+        if (s->sizes[l] != net->sizes[l]) return 0;
+    return 1;
+}
+
 int dq_qnet_save(const dq_qnet_t *net, const char *path)
 {
-    unsigned char hdr[8 + 4 + 4 + 4 + 4 * (DQ_QNET_MAX_LAYERS + 1) + 8];
-    size_t h = 0;
+    unsigned char hdr[8 + 4 + DQ_QNET_SHAPE_MAX_BYTES];
     memcpy(hdr, DQ_QNET_FILE_MAGIC, 8);
-    h = 8;
-    dq_put_le32(hdr + h, DQ_QNET_FILE_VERSION);
-    h += 4;
-    dq_put_le32(hdr + h, net->dueling ? DQ_QNET_FLAG_DUELING : 0u);
-    h += 4;
-    dq_put_le32(hdr + h, (uint32_t)net->n_layers);
-    h += 4;
-    for (int l = 0; l <= net->n_layers; l++, h += 4) dq_put_le32(hdr + h, (uint32_t)net->sizes[l]);
-    dq_put_le64(hdr + h, (uint64_t)net->n_params);
-    h += 8;
+    dq_put_le32(hdr + 8, DQ_QNET_FILE_VERSION);
+    size_t h = 12 + dq_qnet_shape_put(net, hdr + 12);
 
     dq_atomic_file_t af;
     int rc = dq_atomic_open(&af, path);
@@ -317,6 +390,46 @@ int dq_qnet_save(const dq_qnet_t *net, const char *path)
     return dq_atomic_commit(&af);
 }
 
+/* Magic, version, shape, length and checksum of a Q-network file's bytes. */
+static int check_file(const unsigned char *p, size_t len, const char *path, dq_qnet_shape_t *s,
+                      char *why, size_t whylen)
+{
+    if (len < 20) {
+        snprintf(why, whylen, "%s: truncated (%zu bytes, shorter than the header)", path, len);
+        return DQ_EFORMAT;
+    }
+    if (memcmp(p, DQ_QNET_FILE_MAGIC, 8) != 0) {
+        snprintf(why, whylen, "%s: bad magic, not a Q-network file (expected \"%s\")", path,
+                 DQ_QNET_FILE_MAGIC);
+        return DQ_EFORMAT;
+    }
+    uint32_t version = dq_get_le32(p + 8);
+    if (version != DQ_QNET_FILE_VERSION) {
+        snprintf(why, whylen, "%s: unsupported format version %u (this build reads %u)", path,
+                 (unsigned)version, DQ_QNET_FILE_VERSION);
+        return DQ_EFORMAT;
+    }
+    int rc = dq_qnet_shape_get(p + 12, len - 12, path, s, why, whylen);
+    if (rc < 0) return rc;
+    size_t total = 12 + s->bytes + 4 * s->n_params + 8;
+    if (len < total) {
+        snprintf(why, whylen, "%s: truncated (%zu bytes, expected %zu)", path, len, total);
+        return DQ_EFORMAT;
+    }
+    if (len > total) {
+        snprintf(why, whylen, "%s: %zu trailing bytes after the checksum", path, len - total);
+        return DQ_EFORMAT;
+    }
+    uint64_t stored = dq_get_le64(p + total - 8);
+    uint64_t computed = dq_fnv1a64(p, total - 8, DQ_FNV1A64_INIT);
+    if (stored != computed) {
+        snprintf(why, whylen, "%s: checksum mismatch (stored %016llx, computed %016llx)", path,
+                 (unsigned long long)stored, (unsigned long long)computed);
+        return DQ_ECHECKSUM;
+    }
+    return DQ_OK;
+}
+
 int dq_qnet_load(dq_qnet_t *net, const char *path, char *why, size_t whylen)
 {
     memset(net, 0, sizeof *net);
@@ -324,106 +437,20 @@ int dq_qnet_load(dq_qnet_t *net, const char *path, char *why, size_t whylen)
     size_t len = 0;
     int rc = dq_file_read_all(path, QNET_FILE_MAX_BYTES, &data, &len, why, whylen);
     if (rc < 0) return rc;
-    const unsigned char *p = data;
-    rc = DQ_EFORMAT;
-    if (len < 20) {
-        snprintf(why, whylen, "%s: truncated (%zu bytes, shorter than the header)", path, len);
-        goto fail;
-    }
-    if (memcmp(p, DQ_QNET_FILE_MAGIC, 8) != 0) {
-        snprintf(why, whylen, "%s: bad magic, not a Q-network file (expected \"%s\")", path,
-                 DQ_QNET_FILE_MAGIC);
-        goto fail;
-    }
-    uint32_t version = dq_get_le32(p + 8);
-    if (version != DQ_QNET_FILE_VERSION) {
-        snprintf(why, whylen, "%s: unsupported format version %u (this build reads %u)", path,
-                 (unsigned)version, DQ_QNET_FILE_VERSION);
-        goto fail;
-    }
-    uint32_t flags = dq_get_le32(p + 12);
-    if (flags & ~DQ_QNET_FLAG_DUELING) {
-        snprintf(why, whylen, "%s: unknown flags 0x%x", path, (unsigned)flags);
-        goto fail;
-    }
-    uint32_t n_layers = dq_get_le32(p + 16);
-    if (n_layers < 1 || n_layers > DQ_QNET_MAX_LAYERS) {
-        snprintf(why, whylen, "%s: sizes inconsistent: %u layers (1 to %d allowed)", path,
-                 (unsigned)n_layers, DQ_QNET_MAX_LAYERS);
-        goto fail;
-    }
-    size_t hdr = 20 + 4 * ((size_t)n_layers + 1) + 8;
-    if (len < hdr) {
-        snprintf(why, whylen, "%s: truncated (%zu bytes, header needs %zu)", path, len, hdr);
-        goto fail;
-    }
-    int sizes[DQ_QNET_MAX_LAYERS + 1];
-    for (uint32_t l = 0; l <= n_layers; l++) {
-        uint32_t s = dq_get_le32(p + 20 + 4 * l);
-        if (s < 1 || s > DQ_QNET_MAX_WIDTH) {
-            snprintf(why, whylen, "%s: sizes inconsistent: sizes[%u] = %u (1 to %d allowed)", path,
-                     (unsigned)l, (unsigned)s, DQ_QNET_MAX_WIDTH);
-            goto fail;
-        }
-        sizes[l] = (int)s;
-    }
-    size_t expect;
-    if (check_sizes(sizes, (int)n_layers, &expect) < 0) {
-        snprintf(why, whylen, "%s: sizes inconsistent: too many parameters", path);
-        goto fail;
-    }
-    uint64_t n_params = dq_get_le64(p + hdr - 8);
-    if (n_params != expect) {
-        snprintf(why, whylen,
-                 "%s: sizes inconsistent: n_params = %llu but the layer sizes need %zu", path,
-                 (unsigned long long)n_params, expect);
-        goto fail;
-    }
-    size_t total = hdr + 4 * expect + 8;
-    if (len < total) {
-        snprintf(why, whylen, "%s: truncated (%zu bytes, expected %zu)", path, len, total);
-        goto fail;
-    }
-    if (len > total) {
-        snprintf(why, whylen, "%s: %zu trailing bytes after the checksum", path, len - total);
-        goto fail;
-    }
-    uint64_t stored = dq_get_le64(p + total - 8);
-    uint64_t computed = dq_fnv1a64(p, total - 8, DQ_FNV1A64_INIT);
-    if (stored != computed) {
-        snprintf(why, whylen, "%s: checksum mismatch (stored %016llx, computed %016llx)", path,
-                 (unsigned long long)stored, (unsigned long long)computed);
-        rc = DQ_ECHECKSUM;
-        goto fail;
-    }
+    dq_qnet_shape_t s;
+    rc = check_file(data, len, path, &s, why, whylen);
     dq_qnet_t tmp;
-    rc = qnet_alloc(&tmp, sizes, (int)n_layers);
-    if (rc < 0) {
-        snprintf(why, whylen, "%s: %s", path, dq_strerror(rc));
-        goto fail;
+    if (rc == DQ_OK) {
+        rc = qnet_alloc(&tmp, s.sizes, s.n_layers);
+        if (rc < 0) snprintf(why, whylen, "%s: %s", path, dq_strerror(rc));
     }
-    dq_get_floats(tmp.params, p + hdr, expect);
-    free(data);
-    *net = tmp;
-    if (flags & DQ_QNET_FLAG_DUELING) {
-        rc = dq_qnet_set_dueling(net, 1);
-        if (rc < 0) {
-            snprintf(why, whylen, "%s: dueling head needs at least 3 outputs", path);
-            dq_qnet_free(net);
-            return DQ_EFORMAT;
-        }
+    if (rc == DQ_OK) {
+        dq_get_floats(tmp.params, (const unsigned char *)data + 12 + s.bytes, s.n_params);
+        tmp.dueling = s.dueling; /* shape_get checked the >= 3 outputs it needs */
+        *net = tmp;
     }
-    return DQ_OK;
-fail:
     free(data);
     return rc;
-}
-
-void dq_blas_single_thread(void)
-{
-    const char *a = getenv("OPENBLAS_NUM_THREADS"), *b = getenv("OMP_NUM_THREADS");
-    if ((a && *a) || (b && *b)) return;
-    openblas_set_num_threads(1);
 }
 
 int dq_qnet_sizes(const char *hidden, int obs_dim, int n_actions, int *sizes, int *n_layers)

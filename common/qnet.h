@@ -15,7 +15,7 @@
  *   dq_adam_step(net.params, net.grads, net.m, net.v, net.n_params, &adam, ++t);
  *
  * Every matrix product goes through cblas_sgemm. Processes use one BLAS thread
- * (dq_blas_single_thread) unless the user set OPENBLAS_NUM_THREADS.
+ * (dq_blas_single_thread, blasenv.h) unless the user set OPENBLAS_NUM_THREADS.
  *
  * A workspace holds the activations of one forward, which backward uses: a
  * learner that evaluates s' with the online net (double DQN) either does so
@@ -125,6 +125,26 @@ int dq_qnet_save(const dq_qnet_t *net, const char *path);
  * no-op). */
 int dq_qnet_load(dq_qnet_t *net, const char *path, char *why, size_t whylen);
 
+/* The shape block both the Q-network file and the learner checkpoint carry
+ * after their magic and version: u32 flags, u32 n_layers,
+ * u32 sizes[n_layers + 1], u64 n_params (little-endian). */
+#define DQ_QNET_SHAPE_MAX_BYTES (4 + 4 + 4 * (DQ_QNET_MAX_LAYERS + 1) + 8)
+typedef struct {
+    int n_layers, dueling;
+    int sizes[DQ_QNET_MAX_LAYERS + 1];
+    size_t n_params;
+    size_t bytes; /* length of the block */
+} dq_qnet_shape_t;
+/* Writes net's shape block to out (DQ_QNET_SHAPE_MAX_BYTES); returns its length. */
+size_t dq_qnet_shape_put(const dq_qnet_t *net, unsigned char *out);
+/* Parses and checks a shape block from len bytes at p (unknown flags, layer
+ * count, widths, n_params against the sizes, a dueling head's outputs);
+ * DQ_EFORMAT with a reason naming `where` otherwise. */
+int dq_qnet_shape_get(const unsigned char *p, size_t len, const char *where, dq_qnet_shape_t *s,
+                      char *why, size_t whylen);
+/* Whether a parsed shape is net's (layers, sizes, dueling head). */
+int dq_qnet_shape_matches(const dq_qnet_t *net, const dq_qnet_shape_t *s);
+
 /* Layer sizes for an MLP from obs_dim, a hidden-width list such as "64,64"
  * (the dqn.hidden key) and n_actions; sizes needs DQ_QNET_MAX_LAYERS + 1
  * entries. DQ_ECONFIG for a malformed list or too many layers. */
@@ -138,9 +158,5 @@ int dq_qnet_n_actions(const dq_qnet_t *net);
  * (dqn.hidden, dqn.dueling); on error writes a reason naming the key. */
 int dq_qnet_build(dq_qnet_t *net, const char *hidden, int dueling, int obs_dim, int n_actions,
                   dq_rng_t *rng, char *why, size_t whylen);
-
-/* openblas_set_num_threads(1) unless OPENBLAS_NUM_THREADS or
- * OMP_NUM_THREADS is set in the environment. */
-void dq_blas_single_thread(void);
 
 #endif

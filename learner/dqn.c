@@ -10,7 +10,7 @@
 int dqn_work_init(dqn_work_t *w, const dq_qnet_t *net, int max_batch)
 {
     memset(w, 0, sizeof *w);
-    int A = net->sizes[net->n_layers];
+    int A = dq_qnet_n_actions(net); /* Q-values per row (a dueling head has one more output) */
     w->max_batch = max_batch;
     int rc = dq_qnet_ws_init(&w->ws_online, net, max_batch);
     if (rc == DQ_OK) rc = dq_qnet_ws_init(&w->ws_next, net, max_batch);
@@ -42,7 +42,7 @@ void dqn_loss_grad(dq_qnet_t *online, const dq_qnet_t *target, dqn_work_t *w, co
                    const float *weights, float huber_delta, float norm, float *td_out,
                    dqn_stats_t *stats)
 {
-    const int B = (int)b->count, A = online->sizes[online->n_layers];
+    const int B = (int)b->count, A = dq_qnet_n_actions(online);
     memset(stats, 0, sizeof *stats);
     if (B == 0) return;
     /* Forward on s' first (online and target), then on s, whose activations

@@ -131,9 +131,10 @@ static int load_qnet(eval_t *E, int n_mult, char *why, size_t whylen)
         snprintf(why, whylen, "%s: %s", path, w);
         return DQ_EFORMAT;
     }
-    if (E->net.sizes[0] != LMENV_OBS_DIM || E->net.sizes[E->net.n_layers] != n_mult) {
+    /* Q-values per row: a dueling net's last layer has one more output. */
+    if (E->net.sizes[0] != LMENV_OBS_DIM || dq_qnet_n_actions(&E->net) != n_mult) {
         snprintf(why, whylen, "%s: Q-network maps %d -> %d, the LM environment needs %d -> %d",
-                 path, E->net.sizes[0], E->net.sizes[E->net.n_layers], LMENV_OBS_DIM, n_mult);
+                 path, E->net.sizes[0], dq_qnet_n_actions(&E->net), LMENV_OBS_DIM, n_mult);
         return DQ_ESHAPE;
     }
     return DQ_OK;

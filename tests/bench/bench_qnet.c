@@ -15,6 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "blasenv.h"
 #include "err.h"
 #include "qnet.h"
 #include "rng.h"

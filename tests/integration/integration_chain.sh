@@ -1,9 +1,10 @@
 #!/bin/bash
-# integration_chain.sh BUILD_DIR [uniform|prioritized|curve] - the whole loop on
+# integration_chain.sh BUILD_DIR [uniform|prioritized|curve|dueling] - the whole loop on
 # the known-optimum chain, with the replay server's uniform or prioritized
 # sampler (prioritized: importance weights and priority updates from the
 # learners), or uniform over ZeroMQ CURVE (actors and learners authenticate
-# with their own keys; the server admits only the listed client key):
+# with their own keys; the server admits only the listed client key), or uniform
+# with the dueling head (dqn.dueling: learners, actors and check_chain_q):
 # dqnlm-replay, two dqnlm-actor processes and `mpirun -np 2 dqnlm-learner` over
 # real loopback TCP sockets. Bounded by steps (actors 20000 env steps each,
 # learner 3000 updates), then asserts that
@@ -22,6 +23,7 @@ common=(--set run.dir="$RUN" --set env.name=chain --set env.chain_length=$LENGTH
         --set dqn.gamma=$GAMMA --set dqn.n_step=1 --set run.seed=7)
 case "$MODE" in
 prioritized) common+=(--set replay.sampler=prioritized) ;;
+dueling) common+=(--set dqn.dueling=true) ;;
 curve)
     "$B/replay_server/dqnlm-replay-keygen" "$RUN/server" >/dev/null
     "$B/replay_server/dqnlm-replay-keygen" "$RUN/client" >/dev/null

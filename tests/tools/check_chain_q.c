@@ -27,9 +27,9 @@ int main(int argc, char **argv)
         fprintf(stderr, "%s: %s\n", argv[1], why);
         return 2;
     }
-    if (net.sizes[0] != length || net.sizes[net.n_layers] != 2) {
+    if (net.sizes[0] != length || dq_qnet_n_actions(&net) != 2) { /* Q-values, dueling or not */
         fprintf(stderr, "%s: network is %d -> %d, expected %d -> 2\n", argv[1], net.sizes[0],
-                net.sizes[net.n_layers], length);
+                dq_qnet_n_actions(&net), length);
         return 2;
     }
     dq_qnet_ws_t ws;

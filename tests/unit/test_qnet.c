@@ -13,6 +13,7 @@
 #include <unistd.h>
 #include <cmocka.h>
 
+#include "blasenv.h"
 #include "err.h"
 #include "fileio.h"
 #include "qnet.h"
