@@ -50,7 +50,8 @@ int learner_configure(learner_t *L, char *why, size_t whylen)
 /* Deterministic mode: the scatter buffers and per-rank record counts. */
 static int build_scatter(learner_t *L, int obs_dim)
 {
-    const int B = (int)L->cfg->learner_batch, rec = 2 * obs_dim + 4;
+    const int B = (int)L->cfg->learner_batch,
+              rec = (int)dq_transition_floats((uint32_t)obs_dim) + 1;
     L->shares = calloc((size_t)L->size, sizeof(int));
     L->displs = calloc((size_t)L->size, sizeof(int));
     L->pack = malloc((size_t)B * rec * sizeof(float));

@@ -53,9 +53,12 @@ static inline int learner_deterministic(const learner_t *L)
     return L->cfg->learner_deterministic;
 }
 
-/* Floats per transition record in the deterministic scatter:
- * (obs, next_obs, reward, discount, weight, action). */
-static inline int learner_record_floats(const learner_t *L) { return 2 * L->online.sizes[0] + 4; }
+/* Floats per transition record in the deterministic scatter: the transition
+ * columns (dq_batch_pack), then the importance weight. */
+static inline int learner_record_floats(const learner_t *L)
+{
+    return (int)dq_transition_floats((uint32_t)L->online.sizes[0]) + 1;
+}
 
 /* An MPI return code as a dq_err_t: DQ_OK, or DQ_ENET after logging which
  * call failed (needs MPI_ERRORS_RETURN on the communicator to ever fail). */

@@ -134,43 +134,28 @@ static int importance_weights(learner_t *L, const dq_items_t *it, uint32_t count
 /* Rank 0, deterministic mode: the whole batch as records into L->pack. */
 static int pack_batch(learner_t *L)
 {
-    const int D = L->online.sizes[0], rec = learner_record_floats(L);
+    const int rec = learner_record_floats(L);
     const dq_batch_t *b = &L->items.u.items.batch;
     int rc = importance_weights(L, &L->items.u.items, b->count, L->weights);
-    for (uint32_t i = 0; i < b->count; i++) {
-        float *r = L->pack + (size_t)i * rec;
-        memcpy(r, b->obs + (size_t)i * D, (size_t)D * sizeof(float));
-        memcpy(r + D, b->next_obs + (size_t)i * D, (size_t)D * sizeof(float));
-        r[2 * D] = b->reward[i];
-        r[2 * D + 1] = b->discount[i];
-        r[2 * D + 2] = L->weights[i];
-        r[2 * D + 3] = (float)b->action[i]; /* small integers are exact in float */
-    }
+    dq_batch_pack(b, 0, b->count, (size_t)rec, L->pack);
+    for (uint32_t i = 0; i < b->count; i++) L->pack[(size_t)i * rec + rec - 1] = L->weights[i];
     return rc;
 }
 
-/* Deterministic mode: rank 0's whole batch is cut into per-rank records
- * (obs, next_obs, reward, discount, weight, action) and scattered into
- * L->mine and L->weights. */
+/* Deterministic mode: rank 0's whole batch is cut into per-rank records (the
+ * transition columns of common/transition_cols.h, then the importance weight)
+ * and scattered into L->mine and L->weights. */
 static int scatter_batch(learner_t *L)
 {
-    const int D = L->online.sizes[0], rec = learner_record_floats(L);
+    const int rec = learner_record_floats(L);
     int rc = L->rank == 0 ? pack_batch(L) : DQ_OK;
     if (rc < 0) return rc;
     rc = LEARNER_MPI(MPI_Scatterv(L->pack, L->shares, L->displs, MPI_FLOAT, L->unpack,
                                   L->share * rec, MPI_FLOAT, 0, MPI_COMM_WORLD));
     if (rc < 0) return rc;
-    dq_batch_t *m = &L->mine;
-    m->count = (uint32_t)L->share;
-    for (int i = 0; i < L->share; i++) {
-        const float *r = L->unpack + (size_t)i * rec;
-        memcpy(m->obs + (size_t)i * D, r, (size_t)D * sizeof(float));
-        memcpy(m->next_obs + (size_t)i * D, r + D, (size_t)D * sizeof(float));
-        m->reward[i] = r[2 * D];
-        m->discount[i] = r[2 * D + 1];
-        L->weights[i] = r[2 * D + 2];
-        m->action[i] = (int32_t)r[2 * D + 3];
-    }
+    dq_batch_unpack(&L->mine, 0, (uint32_t)L->share, (size_t)rec, L->unpack);
+    L->mine.count = (uint32_t)L->share;
+    for (int i = 0; i < L->share; i++) L->weights[i] = L->unpack[(size_t)i * rec + rec - 1];
     return DQ_OK;
 }
 
