@@ -62,11 +62,76 @@ static int truncated(ctx_t *c, size_t len, size_t at)
                      at, len);
 }
 
+enum { SCAN_FIXED, SCAN_RAW, SCAN_EXT, SCAN_ARRAY, SCAN_MAP, SCAN_NEVER };
+
+/* What the header byte b starts: its kind, how many big-endian length bytes
+ * follow it, and (without length bytes) the payload bytes or elements. */
+static int scan_kind(unsigned b, int *lenbytes, uint64_t *n)
+{
+    *lenbytes = 0;
+    *n = 0;
+    if (b <= 0x7f || b >= 0xe0) return SCAN_FIXED;
+    if (b <= 0x8f) return *n = b & 0x0f, SCAN_MAP;
+    if (b <= 0x9f) return *n = b & 0x0f, SCAN_ARRAY;
+    if (b <= 0xbf) return *n = b & 0x1f, SCAN_RAW;
+    switch (b) {
+    case 0xc1: return SCAN_NEVER;
+    case 0xc4:
+    case 0xd9: return *lenbytes = 1, SCAN_RAW;
+    case 0xc5:
+    case 0xda: return *lenbytes = 2, SCAN_RAW;
+    case 0xc6:
+    case 0xdb: return *lenbytes = 4, SCAN_RAW;
+    case 0xc7: return *lenbytes = 1, SCAN_EXT;
+    case 0xc8: return *lenbytes = 2, SCAN_EXT;
+    case 0xc9: return *lenbytes = 4, SCAN_EXT;
+    case 0xca: return *n = 4, SCAN_FIXED;
+    case 0xcb: return *n = 8, SCAN_FIXED;
+    case 0xcc:
+    case 0xd0: return *n = 1, SCAN_FIXED;
+    case 0xcd:
+    case 0xd1:
+    case 0xd4: return *n = 2, SCAN_FIXED;
+    case 0xce:
+    case 0xd2: return *n = 4, SCAN_FIXED;
+    case 0xcf:
+    case 0xd3: return *n = 8, SCAN_FIXED;
+    case 0xd5: return *n = 3, SCAN_FIXED;
+    case 0xd6: return *n = 5, SCAN_FIXED;
+    case 0xd7: return *n = 9, SCAN_FIXED;
+    case 0xd8: return *n = 17, SCAN_FIXED;
+    case 0xdc: return *lenbytes = 2, SCAN_ARRAY;
+    case 0xdd: return *lenbytes = 4, SCAN_ARRAY;
+    case 0xde: return *lenbytes = 2, SCAN_MAP;
+    case 0xdf: return *lenbytes = 4, SCAN_MAP;
+    default: return SCAN_FIXED; /* 0xc0 nil, 0xc2/0xc3 booleans */
+    }
+}
+
+/* A container of `items` objects at byte at: checks it against the bytes left,
+ * the object budget and the depth limit. */
+static int scan_container(ctx_t *c, int kind, uint64_t n, uint64_t items, size_t at,
+                          size_t bytes_left, uint64_t *objects, int depth)
+{
+    if (items > bytes_left)
+        return wire_fail(c, DQ_EMALFORMED,
+                         "malformed msgpack: %s of %llu entries at byte %zu, but only %zu "
+                         "bytes follow",
+                         kind == SCAN_MAP ? "map" : "array", (unsigned long long)n, at, bytes_left);
+    *objects += items;
+    if (*objects > DQ_WIRE_MAX_OBJECTS)
+        return wire_fail(c, DQ_ETOOBIG, "message holds more than %u msgpack objects",
+                         (unsigned)DQ_WIRE_MAX_OBJECTS);
+    if (depth + 1 >= SCAN_MAX_DEPTH)
+        return wire_fail(c, DQ_EMALFORMED, "malformed msgpack: containers nested deeper than %d",
+                         SCAN_MAX_DEPTH - 1);
+    return DQ_OK;
+}
+
 /* Proves data[0, len) is exactly one well-formed msgpack object whose every
  * container fits in the bytes left, allocating nothing. */
 static int scan(ctx_t *c, const unsigned char *p, size_t len)
 {
-    enum { FIXED, RAW, EXT, ARRAY, MAP };
     uint64_t left[SCAN_MAX_DEPTH]; /* objects still to read at each depth */
     int depth = 0;
     uint64_t objects = 1;
@@ -81,77 +146,22 @@ static int scan(ctx_t *c, const unsigned char *p, size_t len)
         left[depth]--;
         if (pos >= len) return truncated(c, len, pos);
         size_t at = pos;
-        unsigned b = p[pos++];
-        int kind = FIXED, lenbytes = 0;
-        uint64_t n = 0; /* payload bytes (FIXED/RAW/EXT) or elements (ARRAY/MAP) */
-        if (b <= 0x7f || b >= 0xe0) {
-        } else if (b <= 0x8f) {
-            kind = MAP, n = b & 0x0f;
-        } else if (b <= 0x9f) {
-            kind = ARRAY, n = b & 0x0f;
-        } else if (b <= 0xbf) {
-            kind = RAW, n = b & 0x1f;
-        } else {
-            switch (b) {
-            case 0xc0:
-            case 0xc2:
-            case 0xc3: break;
-            case 0xc1:
-                return wire_fail(c, DQ_EMALFORMED,
-                                 "malformed msgpack: byte 0xc1 (never used) at %zu", at);
-            case 0xc4:
-            case 0xd9: kind = RAW, lenbytes = 1; break;
-            case 0xc5:
-            case 0xda: kind = RAW, lenbytes = 2; break;
-            case 0xc6:
-            case 0xdb: kind = RAW, lenbytes = 4; break;
-            case 0xc7: kind = EXT, lenbytes = 1; break;
-            case 0xc8: kind = EXT, lenbytes = 2; break;
-            case 0xc9: kind = EXT, lenbytes = 4; break;
-            case 0xca: n = 4; break;
-            case 0xcb: n = 8; break;
-            case 0xcc:
-            case 0xd0: n = 1; break;
-            case 0xcd:
-            case 0xd1: n = 2; break;
-            case 0xce:
-            case 0xd2: n = 4; break;
-            case 0xcf:
-            case 0xd3: n = 8; break;
-            case 0xd4: n = 2; break;
-            case 0xd5: n = 3; break;
-            case 0xd6: n = 5; break;
-            case 0xd7: n = 9; break;
-            case 0xd8: n = 17; break;
-            case 0xdc: kind = ARRAY, lenbytes = 2; break;
-            case 0xdd: kind = ARRAY, lenbytes = 4; break;
-            case 0xde: kind = MAP, lenbytes = 2; break;
-            case 0xdf: kind = MAP, lenbytes = 4; break;
-            default: break;
-            }
-        }
+        int lenbytes;
+        uint64_t n; /* payload bytes (FIXED/RAW/EXT) or elements (ARRAY/MAP) */
+        int kind = scan_kind(p[pos++], &lenbytes, &n);
+        if (kind == SCAN_NEVER)
+            return wire_fail(c, DQ_EMALFORMED, "malformed msgpack: byte 0xc1 (never used) at %zu",
+                             at);
         if (lenbytes) {
             if (len - pos < (size_t)lenbytes) return truncated(c, len, at);
             for (int i = 0; i < lenbytes; i++) n = n << 8 | p[pos++];
-            if (kind == EXT) n += 1; /* the ext type byte */
+            if (kind == SCAN_EXT) n += 1; /* the ext type byte */
         }
-        if (kind == ARRAY || kind == MAP) {
-            uint64_t items = kind == MAP ? 2 * n : n;
+        if (kind == SCAN_ARRAY || kind == SCAN_MAP) {
+            uint64_t items = kind == SCAN_MAP ? 2 * n : n;
             if (items == 0) continue;
-            if (items > len - pos)
-                return wire_fail(c, DQ_EMALFORMED,
-                                 "malformed msgpack: %s of %llu entries at byte %zu, but only %zu "
-                                 "bytes follow",
-                                 kind == MAP ? "map" : "array", (unsigned long long)n, at,
-                                 len - pos);
-            objects += items;
-            if (objects > DQ_WIRE_MAX_OBJECTS)
-                return wire_fail(c, DQ_ETOOBIG, "message holds more than %u msgpack objects",
-                                 (unsigned)DQ_WIRE_MAX_OBJECTS);
-            if (depth + 1 >= SCAN_MAX_DEPTH)
-                return wire_fail(c, DQ_EMALFORMED,
-                                 "malformed msgpack: containers nested deeper than %d",
-                                 SCAN_MAX_DEPTH - 1);
+            int rc = scan_container(c, kind, n, items, at, len - pos, &objects, depth);
+            if (rc < 0) return rc;
             left[++depth] = items;
         } else {
             if (n > len - pos) return truncated(c, len, at);
