@@ -106,6 +106,70 @@ static int check_value(double v, int is_tau, const char *what, char *why, size_t
     return DQ_ECONFIG;
 }
 
+static int parse_span(dq_sched_t *s, int lin, param_t *p, int n, int is_tau, char *why,
+                      size_t whylen)
+{
+    const char *kind = lin ? "linear" : "exp", *span = lin ? "steps" : "half_life";
+    int rc;
+    s->kind = lin ? DQ_SCHED_LINEAR : DQ_SCHED_EXP;
+    if ((rc = need(p, n, kind, "start", &s->start, why, whylen)) < 0 ||
+        (rc = need(p, n, kind, "end", &s->end, why, whylen)) < 0 ||
+        (rc = need(p, n, kind, span, &s->span, why, whylen)) < 0 ||
+        (rc = check_value(s->start, is_tau, "start", why, whylen)) < 0 ||
+        (rc = check_value(s->end, is_tau, "end", why, whylen)) < 0)
+        return rc;
+    if (!(s->span > 0)) {
+        snprintf(why, whylen, "%s: %s must be > 0", kind, span);
+        return DQ_ECONFIG;
+    }
+    return leftover(p, n, kind, why, whylen);
+}
+
+static int parse_piecewise(dq_sched_t *s, const param_t *p, int n, int is_tau, char *why,
+                           size_t whylen)
+{
+    s->kind = DQ_SCHED_PIECEWISE;
+    if (n == 0) {
+        snprintf(why, whylen, "piecewise needs at least one STEP=VALUE point");
+        return DQ_ECONFIG;
+    }
+    for (int i = 0; i < n; i++) {
+        char *end;
+        errno = 0;
+        double t = strtod(p[i].key, &end);
+        if (*end || errno || !(t >= 0) || !isfinite(t) || (i > 0 && t <= s->pt_t[i - 1])) {
+            snprintf(why, whylen, "piecewise: '%s' is not a step >= 0 above the previous one",
+                     p[i].key);
+            return DQ_ECONFIG;
+        }
+        int rc = check_value(p[i].value, is_tau, "piecewise value", why, whylen);
+        if (rc < 0) return rc;
+        s->pt_t[i] = t;
+        s->pt_v[i] = p[i].value;
+    }
+    s->n_points = n;
+    s->start = s->pt_v[0];
+    s->end = s->pt_v[n - 1];
+    return DQ_OK;
+}
+
+static int parse_ladder(dq_sched_t *s, param_t *p, int n, int is_tau, char *why, size_t whylen)
+{
+    s->kind = DQ_SCHED_LADDER;
+    s->start = 0.4;
+    s->span = 7;
+    take(p, n, "eps", &s->start);
+    take(p, n, "alpha", &s->span);
+    int rc = leftover(p, n, "ladder", why, whylen);
+    if (rc < 0) return rc;
+    if (!(s->start > 0) || (!is_tau && s->start > 1) || !(s->span >= 0)) {
+        snprintf(why, whylen, "ladder: eps must be in (0, 1]%s and alpha >= 0",
+                 is_tau ? " (or > 0 as a temperature)" : "");
+        return DQ_ECONFIG;
+    }
+    return DQ_OK;
+}
+
 static int parse_sched(dq_sched_t *s, const char *spec, int is_tau, char *why, size_t whylen)
 {
     memset(s, 0, sizeof *s);
@@ -131,61 +195,10 @@ static int parse_sched(dq_sched_t *s, const char *spec, int is_tau, char *why, s
         if ((rc = check_value(s->start, is_tau, "constant value", why, whylen)) < 0) return rc;
         return leftover(p, n, "constant", why, whylen);
     }
-    if (KIND("linear") || KIND("exp")) {
-        int lin = KIND("linear");
-        const char *kind = lin ? "linear" : "exp", *span = lin ? "steps" : "half_life";
-        s->kind = lin ? DQ_SCHED_LINEAR : DQ_SCHED_EXP;
-        if ((rc = need(p, n, kind, "start", &s->start, why, whylen)) < 0 ||
-            (rc = need(p, n, kind, "end", &s->end, why, whylen)) < 0 ||
-            (rc = need(p, n, kind, span, &s->span, why, whylen)) < 0 ||
-            (rc = check_value(s->start, is_tau, "start", why, whylen)) < 0 ||
-            (rc = check_value(s->end, is_tau, "end", why, whylen)) < 0)
-            return rc;
-        if (!(s->span > 0)) {
-            snprintf(why, whylen, "%s: %s must be > 0", kind, span);
-            return DQ_ECONFIG;
-        }
-        return leftover(p, n, kind, why, whylen);
-    }
-    if (KIND("piecewise")) {
-        s->kind = DQ_SCHED_PIECEWISE;
-        if (n == 0) {
-            snprintf(why, whylen, "piecewise needs at least one STEP=VALUE point");
-            return DQ_ECONFIG;
-        }
-        for (int i = 0; i < n; i++) {
-            char *end;
-            errno = 0;
-            double t = strtod(p[i].key, &end);
-            if (*end || errno || !(t >= 0) || !isfinite(t) || (i > 0 && t <= s->pt_t[i - 1])) {
-                snprintf(why, whylen, "piecewise: '%s' is not a step >= 0 above the previous one",
-                         p[i].key);
-                return DQ_ECONFIG;
-            }
-            if ((rc = check_value(p[i].value, is_tau, "piecewise value", why, whylen)) < 0)
-                return rc;
-            s->pt_t[i] = t;
-            s->pt_v[i] = p[i].value;
-        }
-        s->n_points = n;
-        s->start = s->pt_v[0];
-        s->end = s->pt_v[n - 1];
-        return DQ_OK;
-    }
-    if (KIND("ladder")) {
-        s->kind = DQ_SCHED_LADDER;
-        s->start = 0.4;
-        s->span = 7;
-        take(p, n, "eps", &s->start);
-        take(p, n, "alpha", &s->span);
-        if ((rc = leftover(p, n, "ladder", why, whylen)) < 0) return rc;
-        if (!(s->start > 0) || (!is_tau && s->start > 1) || !(s->span >= 0)) {
-            snprintf(why, whylen, "ladder: eps must be in (0, 1]%s and alpha >= 0",
-                     is_tau ? " (or > 0 as a temperature)" : "");
-            return DQ_ECONFIG;
-        }
-        return DQ_OK;
-    }
+    if (KIND("linear") || KIND("exp"))
+        return parse_span(s, KIND("linear"), p, n, is_tau, why, whylen);
+    if (KIND("piecewise")) return parse_piecewise(s, p, n, is_tau, why, whylen);
+    if (KIND("ladder")) return parse_ladder(s, p, n, is_tau, why, whylen);
 #undef KIND
     snprintf(why, whylen,
              "'%.*s' is not a schedule (a number, constant, linear, exp, piecewise or ladder)",
