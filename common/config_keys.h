@@ -79,6 +79,8 @@
     X(lm, action_seq, STR, "", 0, 0,                                                               \
       "dqnlm-lmtrain: fixed action indices, comma-separated, last one repeated")                   \
     X(lm, curve, STR, "", 0, 0, "dqnlm-lmtrain loss-curve CSV; empty = RUN_DIR/lmtrain.csv")       \
+    X(lm, instance_seed, INT, "-1", -1, 4294967295.0,                                              \
+      "dqnlm-lmtrain: train this instance seed (from dqnlm-eval's episodes.csv); -1 = draw one")   \
     X(lm, save, STR, "", 0, 0,                                                                     \
       "dqnlm-lmtrain: write the trained LM checkpoint here (for finetune)")                        \
     /* [replay] the replay server */                                                               \

@@ -1,14 +1,22 @@
-/* lmtrain.c - dqnlm-lmtrain: train one language model without any RL.
+/* lmtrain_main.c - dqnlm-lmtrain: train one language model, without RL or
+ * under a trained controller.
  *
- * Runs one episode of the LM environment under a baseline LR schedule
- * (lm.schedule) or a fixed action sequence (lm.action_seq), in the same code
- * path the agent uses, and writes the loss curve as CSV
- *   step,lr,train_loss,val_loss,val_bpb
- * (one row per env step, step = optimizer steps so far) with progress on
- * stderr. Ctrl-C stops after the current env step and keeps the CSV (exit
- * 130); a run that diverged exits 3, configuration errors 2.
+ * Runs one episode of the LM environment in the same code path the agent
+ * uses, driven by one of
+ *   - a baseline LR schedule (lm.schedule; the default, constant),
+ *   - a fixed action sequence (lm.action_seq),
+ *   - a trained controller (--qnet FILE: argmax Q at every decision),
+ * and writes the loss curve as CSV
+ *   step,lr,action,train_loss,val_loss,val_bpb,q
+ * (one row per decision, step = optimizer steps so far; action and q are the
+ * choice made there, -1 and nan at the end) with progress on stderr.
+ * --instance SEED reproduces an evaluation instance (instance_seed in
+ * dqnlm-eval's episodes.csv; --instance-set heldout for held-out ones).
+ * Ctrl-C stops after the current decision and keeps the CSV (exit 130); a run
+ * that diverged exits 3, configuration errors 2.
  *
- *   dqnlm-lmtrain --schedule cosine:warmup=0.05 --lr 3e-3 --steps 64 --out curve.csv
+ *   dqnlm-lmtrain --schedule cosine:warmup=0.05 --lr 3e-3 --out curve.csv
+ *   dqnlm-lmtrain --qnet RUN/qnet.bin --instance-set heldout --instance 3855295499
  */
 #include <math.h>
 #include <stdio.h>
@@ -19,13 +27,206 @@
 #include "err.h"
 #include "lmenv.h"
 #include "log.h"
+#include "qnet.h"
 #include "schedule.h"
 
 #define MAX_SEQ 4096
 
-static int parse_seq(const char *s, int n_actions, int *out, int *n)
+/* What drives the run: a schedule with the x1 action, a fixed sequence, or a
+ * controller. */
+typedef struct {
+    lm_schedule_t sched;
+    int seq[MAX_SEQ], n_seq;
+    int unit; /* index of the x1 action, -1 if none */
+    dq_qnet_t net;
+    dq_qnet_ws_t ws;
+    int controller;
+} driver_t;
+
+static int load_controller(driver_t *d, const dq_config_t *cfg, int n_actions)
 {
-    return dq_parse_int_range_list(s, 0, n_actions - 1, out, MAX_SEQ, n);
+    char w[256];
+    if (dq_qnet_load(&d->net, cfg->eval_qnet, w, sizeof w) < 0) {
+        fprintf(stderr, "dqnlm-lmtrain: --qnet %s: %s\n", cfg->eval_qnet, w);
+        return DQ_EFORMAT;
+    }
+    if (d->net.sizes[0] != LMENV_OBS_DIM || dq_qnet_n_actions(&d->net) != n_actions) {
+        fprintf(stderr,
+                "dqnlm-lmtrain: --qnet %s: Q-network maps %d -> %d, the LM environment needs "
+                "%d -> %d (lm.actions = %s)\n",
+                cfg->eval_qnet, d->net.sizes[0], dq_qnet_n_actions(&d->net), LMENV_OBS_DIM,
+                n_actions, cfg->lm_actions);
+        return DQ_ESHAPE;
+    }
+    d->controller = 1;
+    return dq_qnet_ws_init(&d->ws, &d->net, 1);
+}
+
+static int setup_driver(driver_t *d, const dq_config_t *cfg, int n_actions)
+{
+    char why[512];
+    if (schedule_parse(&d->sched, cfg->lm_schedule, why, sizeof why) < 0) {
+        fprintf(stderr, "dqnlm-lmtrain: lm.schedule: %s\n", why);
+        return DQ_ECONFIG;
+    }
+    double mults[LMENV_MAX_LIST];
+    int n_mults = 0;
+    d->unit = -1;
+    lmenv_parse_actions(cfg->lm_actions, mults, LMENV_MAX_LIST, &n_mults);
+    for (int i = 0; i < n_mults; i++)
+        if (mults[i] == 1.0 && d->unit < 0) d->unit = i;
+    if (dq_parse_int_range_list(cfg->lm_action_seq, 0, n_actions - 1, d->seq, MAX_SEQ, &d->n_seq) <
+        0) {
+        fprintf(stderr, "dqnlm-lmtrain: lm.action_seq = '%s': expected action indices in [0, %d)\n",
+                cfg->lm_action_seq, n_actions);
+        return DQ_ECONFIG;
+    }
+    if (cfg->eval_qnet[0]) return load_controller(d, cfg, n_actions);
+    if (d->n_seq == 0 && d->unit < 0) {
+        fprintf(stderr, "dqnlm-lmtrain: lm.actions has no multiplier 1; give lm.action_seq\n");
+        return DQ_ECONFIG;
+    }
+    return DQ_OK;
+}
+
+static int argmax(const float *q, int n)
+{
+    int best = 0;
+    for (int k = 1; k < n; k++)
+        if (q[k] > q[best]) best = k;
+    return best;
+}
+
+/* The action at decision t, and the controller's Q of it (NAN otherwise). */
+static int choose(driver_t *d, const float *obs, int n_actions, int t, float *qa)
+{
+    *qa = NAN;
+    if (d->controller) {
+        float q[64];
+        dq_qnet_forward(&d->net, &d->ws, obs, 1, q);
+        int a = argmax(q, n_actions);
+        *qa = q[a];
+        return a;
+    }
+    if (d->n_seq) return d->seq[t < d->n_seq ? t : d->n_seq - 1];
+    return d->unit;
+}
+
+static FILE *open_curve(const dq_config_t *cfg, char *path, size_t len)
+{
+    if (cfg->lm_curve[0]) {
+        snprintf(path, len, "%s", cfg->lm_curve);
+    } else {
+        if (dq_mkdir_p(cfg->run_dir) < 0) {
+            fprintf(stderr, "dqnlm-lmtrain: cannot create run folder '%s'\n", cfg->run_dir);
+            return NULL;
+        }
+        snprintf(path, len, "%s/lmtrain.csv", cfg->run_dir);
+    }
+    FILE *csv = fopen(path, "w");
+    if (!csv) fprintf(stderr, "dqnlm-lmtrain: cannot write '%s'\n", path);
+    return csv;
+}
+
+static void row(FILE *csv, const lmenv_info_t *info, double lr, int action, float q)
+{
+    fprintf(csv, "%ld,%.6g,%d,%.6f,%.6f,%.6f,%.6g\n", info->opt_steps, lr, action, info->train_loss,
+            info->val_loss, info->val_loss / M_LN2, (double)q);
+}
+
+static void describe(const dq_config_t *cfg, const driver_t *d, const lmenv_info_t *info)
+{
+    char how[DQ_CONFIG_STR_MAX + 16];
+    if (d->controller)
+        snprintf(how, sizeof how, "controller %s", cfg->eval_qnet);
+    else if (d->n_seq)
+        snprintf(how, sizeof how, "fixed action sequence");
+    else
+        schedule_format(&d->sched, how, sizeof how);
+    DQ_INFO("instance %llu (%s): %d layers, width %d, %d heads, context %d, batch %d, %zu "
+            "parameters, lr %.3g, %s; %ld decisions x %ld AdamW steps",
+            (unsigned long long)info->instance_seed, cfg->lm_instances, info->layers,
+            info->channels, info->heads, info->context, info->batch, info->num_params,
+            info->lr_init, how, cfg->lm_episode_steps, cfg->lm_opt_steps);
+}
+
+/* The decision loop: writes one CSV row per decision; 1 if interrupted. */
+static int train(const dq_config_t *cfg, dq_env_t *env, driver_t *d, FILE *csv, float *obs,
+                 lmenv_info_t *info, int *rc)
+{
+    double t0 = dq_now(), last_print = t0;
+    double lr = info->lr_init;
+    for (int t = 0;; t++) {
+        float q;
+        int a = choose(d, obs, env->n_actions, t, &q);
+        row(csv, info, lr, a, q);
+        if (dq_cli_stop_requested()) return 1;
+        dq_step_t st;
+        if ((*rc = env->ops->step(env->self, a, obs, &st)) < 0) {
+            fprintf(stderr, "dqnlm-lmtrain: step: %s\n", dq_strerror(*rc));
+            return 0;
+        }
+        lmenv_get_info(env, info);
+        lr = info->lr;
+        double now = dq_now();
+        int end = st.terminated || st.truncated;
+        if (now - last_print > 2.0 || end) {
+            fprintf(stderr,
+                    "dqnlm-lmtrain: step %ld/%ld  lr %.3g  train %.4f  val %.4f bits/byte  "
+                    "%.2f decisions/s\n",
+                    info->opt_steps, cfg->lm_episode_steps * cfg->lm_opt_steps, info->lr,
+                    info->train_loss / M_LN2, info->val_loss / M_LN2, (t + 1) / (now - t0));
+            last_print = now;
+        }
+        if (end) {
+            row(csv, info, lr, -1, NAN);
+            return 0;
+        }
+    }
+}
+
+static int finish(const dq_config_t *cfg, dq_env_t *env, const lmenv_info_t *info, const char *path,
+                  int interrupted, int rc)
+{
+    if (info->diverged)
+        DQ_WARN("training diverged at step %ld (lr %.3g); curve in %s", info->opt_steps, info->lr,
+                path);
+    else
+        DQ_INFO("%s after %ld AdamW steps: validation %.4f bits/byte (from %.4f); curve in %s",
+                interrupted ? "stopped" : "done", info->opt_steps, info->val_loss / M_LN2,
+                info->val_loss0 / M_LN2, path);
+    if (cfg->lm_save[0] && rc >= 0) {
+        char why[512];
+        if (lmenv_save_model(env, cfg->lm_save, why, sizeof why) < 0) {
+            fprintf(stderr, "dqnlm-lmtrain: saving '%s': %s\n", cfg->lm_save, why);
+            return 1;
+        }
+        DQ_INFO("LM checkpoint written to %s", cfg->lm_save);
+    }
+    if (interrupted) return 130;
+    if (rc < 0) return 1;
+    return info->diverged ? 3 : 0;
+}
+
+static int run(const dq_config_t *cfg, dq_env_t *env, driver_t *d)
+{
+    char path[1024];
+    FILE *csv = open_curve(cfg, path, sizeof path);
+    if (!csv) return 1;
+    float obs[LMENV_OBS_DIM];
+    int rc = env->ops->reset(env->self, obs);
+    if (rc < 0) {
+        fprintf(stderr, "dqnlm-lmtrain: reset: %s\n", dq_strerror(rc));
+        fclose(csv);
+        return 1;
+    }
+    lmenv_info_t info;
+    lmenv_get_info(env, &info);
+    describe(cfg, d, &info);
+    fprintf(csv, "step,lr,action,train_loss,val_loss,val_bpb,q\n");
+    int interrupted = train(cfg, env, d, csv, obs, &info, &rc);
+    fclose(csv);
+    return finish(cfg, env, &info, path, interrupted, rc);
 }
 
 int main(int argc, char **argv)
@@ -35,141 +236,40 @@ int main(int argc, char **argv)
          "baseline LR schedule (constant, cosine:..., step:..., invsqrt:..., plateau:...)"},
         {"--actions", "lm.action_seq",
          "fixed action indices instead, e.g. 2,2,4,1 (last repeated)"},
+        {"--qnet", "eval.qnet", "a trained controller chooses the actions instead (FILE)"},
         {"--lr", "lm.lr", "initial learning rate (0 = sample from the instance distribution)"},
         {"--size", "lm.sizes", "model size LAYERSxWIDTHxHEADSxCONTEXT"},
         {"--batch", "lm.batch_sizes", "batch size"},
-        {"--steps", "lm.episode_steps", "environment steps (each lm.opt_steps AdamW steps)"},
-        {"--instances", "lm.instances", "instance set: train or heldout"},
+        {"--steps", "lm.episode_steps", "decisions (each lm.opt_steps AdamW steps)"},
+        {"--instance-set", "lm.instances", "instance set: train or heldout"},
+        {"--instance", "lm.instance_seed",
+         "reproduce this instance seed (dqnlm-eval's episodes.csv)"},
         {"--seed", "run.seed", "seed of the instance stream"},
         {"--out", "lm.curve", "CSV path for the loss curve"},
         {"--save", "lm.save", "write the trained LM checkpoint here"},
         {NULL, NULL, NULL}};
     dq_cli_spec_t spec = {"dqnlm-lmtrain",
-                          "Trains one byte-level LM under a baseline LR schedule or a fixed "
-                          "action sequence and writes its loss curve (CSV).",
+                          "Trains one byte-level LM under a baseline LR schedule, a fixed action "
+                          "sequence or a trained controller and writes its loss curve (CSV).",
                           aliases};
     static dq_config_t cfg;
     int rc = dq_program_start(&spec, argc, argv, &cfg);
     if (rc != 0) return rc > 0 ? 0 : 2;
 
     char why[1024];
-    lm_schedule_t sched;
-    if (schedule_parse(&sched, cfg.lm_schedule, why, sizeof why) < 0) {
-        fprintf(stderr, "dqnlm-lmtrain: lm.schedule: %s\n", why);
-        return 2;
-    }
     dq_env_t env;
-    if ((rc = lmenv_init(&env, &cfg, cfg.lm_instances, (uint64_t)cfg.run_seed, why, sizeof why)) <
-        0) {
+    if (lmenv_init(&env, &cfg, cfg.lm_instances, (uint64_t)cfg.run_seed, why, sizeof why) < 0) {
         fprintf(stderr, "dqnlm-lmtrain: %s\n", why);
         return 2;
     }
-    static int seq[MAX_SEQ];
-    int n_seq = 0, unit = -1;
-    double mults[16];
-    int n_mults;
-    lmenv_parse_actions(cfg.lm_actions, mults, 16, &n_mults);
-    for (int i = 0; i < n_mults; i++)
-        if (mults[i] == 1.0 && unit < 0) unit = i;
-    if (parse_seq(cfg.lm_action_seq, env.n_actions, seq, &n_seq) < 0) {
-        fprintf(stderr, "dqnlm-lmtrain: lm.action_seq = '%s': expected action indices in [0, %d)\n",
-                cfg.lm_action_seq, env.n_actions);
-        dq_env_close(&env);
-        return 2;
-    }
-    if (n_seq == 0 && unit < 0) {
-        fprintf(stderr, "dqnlm-lmtrain: lm.actions has no multiplier 1; give lm.action_seq\n");
-        dq_env_close(&env);
-        return 2;
-    }
-    lmenv_set_schedule(&env, &sched);
-
-    char path[1024];
-    if (cfg.lm_curve[0]) {
-        snprintf(path, sizeof path, "%s", cfg.lm_curve);
-    } else {
-        if (dq_mkdir_p(cfg.run_dir) < 0) {
-            fprintf(stderr, "dqnlm-lmtrain: cannot create run folder '%s'\n", cfg.run_dir);
-            dq_env_close(&env);
-            return 1;
-        }
-        snprintf(path, sizeof path, "%s/lmtrain.csv", cfg.run_dir);
-    }
-    FILE *csv = fopen(path, "w");
-    if (!csv) {
-        fprintf(stderr, "dqnlm-lmtrain: cannot write '%s'\n", path);
-        dq_env_close(&env);
-        return 1;
-    }
-
-    float obs[LMENV_OBS_DIM];
-    if ((rc = env.ops->reset(env.self, obs)) < 0) {
-        fprintf(stderr, "dqnlm-lmtrain: reset: %s\n", dq_strerror(rc));
-        fclose(csv);
-        dq_env_close(&env);
-        return 1;
-    }
-    lmenv_info_t info;
-    lmenv_get_info(&env, &info);
-    char sched_s[128];
-    schedule_format(&sched, sched_s, sizeof sched_s);
-    DQ_INFO("instance %llu (%s): %d layers, width %d, %d heads, context %d, batch %d, %zu "
-            "parameters, lr %.3g, %s; %ld env steps x %ld AdamW steps",
-            (unsigned long long)info.instance_seed, cfg.lm_instances, info.layers, info.channels,
-            info.heads, info.context, info.batch, info.num_params, info.lr_init,
-            n_seq ? "fixed action sequence" : sched_s, cfg.lm_episode_steps, cfg.lm_opt_steps);
-    fprintf(csv, "step,lr,train_loss,val_loss,val_bpb\n");
-    fprintf(csv, "0,%.6g,%.6f,%.6f,%.6f\n", info.lr, info.val_loss, info.val_loss,
-            info.val_loss / M_LN2);
-
-    double t0 = dq_now(), last_print = t0;
-    int steps = 0, interrupted = 0;
-    dq_step_t st = {0};
-    for (;;) {
-        if (dq_cli_stop_requested()) {
-            interrupted = 1;
-            break;
-        }
-        int a = n_seq ? seq[steps < n_seq ? steps : n_seq - 1] : unit;
-        if ((rc = env.ops->step(env.self, a, obs, &st)) < 0) {
-            fprintf(stderr, "dqnlm-lmtrain: step: %s\n", dq_strerror(rc));
-            break;
-        }
-        steps++;
-        lmenv_get_info(&env, &info);
-        fprintf(csv, "%ld,%.6g,%.6f,%.6f,%.6f\n", info.opt_steps, info.lr, info.train_loss,
-                info.val_loss, info.val_loss / M_LN2);
-        double now = dq_now();
-        if (now - last_print > 2.0 || st.terminated || st.truncated) {
-            fprintf(stderr,
-                    "dqnlm-lmtrain: step %ld/%ld  lr %.3g  train %.4f  val %.4f nats "
-                    "(%.4f bits/byte)  %.1f env steps/s\n",
-                    info.opt_steps, cfg.lm_episode_steps * cfg.lm_opt_steps, info.lr,
-                    info.train_loss, info.val_loss, info.val_loss / M_LN2, steps / (now - t0));
-            last_print = now;
-        }
-        if (st.terminated || st.truncated) break;
-    }
-    fclose(csv);
-    double secs = dq_now() - t0;
-    if (info.diverged)
-        DQ_WARN("training diverged at step %ld (lr %.3g); curve in %s", info.opt_steps, info.lr,
-                path);
-    else
-        DQ_INFO("%s after %ld AdamW steps: val loss %.4f nats/byte = %.4f bits/byte (from %.4f); "
-                "%.2f env steps/s; curve in %s",
-                interrupted ? "stopped" : "done", info.opt_steps, info.val_loss,
-                info.val_loss / M_LN2, info.val_loss0, steps / (secs > 0 ? secs : 1), path);
-    if (cfg.lm_save[0] && rc >= 0) {
-        if (lmenv_save_model(&env, cfg.lm_save, why, sizeof why) < 0) {
-            fprintf(stderr, "dqnlm-lmtrain: saving '%s': %s\n", cfg.lm_save, why);
-            rc = -1;
-        } else {
-            DQ_INFO("LM checkpoint written to %s", cfg.lm_save);
-        }
-    }
+    static driver_t d;
+    rc = setup_driver(&d, &cfg, env.n_actions);
+    if (rc == DQ_OK && cfg.lm_instance_seed >= 0)
+        lmenv_set_instance_seed(&env, (uint64_t)cfg.lm_instance_seed);
+    if (rc == DQ_OK && !d.controller && !d.n_seq) lmenv_set_schedule(&env, &d.sched);
+    int code = rc == DQ_OK ? run(&cfg, &env, &d) : 2;
+    dq_qnet_ws_free(&d.ws);
+    dq_qnet_free(&d.net);
     dq_env_close(&env);
-    if (interrupted) return 130;
-    if (rc < 0) return 1;
-    return info.diverged ? 3 : 0;
+    return code;
 }

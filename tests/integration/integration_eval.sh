@@ -10,6 +10,7 @@
 #   - calibration.csv has a row per decision index over both episodes, and the
 #     trajectory figures' scripts are written (and drawn where gnuplot runs);
 #   - eval.set=train evaluates fresh seeds of the training sizes;
+#   - dqnlm-lmtrain --qnet --instance reproduces a controller episode exactly;
 #   - a Q-network of the wrong shape is refused with a message naming both shapes.
 set -euo pipefail
 B=$(cd "$1" && pwd)
@@ -52,6 +53,12 @@ fi
 grep -q "on 2 train instances" "$OUT/t.txt" || fail "eval.set=train does not say what it evaluated"
 cmp -s <(cut -d, -f4 "$OUT/a/episodes.csv") <(cut -d, -f4 "$OUT/t/episodes.csv") &&
     fail "eval.set=train ran the held-out instances"
+seed=$(awk -F, 'NR > 1 && $1 == "\"controller\"" {print $4; exit}' "$OUT/a/episodes.csv")
+want=$(awk -F, -v s="$seed" 'NR > 1 && $1 == "\"controller\"" && $4 == s {print $6}' "$OUT/a/episodes.csv")
+"$B/learner/tools/dqnlm-lmtrain" "${common[@]}" --qnet "$OUT/a.bin" --instance-set heldout --instance "$seed" \
+    --out "$OUT/lmtrain.csv" 2>"$OUT/lmtrain.log" || { cat "$OUT/lmtrain.log"; fail "dqnlm-lmtrain --qnet failed"; }
+got=$(tail -1 "$OUT/lmtrain.csv" | cut -d, -f6)
+[ "$got" = "$want" ] || fail "dqnlm-lmtrain --qnet on instance $seed ends at $got bits/byte, dqnlm-eval at $want"
 cmp -s <(grep '^"constant"' "$OUT/a/episodes.csv") <(grep '^"constant"' "$OUT/b/episodes.csv") ||
     fail "baseline episodes differ between two evaluations of the same instances"
 
