@@ -30,7 +30,7 @@ main() {
     [ -z "$dq_hostfile$dq_grid" ] || dq_die "--hostfile and --grid are for the cluster launchers"
 
     "$DQ_ROOT/deploy/install-deps.sh" # checks with dpkg-query; apt-get only for what is missing
-    "$DQ_ROOT/deploy/build.sh" build
+    "$DQ_ROOT/deploy/build.sh" "$DQ_BIN"
     [ -n "$dq_run_dir" ] || dq_run_dir=$DQ_ROOT/runs/$(date +%Y%m%d-%H%M%S)-$(basename "$dq_profile" .ini)
     dq_use_local_launchers
     dq_run
