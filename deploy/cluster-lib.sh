@@ -236,14 +236,21 @@ dq_start_parts() {
 }
 
 # dq_watch: progress (a line when it changed, at most every 5 s) until the
-# learner group ends; 1 when the actors or the replay server end first.
-# `sleep & wait` lets a signal's trap run at once.
+# learner group ends; 1 when the replay server ends first, or the actors fail
+# (actors that reached actor.max_steps and exited 0 leave the learner to
+# finish). `sleep & wait` lets a signal's trap run at once.
 dq_watch() {
-    local tick=0 line last=""
+    local tick=0 line last="" st
     while kill -0 "$dq_pid_learner" 2>/dev/null; do
-        if ! kill -0 "$dq_pid_actors" 2>/dev/null || ! kill -0 "$dq_pid_replay" 2>/dev/null; then
-            dq_log "the actors or the replay server exited early; stopping"
+        if ! kill -0 "$dq_pid_replay" 2>/dev/null; then
+            dq_log "the replay server exited early; stopping"
             return 1
+        fi
+        if [ -n "$dq_pid_actors" ] && ! kill -0 "$dq_pid_actors" 2>/dev/null; then
+            wait "$dq_pid_actors" && st=0 || st=$?
+            dq_pid_actors=""
+            [ "$st" = 0 ] || { dq_log "the actors failed (exit $st); stopping"; return 1; }
+            dq_log "the actors finished (actor.max_steps)"
         fi
         sleep 1 &
         wait $! || true
