@@ -1,8 +1,10 @@
-# cluster-lib.sh - the job logic shared by the cluster launchers
-# (deploy/mpirun-hosts.sh, deploy/slurm/*.sbatch); sourced, not run.
+# cluster-lib.sh - the job logic of every launcher: deploy/run-local.sh (this
+# machine), deploy/mpirun-hosts.sh (an Open MPI hostfile), deploy/slurm/*
+# (Slurm) and deploy/ablate.sh (one run of an ablation); sourced, not run.
 #
 # A launcher parses its options with dq_parse_args, defines three functions
 # that start one part of the job in the background (so that $! is its pid),
+# or calls dq_use_local_launchers for processes on this machine,
 #
 #   dq_launch_replay  CMD...   one task: the replay server
 #   dq_launch_learner CMD...   the MPI learner group
@@ -12,11 +14,16 @@
 # dq_run. dq_run writes RUN_DIR/config.ini, starts the replay server, finds
 # its address (RUN_DIR/replay.host + the port in RUN_DIR/replay.endpoint),
 # starts the learner group with it, finds the weights publisher the same way,
-# starts the actors, and waits for the learner group to spend its budget
-# (learner.updates). Then it stops the actors (they send what they hold and
-# wait for its acknowledgement), then the replay server, and prints
-# a summary. On SIGTERM/SIGINT (scancel, Ctrl-C) it stops the learner group
-# first, so that it writes RUN_DIR/qnet.bin, then the rest.
+# starts the actors, shows progress, and waits for the learner group to spend
+# its budget (learner.updates).
+#
+# Every way a job ends (budget spent, SIGTERM/SIGINT from scancel or Ctrl-C,
+# a part that failed) stops it in one order, dq_stop_all: the actors first
+# (they stop producing and flush what they hold to a replay server that is
+# still there), then the learner group (it saves RUN_DIR/qnet.bin), then the
+# replay server (its final checkpoint). What the parts did is read from the
+# files they write (RUN_DIR/*.status, *.host, *.csv by column name), never
+# from their logs.
 #
 # Exit status: 0 when the learner group spent its budget and saved the
 # Q-network; 1 when a part failed; 143 (SIGTERM) or 130 (SIGINT) when
@@ -24,6 +31,7 @@
 
 DQ_TASK=$DQ_ROOT/deploy/cluster-task.sh
 DQ_BIN=${DQNLM_BUILD:-$DQ_ROOT/build}
+source "$DQ_ROOT/deploy/ini.sh"
 dq_profile=chain dq_run_dir="" dq_sets=() dq_ranks="" dq_actors="" dq_bind='*' dq_port_base='*'
 dq_hostfile="" dq_grid=""
 dq_pid_replay="" dq_pid_learner="" dq_pid_actors=""
@@ -31,7 +39,8 @@ dq_pid_replay="" dq_pid_learner="" dq_pid_actors=""
 dq_log() { echo "[$(date +%H:%M:%S)] $*"; }
 dq_die() { echo "${DQ_NAME:-dqnlm}: $*" >&2; exit 2; }
 
-# The options every launcher takes (docs/deploy.md lists them).
+# The options every launcher takes (docs/deploy.md lists them). The build is
+# checked here unless the launcher builds it first (DQ_BUILD_LATER=1).
 dq_parse_args() {
     while [ $# -gt 0 ]; do
         case "$1" in
@@ -64,7 +73,23 @@ dq_parse_args() {
     *) [[ "$dq_port_base" =~ ^[0-9]+$ ]] && [ "$dq_port_base" -ge 1024 ] && [ "$dq_port_base" -le 65534 ] ||
            dq_die "--port-base '$dq_port_base' is not a port in [1024, 65534], 'job' or '*'" ;;
     esac
+    [ "${DQ_BUILD_LATER:-0}" = 1 ] || dq_require_build
+}
+dq_require_build() {
     [ -x "$DQ_BIN/replay_server/dqnlm-replay" ] || dq_die "no build in $DQ_BIN (run deploy/build.sh, or set DQNLM_BUILD)"
+}
+
+# dq_use_local_launchers: every part on this machine, the learner group and
+# the actors under mpirun. Monitor mode gives each part a process group of
+# its own, so that Ctrl-C reaches this script alone and it stops the parts
+# in order (in the terminal's group they would all hear SIGINT at once).
+dq_use_local_launchers() {
+    set -m
+    export OMPI_MCA_btl_vader_single_copy_mechanism=none
+    dq_mpi=(mpirun --bind-to none --oversubscribe)
+    dq_launch_replay() { "$@" </dev/null >"$dq_run_dir/logs/launch-replay.log" 2>&1 & }
+    dq_launch_learner() { "${dq_mpi[@]}" -np "$dq_ranks" "$@" </dev/null >"$dq_run_dir/logs/mpirun-learner.log" 2>&1 & }
+    dq_launch_actors() { "${dq_mpi[@]}" -np "$dq_actors" "$@" </dev/null >"$dq_run_dir/logs/mpirun-actors.log" 2>&1 & }
 }
 
 # The file where a role's server records the address it bound.
@@ -97,12 +122,14 @@ dq_wait_started() {
 }
 
 # dq_stop NAME PID [SECONDS]: SIGUSR1, then SIGKILL after SECONDS (default
-# 20). PID is an mpirun or srun: both forward SIGUSR1 to every task, where
-# cluster-task.sh turns it into SIGTERM for the program; their own SIGTERM
-# handling would SIGKILL the tasks within a second.
+# 20). PID is an mpirun, an srun or a cluster-task.sh: mpirun and srun
+# forward SIGUSR1 to every task, where cluster-task.sh turns it into SIGTERM
+# for the program; their own SIGTERM handling would SIGKILL the tasks within
+# a second.
 dq_stop() {
     local name=$1 pid=$2 i
     [ -n "$pid" ] || return 0
+    dq_log "stopping the $name"
     kill -USR1 "$pid" 2>/dev/null || { wait "$pid" 2>/dev/null; return 0; }
     for ((i = 0; i < ${3:-20} * 10; i++)); do
         kill -0 "$pid" 2>/dev/null || break
@@ -115,19 +142,21 @@ dq_stop() {
     wait "$pid" 2>/dev/null || true
 }
 
-# The orderly shutdown: learner group (checkpoint), actors (flush), replay.
+# The one shutdown order: actors (stop producing, flush to a live replay
+# server), learner group (saves qnet.bin), replay server (checkpoints last).
+# A part already ended (its pid cleared) is skipped.
 dq_stop_all() {
-    dq_stop "learner group" "$dq_pid_learner"
-    dq_pid_learner=""
     dq_stop actors "$dq_pid_actors"
     dq_pid_actors=""
+    dq_stop "learner group" "$dq_pid_learner"
+    dq_pid_learner=""
     dq_stop "replay server" "$dq_pid_replay"
     dq_pid_replay=""
 }
 
 dq_on_signal() {
     trap - TERM INT
-    dq_log "stop requested ($1): stopping the learner group, the actors, the replay server"
+    dq_log "stop requested ($1): stopping the actors, the learner group, the replay server"
     dq_stop_all
     dq_summary
     [ -s "$dq_run_dir/qnet.bin" ] && dq_log "checkpoint: $dq_run_dir/qnet.bin" ||
@@ -135,94 +164,124 @@ dq_on_signal() {
     exit "$2"
 }
 
-# dq_csv_last FILE COLUMN...: the named columns of FILE's last row.
+# dq_csv_last FILE COLUMN...: the named columns of FILE's last row ('?' for a
+# column it lacks); nothing before the first row.
 dq_csv_last() {
     local f=$1; shift
     [ -f "$f" ] || return 0
     awk -F, -v want="$*" 'NR == 1 {for (i = 1; i <= NF; i++) col[$i] = i; next} {last = $0}
-        END {n = split(want, w, " "); split(last, v, ",");
+        END {if (NR < 2) exit; n = split(want, w, " "); split(last, v, ",");
              for (k = 1; k <= n; k++) printf "%s%s", (k > 1 ? " " : ""), (w[k] in col ? v[col[w[k]]] : "?"); print ""}' "$f"
 }
 
-# What arrived where: the replay server's total and each actor's count of
-# acknowledged transitions, with its host; the last weights version each saw.
+# What each part reported when it stopped (RUN_DIR/replay.status and
+# actor-ID.status), each actor's host and the last weights version it saw.
 dq_summary() {
-    local f id
-    grep -h "stopping:" "$dq_run_dir"/logs/replay-*.log 2>/dev/null | sed 's/.*stopping:/  replay server stopping:/' || true
-    for f in "$dq_run_dir"/logs/actor-*.log; do
-        [ -f "$f" ] || continue
-        id=${f##*/actor-}
-        id=${id%.log}
-        echo "  actor $id on $(sed -n 's/^cluster-task: actor rank [0-9]* on \([^ ]*\).*/\1/p' "$f"):" \
-             "$(grep -o '[0-9]* transitions sent, [0-9]* acknowledged' "$f" || echo 'no final count')," \
-             "weights version $(dq_csv_last "$dq_run_dir/actor-$id.csv" weights_version)"
+    local f i st
+    f=$dq_run_dir/replay.status
+    [ -f "$f" ] && st="$(dq_ini_get "$f" replay state), exit $(dq_ini_get "$f" replay exit)" || st="no status (killed?)"
+    echo "  replay server: $st"
+    for ((i = 0; i < ${dq_actors:-0}; i++)); do
+        f=$dq_run_dir/actor-$i.status
+        if [ -f "$f" ]; then
+            st="$(dq_ini_get "$f" actor transitions) transitions sent, $(dq_ini_get "$f" actor acknowledged) acknowledged"
+        else
+            st="no status (killed?)"
+        fi
+        echo "  actor $i on $(cat "$dq_run_dir/actor-$i.host" 2>/dev/null || echo '?'): $st," \
+             "weights version $(dq_csv_last "$dq_run_dir/actor-$i.csv" weights_version)"
     done
 }
 
-# dq_progress: the learner's last metric row, in words.
+# dq_progress: the learner's last metric row and the sums over the actors'
+# last rows, in one line.
 dq_progress() {
-    local row
-    row=$(dq_csv_last "$dq_run_dir/learner.csv" updates loss updates_per_s replay_size weights_version)
-    [ -z "$row" ] || echo "$row" | awk '{printf "  update %s, loss %s, %s updates/s, replay %s items, weights v%s\n", $1, $2, $3, $4, $5}'
+    local l a i
+    l=$(dq_csv_last "$dq_run_dir/learner.csv" time_s updates loss q_mean updates_per_s replay_size replay_inserts |
+        awk '{printf "[%5.0fs] update %d, loss %.3g, mean Q %.3f, %.1f updates/s, replay %d items (%d inserted)",
+              $1, $2, $3, $4, $5, $6, $7}')
+    a=$(for ((i = 0; i < dq_actors; i++)); do
+            dq_csv_last "$dq_run_dir/actor-$i.csv" env_steps episodes steps_per_s return_mean final_metric_mean
+        done | awk '{s += $1; e += $2; r += $3} $4 != "nan" && $4 != "?" {ret += $4; n++}
+                    $5 != "nan" && $5 != "?" {m += $5; k++}
+                    END {printf "actors: %d env steps, %d episodes, %.1f steps/s", s, e, r
+                         if (n) printf ", return %.3f", ret / n; if (k) printf ", final val loss %.3f", m / k}')
+    echo "${l:-[waiting] learner waiting for the replay server to fill} | $a"
 }
 
-dq_run() {
-    mkdir -p "$dq_run_dir/logs"
-    dq_run_dir=$(cd "$dq_run_dir" && pwd)
-    local replay_bind=tcp://$dq_bind:$dq_port_base weights_bind=tcp://$dq_bind:$dq_port_base
+# dq_start_parts: replay server, learner group, actors, each told where the
+# servers started before it are; the pids go to dq_pid_*.
+dq_start_parts() {
+    local replay_bind=tcp://$dq_bind:$dq_port_base weights_bind=tcp://$dq_bind:$dq_port_base addr
     [ "$dq_port_base" = '*' ] || weights_bind=tcp://$dq_bind:$((dq_port_base + 1))
-    local actor_count=(--set actor.count="$dq_actors")
-    "$DQ_BIN/replay_server/dqnlm-replay" --config "$dq_profile_file" --set run.dir="$dq_run_dir" \
-        "${actor_count[@]}" "${dq_sets[@]}" --print-config >"$dq_run_dir/config.ini" ||
-        dq_die "bad configuration (see above)"
     local cfg=(--config "$dq_run_dir/config.ini")
-    export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
-    trap 'dq_on_signal SIGTERM 143' TERM
-    trap 'dq_on_signal SIGINT 130' INT
-    rm -f "$dq_run_dir"/{replay,weights}.endpoint "$dq_run_dir"/{replay,learner}.host "$dq_run_dir/qnet.bin"
-    dq_log "run folder $dq_run_dir; ${dq_ranks} learner rank(s), ${dq_actors} actor(s)"
-
     dq_launch_replay "$DQ_TASK" replay "$dq_run_dir" "$DQ_BIN/replay_server/dqnlm-replay" "${cfg[@]}" \
         --set replay.endpoint="$replay_bind"
     dq_pid_replay=$!
-    dq_wait_started replay "$dq_pid_replay" || { dq_stop_all; exit 1; }
-    local replay_addr
-    replay_addr=$(dq_connect_address replay)
-    dq_log "replay server at $replay_addr"
-    cfg+=(--set replay.endpoint="$replay_addr")
+    dq_wait_started replay "$dq_pid_replay" || return 1
+    addr=$(dq_connect_address replay)
+    dq_log "replay server at $addr"
+    cfg+=(--set replay.endpoint="$addr")
 
     dq_launch_learner "$DQ_TASK" learner "$dq_run_dir" "$DQ_BIN/learner/dqnlm-learner" "${cfg[@]}" \
         --set learner.weights_endpoint="$weights_bind"
     dq_pid_learner=$!
-    dq_wait_started learner "$dq_pid_learner" || { dq_stop_all; exit 1; }
-    local weights_addr
-    weights_addr=$(dq_connect_address learner)
-    dq_log "weights publisher at $weights_addr"
-    cfg+=(--set learner.weights_endpoint="$weights_addr")
+    dq_wait_started learner "$dq_pid_learner" || return 1
+    addr=$(dq_connect_address learner)
+    dq_log "weights publisher at $addr"
+    cfg+=(--set learner.weights_endpoint="$addr")
 
     dq_launch_actors "$DQ_TASK" actor "$dq_run_dir" "$DQ_BIN/actor/dqnlm-actor" "${cfg[@]}"
     dq_pid_actors=$!
+}
 
-    # Wait for the learner group; `sleep & wait` lets a signal's trap run at once.
-    local tick=0 status=0
+# dq_watch: progress (a line when it changed, at most every 5 s) until the
+# learner group ends; 1 when the replay server ends first, or the actors fail
+# (actors that reached actor.max_steps and exited 0 leave the learner to
+# finish). `sleep & wait` lets a signal's trap run at once.
+dq_watch() {
+    local tick=0 line last="" st
     while kill -0 "$dq_pid_learner" 2>/dev/null; do
-        if ! kill -0 "$dq_pid_actors" 2>/dev/null || ! kill -0 "$dq_pid_replay" 2>/dev/null; then
-            dq_log "the actors or the replay server exited early; stopping"
-            dq_stop_all
-            dq_summary
-            exit 1
+        if ! kill -0 "$dq_pid_replay" 2>/dev/null; then
+            dq_log "the replay server exited early; stopping"
+            return 1
+        fi
+        if [ -n "$dq_pid_actors" ] && ! kill -0 "$dq_pid_actors" 2>/dev/null; then
+            wait "$dq_pid_actors" && st=0 || st=$?
+            dq_pid_actors=""
+            [ "$st" = 0 ] || { dq_log "the actors failed (exit $st); stopping"; return 1; }
+            dq_log "the actors finished (actor.max_steps)"
         fi
         sleep 1 &
         wait $! || true
         tick=$((tick + 1))
-        [ $((tick % 10)) -ne 0 ] || dq_progress
+        [ $((tick % 5)) -eq 0 ] || continue
+        line=$(dq_progress)
+        [ "$line" = "$last" ] || echo "$line"
+        last=$line
     done
+}
+
+dq_run() {
+    dq_require_build
+    mkdir -p "$dq_run_dir/logs"
+    dq_run_dir=$(cd "$dq_run_dir" && pwd)
+    "$DQ_BIN/replay_server/dqnlm-replay" --config "$dq_profile_file" --set run.dir="$dq_run_dir" \
+        --set actor.count="$dq_actors" "${dq_sets[@]}" --print-config >"$dq_run_dir/config.ini" ||
+        dq_die "bad configuration (see above)"
+    export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
+    trap 'dq_on_signal SIGTERM 143' TERM
+    trap 'dq_on_signal SIGINT 130' INT
+    rm -f "$dq_run_dir"/{replay,weights}.endpoint "$dq_run_dir"/*.host "$dq_run_dir"/*.status "$dq_run_dir/qnet.bin"
+    dq_log "run folder $dq_run_dir; ${dq_ranks} learner rank(s), ${dq_actors} actor(s)"
+
+    dq_start_parts || { dq_stop_all; exit 1; }
+    dq_log "replay server, learner group and actors started; SIGINT (Ctrl-C) or SIGTERM stops them in order"
+    dq_watch || { dq_stop_all; dq_summary; exit 1; }
+    local status=0
     wait "$dq_pid_learner" || status=$?
     dq_pid_learner=""
-    dq_stop actors "$dq_pid_actors"
-    dq_pid_actors=""
-    dq_stop "replay server" "$dq_pid_replay"
-    dq_pid_replay=""
+    dq_stop_all
     trap - TERM INT
     dq_progress
     dq_summary

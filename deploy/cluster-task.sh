@@ -10,7 +10,8 @@
 # - a server task that binds (the replay server, learner rank 0) first writes
 #   its node's name to RUN_DIR/ROLE.host; the launcher joins that name with
 #   the port the server records in RUN_DIR/ROLE.endpoint (docs/deploy.md);
-# - an actor's id is its rank: `--id RANK` is appended to its arguments;
+# - an actor's id is its rank: `--id RANK` is appended to its arguments, and
+#   its node's name goes to RUN_DIR/actor-RANK.host (for the job's summary);
 # - output goes to RUN_DIR/logs/ROLE-RANK.log.
 set -euo pipefail
 [ $# -ge 3 ] || { echo "usage: cluster-task.sh replay|learner|actor RUN_DIR PROGRAM [ARGS...]" >&2; exit 2; }
@@ -21,10 +22,11 @@ host=${DQNLM_NODE_ADDR:-${SLURMD_NODENAME:-$(hostname)}}
 mkdir -p "$run_dir/logs"
 exec >"$run_dir/logs/$role-$rank.log" 2>&1
 echo "cluster-task: $role rank $rank on $host (pid $$)"
+record_host() { echo "$host" >"$run_dir/$1.tmp.$$" && mv "$run_dir/$1.tmp.$$" "$run_dir/$1"; }
 case "$role" in
-replay) echo "$host" >"$run_dir/replay.host.tmp" && mv "$run_dir/replay.host.tmp" "$run_dir/replay.host" ;;
-learner) [ "$rank" != 0 ] || { echo "$host" >"$run_dir/learner.host.tmp" && mv "$run_dir/learner.host.tmp" "$run_dir/learner.host"; } ;;
-actor) set -- "$@" --id "$rank" ;;
+replay) record_host replay.host ;;
+learner) [ "$rank" != 0 ] || record_host learner.host ;;
+actor) record_host "actor-$rank.host"; set -- "$@" --id "$rank" ;;
 *) echo "cluster-task.sh: unknown role '$role'" >&2; exit 2 ;;
 esac
 # mpirun delivers SIGUSR1 to the whole process group: the program ignores it

@@ -6,14 +6,36 @@
  *
  * Exits 0 after SIGTERM/SIGINT (having written the final checkpoint when one
  * is configured), 1 when it cannot start (bad checkpoint, bind failure, bad
- * keys), 2 on a configuration error.
+ * keys), 2 on a configuration error. Once it has stopped serving (and saved
+ * the final checkpoint) it writes RUN_DIR/replay.status, an INI file the
+ * deploy scripts read instead of the log:
+ *
+ *   [replay]
+ *   state = stopped
+ *   exit = 0                         ; this program's exit status
+ *   stopped_at = 1712345678.123456   ; wall clock, seconds since the epoch
  */
 #include <stdio.h>
+#include <time.h>
 
 #include "cli.h"
 #include "config.h"
+#include "fileio.h"
 #include "log.h"
 #include "server.h"
+
+/* RUN_DIR/replay.status, written atomically (docs/deploy.md, "Status files"). */
+static void write_status(const dq_config_t *cfg, int exit_code)
+{
+    char path[DQ_CONFIG_STR_MAX + 32], text[256];
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    snprintf(path, sizeof path, "%s/replay.status", cfg->run_dir);
+    int n = snprintf(text, sizeof text,
+                     "[replay]\nstate = stopped\nexit = %d\nstopped_at = %lld.%06ld\n", exit_code,
+                     (long long)ts.tv_sec, ts.tv_nsec / 1000);
+    if (dq_file_write_atomic(path, text, (size_t)n) < 0) DQ_WARN("cannot write %s", path);
+}
 
 int main(int argc, char **argv)
 {
@@ -42,5 +64,6 @@ int main(int argc, char **argv)
     }
     rc = replay_server_run(srv);
     replay_server_destroy(&srv);
+    write_status(&cfg, rc < 0 ? 1 : 0);
     return rc < 0 ? 1 : 0;
 }

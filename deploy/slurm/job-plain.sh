@@ -19,8 +19,8 @@ dq_actors=$((SLURM_NTASKS - 1 - dq_ranks))
 if [ -n "${SLURM_ARRAY_TASK_ID:-}" ]; then
     base=${dq_run_dir:-$SLURM_SUBMIT_DIR/runs/slurm-$SLURM_ARRAY_JOB_ID}
     dq_run_dir=$base/task-$SLURM_ARRAY_TASK_ID
-    seed=$("$DQ_BIN/replay_server/dqnlm-replay" --config "$dq_profile_file" "${dq_sets[@]}" --print-config |
-           sed -n 's/^seed *= *//p' | head -n 1)
+    seed=$(dq_ini_get <("$DQ_BIN/replay_server/dqnlm-replay" --config "$dq_profile_file" "${dq_sets[@]}" --print-config) \
+           run seed)
     dq_sets+=(--set run.seed=$((${seed:-1} + SLURM_ARRAY_TASK_ID)))
     if [ -n "$dq_grid" ]; then
         line=$(grep -v '^[[:space:]]*\(#\|$\)' "$dq_grid" | sed -n "$((SLURM_ARRAY_TASK_ID + 1))p")

@@ -4,6 +4,7 @@
 # deploy/netns/fakehosts.sh. Everything lives under $D (the test's folder):
 # configuration, state, logs, the munge socket; names and ports come from $$.
 
+source "$src/deploy/ini.sh"
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 export OMPI_MCA_btl_vader_single_copy_mechanism=none
 
@@ -148,26 +149,29 @@ dl_wait_job() {
 
 # dl_check_run RUN UPDATES: the checks every finished training run must pass —
 # checkpoint and metrics, the learner's budget reached, and transitions from
-# every actor in the replay server (per-actor acknowledged counts add up to
-# the server's insert count), every actor seeing weights version 2 or later.
-# Prints the hosts the actors ran on.
+# every actor in the replay server (per-actor acknowledged counts, from the
+# actors' RUN/actor-ID.status, add up to at most the server's insert count),
+# every actor seeing weights version 2 or later, every part stopped with
+# status 0. Prints the hosts the actors ran on (RUN/actor-ID.host).
 dl_check_run() {
-    local run=$1 updates=$2 f inserted acked=0 sent=0 n=0 v hosts=""
+    local run=$1 updates=$2 f inserted acked=0 sent=0 n=0 v hosts="" id a s
     [ -s "$run/qnet.bin" ] || { echo "FAIL: no checkpoint $run/qnet.bin"; return 1; }
     [ -s "$run/learner.csv" ] || { echo "FAIL: no metrics $run/learner.csv"; return 1; }
     grep -q "saved the Q-network after $updates updates" "$run"/logs/learner-0.log ||
         { echo "FAIL: the learner did not save after $updates updates"; return 1; }
+    [ "$(dq_ini_get "$run/replay.status" replay exit 2>/dev/null)" = 0 ] ||
+        { echo "FAIL: the replay server did not stop in order (no replay.status with exit 0)"; return 1; }
     inserted=$(sed -n 's/.*stopping: \([0-9]*\) items inserted.*/\1/p' "$run"/logs/replay-0.log)
-    [ -n "$inserted" ] || { echo "FAIL: the replay server did not stop in order"; return 1; }
-    for f in "$run"/logs/actor-*.log; do
-        local id=${f##*/actor-} a s
-        id=${id%.log}
-        read -r s a < <(sed -n 's/.* \([0-9]*\) transitions sent, \([0-9]*\) acknowledged.*/\1 \2/p' "$f")
+    for f in "$run"/actor-*.status; do
+        [ -f "$f" ] || { echo "FAIL: no actor status in $run"; return 1; }
+        id=$(dq_ini_get "$f" actor id)
+        a=$(dq_ini_get "$f" actor acknowledged) s=$(dq_ini_get "$f" actor transitions)
+        [ "$(dq_ini_get "$f" actor exit)" = 0 ] || { echo "FAIL: actor $id did not exit 0"; return 1; }
         [ -n "$a" ] && [ "$a" -gt 0 ] || { echo "FAIL: actor $id: no transitions acknowledged"; return 1; }
         v=$(awk -F, 'NR == 1 {for (i = 1; i <= NF; i++) if ($i == "weights_version") c = i; next} {x = $c} END {print x + 0}' "$run/actor-$id.csv")
         [ "$v" -ge 2 ] || { echo "FAIL: actor $id saw weights version $v, not an advancing one"; return 1; }
         acked=$((acked + a)) sent=$((sent + s)) n=$((n + 1))
-        hosts+=" $(sed -n 's/^cluster-task: actor rank [0-9]* on \([^ ]*\).*/\1/p' "$f")"
+        hosts+=" $(cat "$run/actor-$id.host")"
     done
     [ "$acked" -le "$inserted" ] && [ "$inserted" -le "$sent" ] ||
         { echo "FAIL: replay inserted $inserted, actors sent $sent, acknowledged $acked"; return 1; }
