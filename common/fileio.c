@@ -123,6 +123,14 @@ static int fsync_dir(const char *path)
     return rc < 0 && errno != EINVAL && errno != ENOTSUP ? -1 : 0;
 }
 
+int dq_atomic_commit_hashed(dq_atomic_file_t *af)
+{
+    unsigned char sum[8];
+    dq_put_le64(sum, af->hash);
+    dq_atomic_write(af, sum, 8); /* a failed write makes the commit refuse */
+    return dq_atomic_commit(af);
+}
+
 int dq_atomic_commit(dq_atomic_file_t *af)
 {
     if (!af->f) {

@@ -46,6 +46,9 @@ int dq_atomic_write(dq_atomic_file_t *af, const void *data, size_t n);
  * Always releases af; on failure the temporary is removed and the old file at
  * the final path, if any, is untouched. */
 int dq_atomic_commit(dq_atomic_file_t *af);
+/* Appends the FNV-1a of every byte written so far as a little-endian u64 (the
+ * trailer of the project's checksummed formats), then commits. */
+int dq_atomic_commit_hashed(dq_atomic_file_t *af);
 /* Closes and removes the temporary, leaving the final path untouched; safe to
  * call after commit or after a failed open (it is then a no-op). */
 void dq_atomic_abort(dq_atomic_file_t *af);

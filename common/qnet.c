@@ -378,16 +378,11 @@ int dq_qnet_save(const dq_qnet_t *net, const char *path)
     if (rc < 0) return rc;
     rc = dq_atomic_write(&af, hdr, h);
     if (rc == DQ_OK) rc = dq_atomic_write_floats(&af, net->params, net->n_params);
-    if (rc == DQ_OK) {
-        unsigned char sum[8];
-        dq_put_le64(sum, af.hash);
-        rc = dq_atomic_write(&af, sum, 8);
-    }
     if (rc < 0) {
         dq_atomic_abort(&af);
         return rc;
     }
-    return dq_atomic_commit(&af);
+    return dq_atomic_commit_hashed(&af);
 }
 
 /* Magic, version, shape, length and checksum of a Q-network file's bytes. */

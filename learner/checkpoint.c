@@ -36,16 +36,11 @@ int learner_ckpt_save(const char *path, const dq_qnet_t *online, const dq_qnet_t
     if (rc == DQ_OK) rc = dq_atomic_write_floats(&af, target->params, n);
     if (rc == DQ_OK) rc = dq_atomic_write_floats(&af, online->m, n);
     if (rc == DQ_OK) rc = dq_atomic_write_floats(&af, online->v, n);
-    if (rc == DQ_OK) {
-        unsigned char sum[8];
-        dq_put_le64(sum, af.hash);
-        rc = dq_atomic_write(&af, sum, 8);
-    }
     if (rc < 0) {
         dq_atomic_abort(&af);
         return rc;
     }
-    return dq_atomic_commit(&af);
+    return dq_atomic_commit_hashed(&af);
 }
 
 /* Checks magic, version, the shape against online's, length and checksum of

@@ -85,6 +85,23 @@ static void test_write_and_replace(void **state)
     assert_content("");
 }
 
+/* The checksummed trailer: the bytes, then their FNV-1a as a little-endian u64. */
+static void test_commit_hashed(void **state)
+{
+    (void)state;
+    dq_atomic_file_t af;
+    assert_int_equal(dq_atomic_open(&af, path), DQ_OK);
+    assert_int_equal(dq_atomic_write(&af, "foobar", 6), DQ_OK);
+    assert_int_equal(dq_atomic_commit_hashed(&af), DQ_OK);
+    void *data = NULL;
+    size_t len = 0;
+    assert_int_equal(dq_file_read_all(path, 1024, &data, &len, why, sizeof why), DQ_OK);
+    assert_int_equal(len, 14);
+    assert_memory_equal(data, "foobar", 6);
+    assert_true(dq_get_le64((const unsigned char *)data + 6) == 0x85944171f73967e8ULL);
+    free(data);
+}
+
 static void test_abort_keeps_old(void **state)
 {
     (void)state;
@@ -182,6 +199,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_fnv1a_vectors),
         cmocka_unit_test_setup_teardown(test_write_and_replace, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_commit_hashed, setup, teardown),
         cmocka_unit_test_setup_teardown(test_abort_keeps_old, setup, teardown),
         cmocka_unit_test_setup_teardown(test_crash_before_rename_keeps_old, setup, teardown),
         cmocka_unit_test_setup_teardown(test_failed_rename, setup, teardown),

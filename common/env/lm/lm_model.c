@@ -528,9 +528,7 @@ dq_err_t lm_save(const lm_model_t *m, const char *path, char *why, size_t why_le
     dq_put_le64(buf + 28, (uint64_t)m->num_params);
     dq_atomic_write(&af, buf, LM_HEADER_BYTES);
     dq_atomic_write_floats(&af, m->params_memory, m->num_params);
-    dq_put_le64(buf, af.hash);
-    dq_atomic_write(&af, buf, 8);
-    rc = dq_atomic_commit(&af);
+    rc = dq_atomic_commit_hashed(&af);
     if (rc < 0) set_why(why, why_len, "%s", af.err);
     return (dq_err_t)rc;
 }
