@@ -62,7 +62,8 @@
     X(lm, actions, STR, "0.5,0.8,1,1.25,2", 0, 0,                                                  \
       "LR multipliers, one per discrete action, comma-separated")                                  \
     X(lm, opt_steps, INT, "8", 1, 100000, "K: AdamW steps per environment step")                   \
-    X(lm, episode_steps, INT, "32", 1, 1000000, "T_env: environment steps before truncation")      \
+    X(lm, episode_steps, INT, "32", 1, 1000000,                                                    \
+      "T_env: environment steps per run (the budget; terminal)")                                   \
     X(lm, val_batches, INT, "4", 1, 1024, "batches in the fixed validation set of an episode")     \
     X(lm, val_batch_size, INT, "16", 1, 4096, "sequences per validation batch")                    \
     X(lm, loss_ema, REAL, "0.9", 0, 0.9999, "decay of the train-loss EMA, per optimizer step")     \

@@ -1,7 +1,8 @@
 /* test_lmenv.c - the LM-training environment on tiny models: observations
  * finite and of the documented size, the reward telescoping to
  * ln L_0 - ln L_T, divergence under a huge LR terminating with the documented
- * penalty, truncation at T_env, determinism, disjoint instance sets,
+ * penalty, the budget of T_env env steps ending the episode as terminal
+ * (never truncated), determinism, disjoint instance sets,
  * schedules driving the LR, finetune from a checkpoint, config errors. */
 #include <math.h>
 #include <setjmp.h>
@@ -84,6 +85,9 @@ static void test_observations_finite(void **state)
     dq_env_close(&env); /* safe to repeat */
 }
 
+/* A finished (budget-exhausted) episode's return is exactly the drop in the
+ * env's own ln validation loss, and the budget ends it as terminal: with
+ * gamma = 1 the learner's target for the first state is then the objective. */
 static void test_reward_telescopes(void **state)
 {
     (void)state;
@@ -100,17 +104,20 @@ static void test_reward_telescopes(void **state)
     assert_true(L0 > 5.0 && L0 < 6.0); /* about ln 256 for a fresh model */
     dq_step_t st = {0};
     int steps = 0;
-    while (!st.truncated) {
+    while (!st.terminated && !st.truncated) {
         assert_int_equal(env.ops->step(env.self, 2, obs, &st), DQ_OK); /* x1 */
-        assert_false(st.terminated);
         sum += st.reward;
         steps++;
-        if (!st.truncated) assert_true(isnan(st.final_metric));
+        if (!st.terminated) assert_true(isnan(st.final_metric));
     }
     assert_int_equal(steps, 6);
+    assert_true(st.terminated);
+    assert_false(st.truncated);
     assert_int_equal(lmenv_get_info(&env, &info), DQ_OK);
+    assert_false(info.diverged);
     assert_true(fabs(st.final_metric - info.val_loss) < 1e-9);
-    assert_true(fabs(sum - (log(L0) - log(info.val_loss))) < 1e-4);
+    if (fabs(sum - (log(L0) - log(info.val_loss))) > 1e-5)
+        fail_msg("return %.8f != ln L0 - ln LT = %.8f", sum, log(L0) - log(info.val_loss));
     assert_true(sum > 0); /* it learned something in 24 steps */
     assert_int_equal(info.opt_steps, 24);
     /* Stepping past the end is refused. */
@@ -161,7 +168,7 @@ static void test_divergence_terminates_with_penalty(void **state)
     dq_env_close(&env);
 }
 
-static void test_truncation_and_determinism(void **state)
+static void test_budget_end_and_determinism(void **state)
 {
     (void)state;
     if (!have_corpus()) skip();
@@ -183,8 +190,8 @@ static void test_truncation_and_determinism(void **state)
             assert_int_equal(b.ops->step(b.self, act, ob, &sb), DQ_OK);
             assert_memory_equal(oa, ob, sizeof oa);
             assert_true(sa.reward == sb.reward);
-            assert_int_equal(sa.truncated, t == 6);
-            assert_false(sa.terminated);
+            assert_int_equal(sa.terminated, t == 6); /* the budget is terminal */
+            assert_false(sa.truncated);
             assert_true(fabs(oa[LMENV_OBS_PROGRESS] - t / 6.0) < 1e-6);
         }
     }
@@ -263,7 +270,7 @@ static void test_finetune_from_checkpoint(void **state)
     float obs[LMENV_OBS_DIM];
     dq_step_t st = {0};
     assert_int_equal(env.ops->reset(env.self, obs), DQ_OK);
-    while (!st.truncated) assert_int_equal(env.ops->step(env.self, 2, obs, &st), DQ_OK);
+    while (!st.terminated) assert_int_equal(env.ops->step(env.self, 2, obs, &st), DQ_OK);
     char path[128];
     snprintf(path, sizeof path, "/tmp/dqnlm-test-lmenv-%d.ckpt", (int)getpid());
     if (lmenv_save_model(&env, path, why, sizeof why) != DQ_OK) fail_msg("save: %s", why);
@@ -354,7 +361,7 @@ int main(void)
         cmocka_unit_test(test_observations_finite),
         cmocka_unit_test(test_reward_telescopes),
         cmocka_unit_test(test_divergence_terminates_with_penalty),
-        cmocka_unit_test(test_truncation_and_determinism),
+        cmocka_unit_test(test_budget_end_and_determinism),
         cmocka_unit_test(test_instance_sets_disjoint),
         cmocka_unit_test(test_schedule_drives_lr),
         cmocka_unit_test(test_finetune_from_checkpoint),

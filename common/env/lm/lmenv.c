@@ -321,8 +321,11 @@ static int lmenv_step(void *self, int action, float *obs, dq_step_t *out)
     e->t++;
     schedule_observe(&e->sched, e->val);
     e->diverged = diverged;
-    out->terminated = diverged;
-    out->truncated = !diverged && e->t >= e->T_env;
+    /* The budget of T_env x K optimizer steps is part of the task (the
+     * objective is the loss when it runs out), so reaching it is terminal:
+     * no bootstrap past it. Only an outside stop (the actor's) truncates. */
+    out->terminated = diverged || e->t >= e->T_env;
+    out->truncated = 0;
     e->done = out->terminated || out->truncated;
     out->final_metric = e->done ? e->val : NAN;
 

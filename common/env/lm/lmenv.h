@@ -8,7 +8,10 @@
  * Divergence (a non-finite loss or gradient, or a loss above
  * lm.diverge_factor x L_0) terminates with
  *   r_t = ln L_{t-1} - ln(lm.diverge_factor x L_0) - lm.diverge_penalty,
- * and lm.episode_steps env steps truncate. Each reset draws a new instance
+ * and reaching the budget of lm.episode_steps env steps also terminates: the
+ * objective is the validation loss when the budget runs out, so there is
+ * nothing to bootstrap past it (the env never truncates; with gamma = 1 the
+ * return is exactly ln L_0 - ln L_T). Each reset draws a new instance
  * (seed, model size, batch, initial LR) from the "train" or "heldout" set;
  * the two sets are disjoint by seed range, model sizes and corpus slice.
  *
