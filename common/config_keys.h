@@ -66,7 +66,6 @@
       "T_env: environment steps per run (the budget; terminal)")                                   \
     X(lm, val_batches, INT, "4", 1, 1024, "batches in the fixed validation set of an episode")     \
     X(lm, val_batch_size, INT, "16", 1, 4096, "sequences per validation batch")                    \
-    X(lm, loss_ema, REAL, "0.9", 0, 0.9999, "decay of the train-loss EMA, per optimizer step")     \
     X(lm, diverge_factor, REAL, "2", 1.01, 1000,                                                   \
       "divergence: a loss above this multiple of the initial validation loss")                     \
     X(lm, diverge_penalty, REAL, "1", 0, 1000,                                                     \

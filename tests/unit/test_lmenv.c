@@ -62,9 +62,9 @@ static void test_observations_finite(void **state)
     dq_env_t env;
     open_env(&env, &cfg, "train", 11);
     assert_int_equal(env.obs_dim, LMENV_OBS_DIM);
-    assert_int_equal(env.obs_dim, 12);
+    assert_int_equal(env.obs_dim, 9);
     assert_int_equal(env.n_actions, 5);
-    assert_string_equal(lmenv_obs_name(LMENV_OBS_CRASHED), "crashed");
+    assert_string_equal(lmenv_obs_name(LMENV_OBS_LAST_ACTION), "last_action");
     assert_null(lmenv_obs_name(LMENV_OBS_DIM));
     float obs[LMENV_OBS_DIM];
     dq_rng_t rng;
@@ -159,12 +159,50 @@ static void test_divergence_terminates_with_penalty(void **state)
     double cap = cfg.lm_diverge_factor * L0;
     assert_true(fabs(st.reward - (log(prev) - log(cap) - cfg.lm_diverge_penalty)) < 1e-4);
     assert_true(fabs(st.final_metric - cap) < 1e-9);
-    assert_int_equal((int)obs[LMENV_OBS_CRASHED], 1);
     lmenv_get_info(&env, &info);
     assert_true(info.diverged);
     /* A new episode starts clean. */
     assert_int_equal(env.ops->reset(env.self, obs), DQ_OK);
-    assert_int_equal((int)obs[LMENV_OBS_CRASHED], 0);
+    assert_true(obs[LMENV_OBS_PROGRESS] == 0.0f && obs[LMENV_OBS_VAL_RATIO] == 0.0f);
+    dq_env_close(&env);
+}
+
+/* The observation's documented meaning, at reset and after one x2 step. */
+static void test_observation_meaning(void **state)
+{
+    (void)state;
+    if (!have_corpus()) skip();
+    dq_config_t cfg;
+    tiny(&cfg); /* lm.lr = 3e-3 in the default instance range [1e-4, 3e-2] */
+    dq_env_t env;
+    open_env(&env, &cfg, "train", 8);
+    float obs[LMENV_OBS_DIM];
+    assert_int_equal(env.ops->reset(env.self, obs), DQ_OK);
+    lmenv_info_t info;
+    assert_int_equal(lmenv_get_info(&env, &info), DQ_OK);
+    double pos = 2.0 * log(3e-3 / 1e-4) / log(3e-2 / 1e-4) - 1.0;
+    assert_true(fabs(obs[LMENV_OBS_LR_POSITION] - pos) < 1e-6);
+    assert_true(obs[LMENV_OBS_PROGRESS] == 0.0f && obs[LMENV_OBS_LR_CHANGE] == 0.0f);
+    assert_true(obs[LMENV_OBS_VAL_RATIO] == 0.0f && obs[LMENV_OBS_VAL_CHANGE] == 0.0f);
+    assert_true(obs[LMENV_OBS_GRAD_NORM] == 0.0f && obs[LMENV_OBS_LAST_ACTION] == 0.0f);
+    /* Two gradients of different batches at the initial weights: related, not equal. */
+    assert_true(obs[LMENV_OBS_GRAD_ALIGN] > 0.05f && obs[LMENV_OBS_GRAD_ALIGN] < 0.999f);
+    /* AdamW's first step at 3e-3 on N(0, 0.02) weights (and LayerNorm gains of 1). */
+    assert_true(obs[LMENV_OBS_UPDATE_RATIO] > 0.0f && obs[LMENV_OBS_UPDATE_RATIO] < 2.0f);
+    double L0 = info.val_loss0;
+    dq_step_t st;
+    assert_int_equal(env.ops->step(env.self, 4, obs, &st), DQ_OK); /* x2 */
+    assert_int_equal(lmenv_get_info(&env, &info), DQ_OK);
+    assert_true(fabs(info.lr - 6e-3) < 1e-12);
+    assert_true(fabs(obs[LMENV_OBS_PROGRESS] - 1.0 / 6.0) < 1e-6);
+    assert_true(fabs(obs[LMENV_OBS_LR_CHANGE] - 0.25) < 1e-6);
+    assert_true(fabs(obs[LMENV_OBS_LAST_ACTION] - 1.0) < 1e-6);
+    assert_true(fabs(obs[LMENV_OBS_VAL_RATIO] - log(info.val_loss / L0)) < 1e-5);
+    assert_true(fabs(obs[LMENV_OBS_VAL_CHANGE] - 6.0 * log(info.val_loss / L0)) < 1e-4);
+    assert_true(obs[LMENV_OBS_VAL_RATIO] < 0.0f); /* 4 steps at 6e-3 lower the loss */
+    assert_int_equal(env.ops->step(env.self, 0, obs, &st), DQ_OK); /* x0.5 */
+    assert_true(fabs(obs[LMENV_OBS_LAST_ACTION] + 1.0) < 1e-6);
+    assert_true(fabs(obs[LMENV_OBS_LR_CHANGE]) < 1e-6);
     dq_env_close(&env);
 }
 
@@ -361,6 +399,7 @@ int main(void)
         cmocka_unit_test(test_observations_finite),
         cmocka_unit_test(test_reward_telescopes),
         cmocka_unit_test(test_divergence_terminates_with_penalty),
+        cmocka_unit_test(test_observation_meaning),
         cmocka_unit_test(test_budget_end_and_determinism),
         cmocka_unit_test(test_instance_sets_disjoint),
         cmocka_unit_test(test_schedule_drives_lr),
