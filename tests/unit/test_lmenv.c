@@ -28,10 +28,11 @@ static char why[1024];
 static void tiny(dq_config_t *cfg)
 {
     dq_config_defaults(cfg);
-    const char *sets[] = {"lm.sizes=1x16x2x16",  "lm.heldout_sizes=1x24x2x16",
-                          "lm.batch_sizes=4",    "lm.val_batches=2",
-                          "lm.val_batch_size=8", "lm.opt_steps=4",
-                          "lm.episode_steps=6",  "lm.lr=3e-3"};
+    const char *sets[] = {"lm.sizes=1x16x2x16",         "lm.heldout_sizes=1x24x2x16",
+                          "lm.batch_sizes=4",           "lm.val_batches=2",
+                          "lm.val_batch_size=8",        "lm.opt_steps=4",
+                          "lm.episode_steps=6",         "lm.lr=3e-3",
+                          "lm.actions=0.5,0.8,1,1.25,2"};
     for (size_t i = 0; i < sizeof sets / sizeof sets[0]; i++)
         assert_int_equal(dq_config_set(cfg, sets[i], "test", why, sizeof why), DQ_OK);
 }
