@@ -57,15 +57,15 @@
     X(lm, lr_init_max, REAL, "3e-2", 1e-9, 10, "initial LR: upper end of the log-uniform range")   \
     X(lm, lr, REAL, "0", 0, 100,                                                                   \
       "if > 0, every instance starts at this LR instead of a sampled one")                         \
-    X(lm, lr_min, REAL, "1e-6", 1e-12, 100, "the LR is clamped to [lm.lr_min, lm.lr_max]")         \
-    X(lm, lr_max, REAL, "1", 1e-12, 100, "upper LR clamp")                                         \
-    X(lm, actions, STR, "0.5,0.8,1,1.25,2", 0, 0,                                                  \
+    X(lm, lr_min, REAL, "1e-5", 1e-12, 100, "the LR is clamped to [lm.lr_min, lm.lr_max]")         \
+    X(lm, lr_max, REAL, "0.1", 1e-12, 100, "upper LR clamp")                                       \
+    X(lm, actions, STR, "0.5,1,2", 0, 0,                                                           \
       "LR multipliers, one per discrete action, comma-separated")                                  \
-    X(lm, opt_steps, INT, "8", 1, 100000, "K: AdamW steps per environment step")                   \
-    X(lm, episode_steps, INT, "32", 1, 1000000, "T_env: environment steps before truncation")      \
-    X(lm, val_batches, INT, "4", 1, 1024, "batches in the fixed validation set of an episode")     \
+    X(lm, opt_steps, INT, "128", 1, 100000, "K: AdamW steps per environment step")                 \
+    X(lm, episode_steps, INT, "16", 1, 1000000,                                                    \
+      "T_env: environment steps per run (the budget; terminal)")                                   \
+    X(lm, val_batches, INT, "8", 1, 1024, "batches in the fixed validation set of an episode")     \
     X(lm, val_batch_size, INT, "16", 1, 4096, "sequences per validation batch")                    \
-    X(lm, loss_ema, REAL, "0.9", 0, 0.9999, "decay of the train-loss EMA, per optimizer step")     \
     X(lm, diverge_factor, REAL, "2", 1.01, 1000,                                                   \
       "divergence: a loss above this multiple of the initial validation loss")                     \
     X(lm, diverge_penalty, REAL, "1", 0, 1000,                                                     \

@@ -18,8 +18,8 @@ OUT=$(mktemp -d /tmp/dqnlm-eval.XXXXXX)
 trap '[ "${ok:-0}" = 1 ] && rm -rf "$OUT" || echo "kept: $OUT"' EXIT
 fail() { echo "FAIL: $*"; exit 1; }
 
-"$B/tests/make_qnet" "$OUT/a.bin" 12 5 16,16 1
-"$B/tests/make_qnet" "$OUT/b.bin" 12 5 16,16 2
+"$B/tests/make_qnet" "$OUT/a.bin" 9 3 16,16 1
+"$B/tests/make_qnet" "$OUT/b.bin" 9 3 16,16 2
 "$B/tests/make_qnet" "$OUT/wrong.bin" 8 2 16 3
 common=(--set env.name=lm --set lm.episode_steps=4 --set lm.opt_steps=2 --set lm.val_batches=1
         --set lm.sizes=1x16x2x16 --set lm.heldout_sizes=1x16x2x16 --set lm.batch_sizes=4
@@ -65,6 +65,6 @@ cmp -s <(grep '^"constant"' "$OUT/a/episodes.csv") <(grep '^"constant"' "$OUT/b/
 if "$B/learner/tools/dqnlm-eval" "${common[@]}" --qnet "$OUT/wrong.bin" --out "$OUT/w" 2>"$OUT/w.log"; then
     fail "a Q-network of the wrong shape was accepted"
 fi
-grep -q "maps 8 -> 2, the LM environment needs 12 -> 5" "$OUT/w.log" || { cat "$OUT/w.log"; fail "unclear shape error"; }
+grep -q "maps 8 -> 2, the LM environment needs 9 -> 3" "$OUT/w.log" || { cat "$OUT/w.log"; fail "unclear shape error"; }
 echo "dqnlm-eval: tables, trajectories, calibration, figures, determinism of the baselines, shape check: ok"
 ok=1

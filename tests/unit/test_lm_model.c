@@ -1,7 +1,8 @@
 /* test_lm_model.c - the transformer LM: every layer's backward and the whole
  * model's gradient against central finite differences, AdamW against a hand
  * computation, checkpoints (round trip and refusals), and that training on a
- * small repeated text really lowers the loss.
+ * small repeated text really lowers the loss; the inference-only lm_eval_loss
+ * against the training forward.
  *
  * Also the C half of the PyTorch cross-check: `test_lm_model --dump FILE [gemm]` writes
  * a model's config, weights, batch, loss, logits and gradients to FILE for
@@ -436,6 +437,65 @@ static void test_partial_batch_and_determinism(void **state)
     lm_free(&a);
 }
 
+/* lm_eval_loss (inference-only, chunks of max_batch, one layer's buffers)
+ * gives the training forward's loss: a 2-layer model, trained a few steps so
+ * the layers matter, with 7 sequences through a forward sized for all 7 and
+ * through lm_eval_loss on a copy sized for 3 (chunks 3, 3, 1); both attention
+ * variants. */
+static void test_eval_loss_matches_forward(void **state)
+{
+    (void)state;
+    enum { N = 7, T = 16 };
+    lm_config_t cfg = lm_config_default();
+    cfg.max_seq = T;
+    cfg.layers = 2;
+    cfg.max_batch = N;
+    dq_rng_t r;
+    dq_rng_seed(&r, 7);
+    lm_model_t big, small;
+    assert_int_equal(lm_init(&big, &cfg, &r), DQ_OK);
+    uint8_t tok[N * T], tgt[N * T];
+    for (int i = 0; i < N * T; i++) {
+        tok[i] = (uint8_t)dq_rng_below(&r, 40);
+        tgt[i] = (uint8_t)((tok[i] * 3 + i % 5) % 40);
+    }
+    lm_adamw_config_t opt = lm_adamw_default();
+    for (int k = 0; k < 5; k++) {
+        assert_int_equal(lm_forward(&big, tok, tgt, N, NULL), DQ_OK);
+        assert_int_equal(lm_backward(&big), DQ_OK);
+        assert_int_equal(lm_adamw_step(&big, &opt, 1e-2f, NULL), DQ_OK);
+    }
+    cfg.max_batch = 3;
+    assert_int_equal(lm_init(&small, &cfg, &r), DQ_OK);
+    assert_int_equal(lm_copy_weights(&small, &big), DQ_OK);
+    for (int gemm = 0; gemm < 2; gemm++) {
+        big.attn_gemm = small.attn_gemm = gemm;
+        float ref;
+        assert_int_equal(lm_forward(&big, tok, tgt, N, &ref), DQ_OK);
+        assert_true(ref < logf(256.0f) - 0.3f); /* training moved it */
+        double ev = 0, ev_big = 0;
+        assert_int_equal(lm_eval_loss(&small, tok, tgt, N, &ev), DQ_OK);
+        assert_int_equal(lm_eval_loss(&big, tok, tgt, N, &ev_big), DQ_OK);
+        if (fabs(ev - ref) > 1e-6 || fabs(ev_big - ref) > 1e-6)
+            fail_msg("gemm %d: eval %.9f / %.9f vs forward %.9f", gemm, ev, ev_big, (double)ref);
+        /* A single sequence: the chunk of one. */
+        float one;
+        assert_int_equal(lm_forward(&big, tok + 2 * T, tgt + 2 * T, 1, &one), DQ_OK);
+        assert_int_equal(lm_eval_loss(&small, tok + 2 * T, tgt + 2 * T, 1, &ev), DQ_OK);
+        assert_true(fabs(ev - one) < 1e-6);
+    }
+    assert_int_equal(lm_backward(&small), DQ_EINVAL); /* nothing kept for a backward */
+    tok[5] = 255;
+    cfg.vocab = 40;
+    lm_free(&small);
+    assert_int_equal(lm_init(&small, &cfg, &r), DQ_OK);
+    double x;
+    assert_int_equal(lm_eval_loss(&small, tok, tgt, 0, &x), DQ_ERANGE);
+    assert_int_equal(lm_eval_loss(&small, tok, tgt, N, &x), DQ_ERANGE); /* token 255 >= 40 */
+    lm_free(&small);
+    lm_free(&big);
+}
+
 static void test_config_check(void **state)
 {
     (void)state;
@@ -761,6 +821,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_encoder_backward),
         cmocka_unit_test(test_model_gradient),
         cmocka_unit_test(test_partial_batch_and_determinism),
+        cmocka_unit_test(test_eval_loss_matches_forward),
         cmocka_unit_test(test_config_check),
         cmocka_unit_test(test_clip),
         cmocka_unit_test(test_adamw_hand),

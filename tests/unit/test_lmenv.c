@@ -1,7 +1,8 @@
 /* test_lmenv.c - the LM-training environment on tiny models: observations
  * finite and of the documented size, the reward telescoping to
  * ln L_0 - ln L_T, divergence under a huge LR terminating with the documented
- * penalty, truncation at T_env, determinism, disjoint instance sets,
+ * penalty, the budget of T_env env steps ending the episode as terminal
+ * (never truncated), determinism, disjoint instance sets,
  * schedules driving the LR, finetune from a checkpoint, config errors. */
 #include <math.h>
 #include <setjmp.h>
@@ -27,10 +28,11 @@ static char why[1024];
 static void tiny(dq_config_t *cfg)
 {
     dq_config_defaults(cfg);
-    const char *sets[] = {"lm.sizes=1x16x2x16",  "lm.heldout_sizes=1x24x2x16",
-                          "lm.batch_sizes=4",    "lm.val_batches=2",
-                          "lm.val_batch_size=8", "lm.opt_steps=4",
-                          "lm.episode_steps=6",  "lm.lr=3e-3"};
+    const char *sets[] = {"lm.sizes=1x16x2x16",         "lm.heldout_sizes=1x24x2x16",
+                          "lm.batch_sizes=4",           "lm.val_batches=2",
+                          "lm.val_batch_size=8",        "lm.opt_steps=4",
+                          "lm.episode_steps=6",         "lm.lr=3e-3",
+                          "lm.actions=0.5,0.8,1,1.25,2"};
     for (size_t i = 0; i < sizeof sets / sizeof sets[0]; i++)
         assert_int_equal(dq_config_set(cfg, sets[i], "test", why, sizeof why), DQ_OK);
 }
@@ -61,9 +63,9 @@ static void test_observations_finite(void **state)
     dq_env_t env;
     open_env(&env, &cfg, "train", 11);
     assert_int_equal(env.obs_dim, LMENV_OBS_DIM);
-    assert_int_equal(env.obs_dim, 12);
+    assert_int_equal(env.obs_dim, 9);
     assert_int_equal(env.n_actions, 5);
-    assert_string_equal(lmenv_obs_name(LMENV_OBS_CRASHED), "crashed");
+    assert_string_equal(lmenv_obs_name(LMENV_OBS_LAST_ACTION), "last_action");
     assert_null(lmenv_obs_name(LMENV_OBS_DIM));
     float obs[LMENV_OBS_DIM];
     dq_rng_t rng;
@@ -84,6 +86,9 @@ static void test_observations_finite(void **state)
     dq_env_close(&env); /* safe to repeat */
 }
 
+/* A finished (budget-exhausted) episode's return is exactly the drop in the
+ * env's own ln validation loss, and the budget ends it as terminal: with
+ * gamma = 1 the learner's target for the first state is then the objective. */
 static void test_reward_telescopes(void **state)
 {
     (void)state;
@@ -100,17 +105,20 @@ static void test_reward_telescopes(void **state)
     assert_true(L0 > 5.0 && L0 < 6.0); /* about ln 256 for a fresh model */
     dq_step_t st = {0};
     int steps = 0;
-    while (!st.truncated) {
+    while (!st.terminated && !st.truncated) {
         assert_int_equal(env.ops->step(env.self, 2, obs, &st), DQ_OK); /* x1 */
-        assert_false(st.terminated);
         sum += st.reward;
         steps++;
-        if (!st.truncated) assert_true(isnan(st.final_metric));
+        if (!st.terminated) assert_true(isnan(st.final_metric));
     }
     assert_int_equal(steps, 6);
+    assert_true(st.terminated);
+    assert_false(st.truncated);
     assert_int_equal(lmenv_get_info(&env, &info), DQ_OK);
+    assert_false(info.diverged);
     assert_true(fabs(st.final_metric - info.val_loss) < 1e-9);
-    assert_true(fabs(sum - (log(L0) - log(info.val_loss))) < 1e-4);
+    if (fabs(sum - (log(L0) - log(info.val_loss))) > 1e-5)
+        fail_msg("return %.8f != ln L0 - ln LT = %.8f", sum, log(L0) - log(info.val_loss));
     assert_true(sum > 0); /* it learned something in 24 steps */
     assert_int_equal(info.opt_steps, 24);
     /* Stepping past the end is refused. */
@@ -152,16 +160,54 @@ static void test_divergence_terminates_with_penalty(void **state)
     double cap = cfg.lm_diverge_factor * L0;
     assert_true(fabs(st.reward - (log(prev) - log(cap) - cfg.lm_diverge_penalty)) < 1e-4);
     assert_true(fabs(st.final_metric - cap) < 1e-9);
-    assert_int_equal((int)obs[LMENV_OBS_CRASHED], 1);
     lmenv_get_info(&env, &info);
     assert_true(info.diverged);
     /* A new episode starts clean. */
     assert_int_equal(env.ops->reset(env.self, obs), DQ_OK);
-    assert_int_equal((int)obs[LMENV_OBS_CRASHED], 0);
+    assert_true(obs[LMENV_OBS_PROGRESS] == 0.0f && obs[LMENV_OBS_VAL_RATIO] == 0.0f);
     dq_env_close(&env);
 }
 
-static void test_truncation_and_determinism(void **state)
+/* The observation's documented meaning, at reset and after one x2 step. */
+static void test_observation_meaning(void **state)
+{
+    (void)state;
+    if (!have_corpus()) skip();
+    dq_config_t cfg;
+    tiny(&cfg); /* lm.lr = 3e-3 in the default instance range [1e-4, 3e-2] */
+    dq_env_t env;
+    open_env(&env, &cfg, "train", 8);
+    float obs[LMENV_OBS_DIM];
+    assert_int_equal(env.ops->reset(env.self, obs), DQ_OK);
+    lmenv_info_t info;
+    assert_int_equal(lmenv_get_info(&env, &info), DQ_OK);
+    double pos = 2.0 * log(3e-3 / 1e-4) / log(3e-2 / 1e-4) - 1.0;
+    assert_true(fabs(obs[LMENV_OBS_LR_POSITION] - pos) < 1e-6);
+    assert_true(obs[LMENV_OBS_PROGRESS] == 0.0f && obs[LMENV_OBS_LR_CHANGE] == 0.0f);
+    assert_true(obs[LMENV_OBS_VAL_RATIO] == 0.0f && obs[LMENV_OBS_VAL_CHANGE] == 0.0f);
+    assert_true(obs[LMENV_OBS_GRAD_NORM] == 0.0f && obs[LMENV_OBS_LAST_ACTION] == 0.0f);
+    /* Two gradients of different batches at the initial weights: related, not equal. */
+    assert_true(obs[LMENV_OBS_GRAD_ALIGN] > 0.05f && obs[LMENV_OBS_GRAD_ALIGN] < 0.999f);
+    /* AdamW's first step at 3e-3 on N(0, 0.02) weights (and LayerNorm gains of 1). */
+    assert_true(obs[LMENV_OBS_UPDATE_RATIO] > 0.0f && obs[LMENV_OBS_UPDATE_RATIO] < 2.0f);
+    double L0 = info.val_loss0;
+    dq_step_t st;
+    assert_int_equal(env.ops->step(env.self, 4, obs, &st), DQ_OK); /* x2 */
+    assert_int_equal(lmenv_get_info(&env, &info), DQ_OK);
+    assert_true(fabs(info.lr - 6e-3) < 1e-12);
+    assert_true(fabs(obs[LMENV_OBS_PROGRESS] - 1.0 / 6.0) < 1e-6);
+    assert_true(fabs(obs[LMENV_OBS_LR_CHANGE] - 0.25) < 1e-6);
+    assert_true(fabs(obs[LMENV_OBS_LAST_ACTION] - 1.0) < 1e-6);
+    assert_true(fabs(obs[LMENV_OBS_VAL_RATIO] - log(info.val_loss / L0)) < 1e-5);
+    assert_true(fabs(obs[LMENV_OBS_VAL_CHANGE] - 6.0 * log(info.val_loss / L0)) < 1e-4);
+    assert_true(obs[LMENV_OBS_VAL_RATIO] < 0.0f); /* 4 steps at 6e-3 lower the loss */
+    assert_int_equal(env.ops->step(env.self, 0, obs, &st), DQ_OK); /* x0.5 */
+    assert_true(fabs(obs[LMENV_OBS_LAST_ACTION] + 1.0) < 1e-6);
+    assert_true(fabs(obs[LMENV_OBS_LR_CHANGE]) < 1e-6);
+    dq_env_close(&env);
+}
+
+static void test_budget_end_and_determinism(void **state)
 {
     (void)state;
     if (!have_corpus()) skip();
@@ -183,8 +229,8 @@ static void test_truncation_and_determinism(void **state)
             assert_int_equal(b.ops->step(b.self, act, ob, &sb), DQ_OK);
             assert_memory_equal(oa, ob, sizeof oa);
             assert_true(sa.reward == sb.reward);
-            assert_int_equal(sa.truncated, t == 6);
-            assert_false(sa.terminated);
+            assert_int_equal(sa.terminated, t == 6); /* the budget is terminal */
+            assert_false(sa.truncated);
             assert_true(fabs(oa[LMENV_OBS_PROGRESS] - t / 6.0) < 1e-6);
         }
     }
@@ -263,7 +309,7 @@ static void test_finetune_from_checkpoint(void **state)
     float obs[LMENV_OBS_DIM];
     dq_step_t st = {0};
     assert_int_equal(env.ops->reset(env.self, obs), DQ_OK);
-    while (!st.truncated) assert_int_equal(env.ops->step(env.self, 2, obs, &st), DQ_OK);
+    while (!st.terminated) assert_int_equal(env.ops->step(env.self, 2, obs, &st), DQ_OK);
     char path[128];
     snprintf(path, sizeof path, "/tmp/dqnlm-test-lmenv-%d.ckpt", (int)getpid());
     if (lmenv_save_model(&env, path, why, sizeof why) != DQ_OK) fail_msg("save: %s", why);
@@ -354,7 +400,8 @@ int main(void)
         cmocka_unit_test(test_observations_finite),
         cmocka_unit_test(test_reward_telescopes),
         cmocka_unit_test(test_divergence_terminates_with_penalty),
-        cmocka_unit_test(test_truncation_and_determinism),
+        cmocka_unit_test(test_observation_meaning),
+        cmocka_unit_test(test_budget_end_and_determinism),
         cmocka_unit_test(test_instance_sets_disjoint),
         cmocka_unit_test(test_schedule_drives_lr),
         cmocka_unit_test(test_finetune_from_checkpoint),

@@ -339,6 +339,73 @@ dq_err_t lm_forward(lm_model_t *m, const uint8_t *tokens, const uint8_t *targets
     return DQ_OK;
 }
 
+/* One chunk of lm_eval_loss: the forward of lm_forward, but every layer
+ * reuses layer 0's activation slices (nothing is kept for a backward), and
+ * the per-position losses are summed in double into *sum. */
+static void eval_chunk(lm_model_t *m, int B, double *sum)
+{
+    const lm_config_t *cfg = &m->cfg;
+    const int T = cfg->max_seq, C = cfg->channels, V = cfg->vocab, NH = cfg->heads, L = cfg->layers;
+    const int N = B * T;
+    const lm_params_t *p = &m->params;
+    const lm_acts_t *a = &m->acts;
+    lm_encoder_forward(a->encoded, m->inputs, p->wte, p->wpe, B, T, C);
+    const float *x = a->encoded;
+    for (int l = 0; l < L; l++) {
+        /* x is read by the first layer norm and the attention residual only,
+         * so the MLP residual may overwrite it (x = residual3 after layer 0). */
+        lm_layernorm_forward(a->ln1, a->ln1_mean, a->ln1_rstd, x, p->ln1w + l * C, p->ln1b + l * C,
+                             N, C);
+        lm_matmul_forward(a->qkv, a->ln1, p->qkvw + (size_t)l * 3 * C * C, p->qkvb + l * 3 * C, N,
+                          C, 3 * C);
+        if (m->attn_gemm)
+            lm_attention_forward_gemm(a->atty, a->att, a->qkv, B, T, C, NH);
+        else
+            lm_attention_forward(a->atty, a->att, m->scratch, a->qkv, B, T, C, NH);
+        lm_matmul_forward(a->attproj, a->atty, p->attprojw + (size_t)l * C * C, p->attprojb + l * C,
+                          N, C, C);
+        lm_residual_forward(a->residual2, x, a->attproj, N * C);
+        lm_layernorm_forward(a->ln2, a->ln2_mean, a->ln2_rstd, a->residual2, p->ln2w + l * C,
+                             p->ln2b + l * C, N, C);
+        lm_matmul_forward(a->fch, a->ln2, p->fcw + (size_t)l * 4 * C * C, p->fcb + l * 4 * C, N, C,
+                          4 * C);
+        lm_gelu_forward(a->fch_gelu, a->fch, N * 4 * C);
+        lm_matmul_forward(a->fcproj, a->fch_gelu, p->fcprojw + (size_t)l * 4 * C * C,
+                          p->fcprojb + l * C, N, 4 * C, C);
+        lm_residual_forward(a->residual3, a->residual2, a->fcproj, N * C);
+        x = a->residual3;
+    }
+    lm_layernorm_forward(a->lnf, a->lnf_mean, a->lnf_rstd, x, p->lnfw, p->lnfb, N, C);
+    lm_matmul_forward(a->logits, a->lnf, p->wte, NULL, N, C, V);
+    lm_softmax_xent_forward(a->probs, a->losses, a->logits, m->targets, N, V);
+    for (int i = 0; i < N; i++) *sum += a->losses[i];
+}
+
+dq_err_t lm_eval_loss(lm_model_t *m, const uint8_t *tokens, const uint8_t *targets, int n,
+                      double *loss)
+{
+    if (!m || !m->params_memory || !tokens || !targets || !loss) return DQ_EINVAL;
+    const lm_config_t *cfg = &m->cfg;
+    if (n < 1) return DQ_ERANGE;
+    const int T = cfg->max_seq, V = cfg->vocab;
+    for (size_t i = 0; i < (size_t)n * (size_t)T; i++)
+        if (tokens[i] >= V || targets[i] >= V) return DQ_ERANGE;
+    m->last_B = 0; /* the activations no longer belong to a training forward */
+    m->have_targets = 0;
+    double sum = 0.0;
+    for (int b0 = 0; b0 < n; b0 += cfg->max_batch) {
+        const int B = n - b0 < cfg->max_batch ? n - b0 : cfg->max_batch;
+        const size_t off = (size_t)b0 * (size_t)T;
+        for (int i = 0; i < B * T; i++) {
+            m->inputs[i] = tokens[off + (size_t)i];
+            m->targets[i] = targets[off + (size_t)i];
+        }
+        eval_chunk(m, B, &sum);
+    }
+    *loss = sum / ((double)n * T);
+    return DQ_OK;
+}
+
 dq_err_t lm_backward(lm_model_t *m)
 {
     if (!m || !m->params_memory || m->last_B < 1 || !m->have_targets) return DQ_EINVAL;

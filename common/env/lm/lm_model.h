@@ -24,7 +24,9 @@
  *   rc = lm_adamw_step(&m, &opt, lr, &st);              // st.update_ratio etc.
  *   lm_free(&m);
  *
- * Validation: lm_forward with any B <= max_batch and no lm_backward afterwards.
+ * Validation: lm_eval_loss on any number of sequences (in chunks of
+ * max_batch, one layer's activations reused), so the model need only be sized
+ * for the training batch.
  * The model struct is transparent numeric state (llm.c style): parameters,
  * gradients and AdamW moments are each one contiguous float array of
  * num_params floats with the same layout (lm_params_t describes the views), so
@@ -175,6 +177,14 @@ void lm_free(lm_model_t *m);
  * A non-finite loss is returned as computed (DQ_OK); the caller decides. */
 dq_err_t lm_forward(lm_model_t *m, const uint8_t *tokens, const uint8_t *targets, int B,
                     float *loss);
+/* Inference-only mean cross-entropy (nats) of n >= 1 sequences tokens/targets
+ * (n, T): runs them in chunks of max_batch through the same kernels as
+ * lm_forward, but every layer reuses layer 0's activation slices, so nothing
+ * is kept for a backward (lm_backward afterwards is DQ_EINVAL). Losses are
+ * summed in double. DQ_ERANGE for n < 1 or a token/target >= vocab; a
+ * non-finite loss is returned as computed. */
+dq_err_t lm_eval_loss(lm_model_t *m, const uint8_t *tokens, const uint8_t *targets, int n,
+                      double *loss);
 /* Gradient of the last forward's mean loss w.r.t. every parameter, written to
  * grads_memory (zeroed first, then accumulated). DQ_EINVAL if the last forward
  * had no targets or there was none. */

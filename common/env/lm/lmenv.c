@@ -14,12 +14,9 @@
 #include "log.h"
 #include "rng.h"
 
-#define LN256 5.545177444479562
-
 static const char *const obs_names[LMENV_OBS_DIM] = {
-    "progress",     "log_lr",         "log_train_ema",   "log_val_loss",
-    "loss_slope",   "loss_variance",  "log_grad_norm",   "grad_norm_trend",
-    "update_ratio", "grad_alignment", "since_lr_change", "crashed"};
+    "progress",     "lr_position",    "log2_lr_change",      "log_val_ratio", "val_change",
+    "update_ratio", "grad_alignment", "log_grad_norm_ratio", "last_action"};
 
 const char *lmenv_obs_name(int i) { return i >= 0 && i < LMENV_OBS_DIM ? obs_names[i] : NULL; }
 
@@ -35,7 +32,7 @@ typedef struct {
     int batches[LMENV_MAX_LIST];
     int n_batches;
     int val_batches, val_bs;
-    double ema_decay, div_factor, div_penalty, grad_clip;
+    double div_factor, div_penalty, grad_clip;
     lm_adamw_config_t opt;
     corpus_slice_t *slice;
     lm_model_t base; /* finetune: the checkpoint's weights */
@@ -52,16 +49,15 @@ typedef struct {
     dq_rng_t data_rng;
     uint8_t *win, *inp, *tgt, *val_inp, *val_tgt;
     float *prev_grad;
-    float *losses; /* K */
     int have_prev;
 
     /* the episode */
     int started, done, diverged;
     int t;
     long s;
-    double lr_agent, lr_last, ema, L0, val, train_mean;
-    double gn_prev;
-    int since_change;
+    double lr_agent, lr_last, L0, val, train_mean;
+    double G0;        /* mean gradient norm of the two probes at reset */
+    double last_mult; /* multiplier of the last action (1 at reset) */
 } lmenv_t;
 
 static const dq_env_ops_t lmenv_ops;
@@ -131,9 +127,8 @@ static void free_instance(lmenv_t *e)
     free(e->val_inp);
     free(e->val_tgt);
     free(e->prev_grad);
-    free(e->losses);
     e->win = e->inp = e->tgt = e->val_inp = e->val_tgt = NULL;
-    e->prev_grad = e->losses = NULL;
+    e->prev_grad = NULL;
 }
 
 /* Splits (n, T+1) windows into inputs and targets (n, T). */
@@ -162,7 +157,7 @@ static int new_instance(lmenv_t *e)
                  ? e->lr_fixed
                  : exp(log(e->lr_init_min) + u * (log(e->lr_init_max) - log(e->lr_init_min)));
     e->lr0 = clampd(e->lr0, e->lr_min, e->lr_max);
-    e->mcfg.max_batch = e->B > e->val_bs ? e->B : e->val_bs;
+    e->mcfg.max_batch = e->B; /* validation runs in chunks of B (lm_eval_loss) */
 
     dq_rng_t init_rng;
     dq_rng_seed(&init_rng, dq_rng_mix(e->inst_seed, 2, 0));
@@ -180,8 +175,7 @@ static int new_instance(lmenv_t *e)
     e->val_inp = malloc(nv * (size_t)T);
     e->val_tgt = malloc(nv * (size_t)T);
     e->prev_grad = malloc(e->model.num_params * sizeof(float));
-    e->losses = malloc((size_t)e->K * sizeof(float));
-    if (!e->win || !e->inp || !e->tgt || !e->val_inp || !e->val_tgt || !e->prev_grad || !e->losses)
+    if (!e->win || !e->inp || !e->tgt || !e->val_inp || !e->val_tgt || !e->prev_grad)
         return DQ_ENOMEM;
     dq_rng_t val_rng;
     dq_rng_seed(&val_rng, dq_rng_mix(e->inst_seed, 4, 0));
@@ -195,25 +189,101 @@ static int new_instance(lmenv_t *e)
     return DQ_OK;
 }
 
-/* Mean loss over the fixed validation set; NaN/Inf pass through. */
+/* Mean loss over the fixed validation set (inference-only forward, chunks of
+ * the training batch); NaN/Inf pass through. */
 static int val_loss(lmenv_t *e, double *out)
 {
-    int T = e->mcfg.max_seq;
-    double sum = 0.0;
-    for (int i = 0; i < e->val_batches; i++) {
-        size_t off = (size_t)i * (size_t)e->val_bs * (size_t)T;
-        float l;
-        int rc = lm_forward(&e->model, e->val_inp + off, e->val_tgt + off, e->val_bs, &l);
-        if (rc < 0) return rc;
-        sum += (double)l;
+    return lm_eval_loss(&e->model, e->val_inp, e->val_tgt, e->val_batches * e->val_bs, out);
+}
+
+static double cosine(const float *a, const float *b, size_t n)
+{
+    double ab = 0, aa = 0, bb = 0;
+    for (size_t i = 0; i < n; i++) {
+        ab += (double)a[i] * b[i];
+        aa += (double)a[i] * a[i];
+        bb += (double)b[i] * b[i];
     }
-    *out = sum / e->val_batches;
+    return aa > 0 && bb > 0 ? ab / sqrt(aa * bb) : NAN;
+}
+
+/* Draws the next training batch into e->inp / e->tgt. */
+static int next_batch(lmenv_t *e)
+{
+    int rc = corpus_sample(e->slice, CORPUS_TRAIN, &e->data_rng, e->B, e->mcfg.max_seq, e->win);
+    if (rc < 0) return rc;
+    split_windows(e->win, e->B, e->mcfg.max_seq, e->inp, e->tgt);
     return DQ_OK;
 }
 
-static double lr_pos(const lmenv_t *e, double lr)
+/* What one decision interval's optimizer steps measured, and the figures the
+ * observation is built from (sums over the steps taken). */
+typedef struct {
+    int steps, n_align, n_loss, diverged;
+    double loss_sum, gn_sum, ratio_sum, align_sum;
+} interval_t;
+
+typedef struct {
+    double val, prev_val; /* L_t, L_{t-1} */
+    double ratio;         /* mean update RMS / parameter RMS */
+    double align;         /* mean cosine of consecutive gradients */
+    double gn;            /* mean gradient norm (before clipping) */
+} obs_src_t;
+
+/* Position of ln lr in the instance LR range: -1 at lm.lr_init_min, +1 at
+ * lm.lr_init_max (a span of at least ln 2 when the range is a point). */
+static double lr_position(const lmenv_t *e, double lr)
 {
-    return (log(lr) - log(e->lr_min)) / (log(e->lr_max) - log(e->lr_min));
+    double lo = log(e->lr_init_min), span = log(e->lr_init_max) - lo;
+    if (span < M_LN2) {
+        lo += 0.5 * span - 0.5 * M_LN2;
+        span = M_LN2;
+    }
+    return 2.0 * (log(lr) - lo) / span - 1.0;
+}
+
+/* The observation (table in docs/lmenv.md), from the env's state and src. */
+static void write_obs(const lmenv_t *e, const obs_src_t *src, float *obs)
+{
+    obs[LMENV_OBS_PROGRESS] = fin((double)e->t / e->T_env);
+    obs[LMENV_OBS_LR_POSITION] = fin(lr_position(e, e->lr_last));
+    obs[LMENV_OBS_LR_CHANGE] = fin(log2(e->lr_last / e->lr0) / 4.0);
+    obs[LMENV_OBS_VAL_RATIO] = fin(log(src->val / e->L0));
+    obs[LMENV_OBS_VAL_CHANGE] = fin(log(src->val / src->prev_val) * e->T_env);
+    obs[LMENV_OBS_UPDATE_RATIO] = fin(log10(src->ratio + 1e-12) + 3.0);
+    obs[LMENV_OBS_GRAD_ALIGN] = fin(src->align);
+    obs[LMENV_OBS_GRAD_NORM] = fin(src->gn > 0 ? log(src->gn / e->G0) : NAN);
+    obs[LMENV_OBS_LAST_ACTION] = fin(log2(e->last_mult));
+}
+
+static double param_rms(const lm_model_t *m)
+{
+    double s = 0;
+    for (size_t i = 0; i < m->num_params; i++)
+        s += (double)m->params_memory[i] * m->params_memory[i];
+    return sqrt(s / (double)m->num_params);
+}
+
+/* Two gradients at the initial weights (no optimizer step): their mean norm
+ * is G0, the reference of the gradient-norm feature, and their cosine the
+ * reset value of the alignment feature. The second stays in prev_grad. */
+static int probe_gradients(lmenv_t *e, double *align)
+{
+    double gn[2];
+    for (int i = 0; i < 2; i++) {
+        int rc;
+        if ((rc = next_batch(e)) < 0 ||
+            (rc = lm_forward(&e->model, e->inp, e->tgt, e->B, NULL)) < 0 ||
+            (rc = lm_backward(&e->model)) < 0)
+            return rc;
+        gn[i] = lm_grad_norm(&e->model);
+        if (!isfinite(gn[i]) || gn[i] <= 0) return DQ_ENONFINITE;
+        if (i == 1) *align = cosine(e->prev_grad, e->model.grads_memory, e->model.num_params);
+        memcpy(e->prev_grad, e->model.grads_memory, e->model.num_params * sizeof(float));
+    }
+    e->G0 = 0.5 * (gn[0] + gn[1]);
+    e->have_prev = 1;
+    return DQ_OK;
 }
 
 static int lmenv_reset(void *self, float *obs)
@@ -230,147 +300,103 @@ static int lmenv_reset(void *self, float *obs)
     e->lr_agent = e->lr0;
     e->lr_last =
         clampd(e->lr0 * schedule_factor(&e->sched, 0, (long)e->T_env * e->K), e->lr_min, e->lr_max);
+    e->last_mult = 1.0;
     double v;
     if ((rc = val_loss(e, &v)) < 0) return rc;
     if (!isfinite(v)) return DQ_ENONFINITE; /* a fresh or loaded model must be finite */
-    e->L0 = e->val = e->ema = e->train_mean = v;
-    e->gn_prev = 0.0;
-    e->since_change = 0;
+    e->L0 = e->val = e->train_mean = v;
+    obs_src_t src = {v, v, 0, 0, 0};
+    if ((rc = probe_gradients(e, &src.align)) < 0) return rc;
+    src.gn = e->G0;
+    /* AdamW's first step moves every parameter by about lr (m/sqrt(v) = sign(g)),
+     * so the update ratio an AdamW step would have now is lr / param RMS. */
+    src.ratio = e->lr_last / param_rms(&e->model);
     e->started = 1;
-    for (int i = 0; i < LMENV_OBS_DIM; i++) obs[i] = 0.0f;
-    obs[LMENV_OBS_LOG_LR] = fin(lr_pos(e, e->lr_last));
-    obs[LMENV_OBS_TRAIN_EMA] = fin(log(v / LN256));
-    obs[LMENV_OBS_VAL] = fin(log(v / LN256));
+    write_obs(e, &src, obs);
     return DQ_OK;
 }
 
-static double cosine(const float *a, const float *b, size_t n)
+/* Runs the interval's K optimizer steps, stopping at a divergence. */
+static int train_interval(lmenv_t *e, interval_t *iv)
 {
-    double ab = 0, aa = 0, bb = 0;
-    for (size_t i = 0; i < n; i++) {
-        ab += (double)a[i] * b[i];
-        aa += (double)a[i] * a[i];
-        bb += (double)b[i] * b[i];
-    }
-    return aa > 0 && bb > 0 ? ab / sqrt(aa * bb) : NAN;
-}
-
-static int lmenv_step(void *self, int action, float *obs, dq_step_t *out)
-{
-    lmenv_t *e = self;
-    if (!e->started || e->done || action < 0 || action >= e->n_actions) return DQ_EINVAL;
-    double mult = e->actions[action];
-    e->lr_agent = clampd(e->lr_agent * mult, e->lr_min, e->lr_max);
-    e->since_change = mult != 1.0 ? 0 : e->since_change + 1;
-
-    int T = e->mcfg.max_seq, n = 0, n_align = 0, rc;
+    memset(iv, 0, sizeof *iv);
     double cap = e->div_factor * e->L0;
-    double gn_sum = 0, ratio_sum = 0, align_sum = 0;
     long total = (long)e->T_env * e->K;
-    int diverged = 0;
-    for (int k = 0; k < e->K && !diverged; k++) {
-        if ((rc = corpus_sample(e->slice, CORPUS_TRAIN, &e->data_rng, e->B, T, e->win)) < 0)
-            return rc;
-        split_windows(e->win, e->B, T, e->inp, e->tgt);
+    for (int k = 0; k < e->K; k++) {
+        int rc;
         float loss;
-        if ((rc = lm_forward(&e->model, e->inp, e->tgt, e->B, &loss)) < 0) return rc;
-        e->losses[n++] = loss;
-        if (!isfinite(loss) || loss > cap) {
-            diverged = 1;
-            break;
-        }
+        if ((rc = next_batch(e)) < 0 ||
+            (rc = lm_forward(&e->model, e->inp, e->tgt, e->B, &loss)) < 0)
+            return rc;
+        if (!isfinite(loss) || loss > cap) break;
+        iv->loss_sum += loss;
+        iv->n_loss++;
         if ((rc = lm_backward(&e->model)) < 0) return rc;
         float gn = lm_clip_grad_norm(&e->model, (float)e->grad_clip);
-        if (!isfinite(gn)) {
-            diverged = 1;
-            break;
-        }
-        if (e->have_prev) {
-            double c = cosine(e->prev_grad, e->model.grads_memory, e->model.num_params);
-            if (isfinite(c)) {
-                align_sum += c;
-                n_align++;
-            }
+        if (!isfinite(gn)) break;
+        double c = cosine(e->prev_grad, e->model.grads_memory, e->model.num_params);
+        if (isfinite(c)) {
+            iv->align_sum += c;
+            iv->n_align++;
         }
         memcpy(e->prev_grad, e->model.grads_memory, e->model.num_params * sizeof(float));
-        e->have_prev = 1;
         double lr =
             clampd(e->lr_agent * schedule_factor(&e->sched, e->s, total), e->lr_min, e->lr_max);
         lm_step_stats_t st;
         if ((rc = lm_adamw_step(&e->model, &e->opt, (float)lr, &st)) < 0) return rc;
         e->lr_last = lr;
         e->s++;
-        e->ema = e->ema_decay * e->ema + (1.0 - e->ema_decay) * loss;
-        gn_sum += gn;
-        ratio_sum += st.update_ratio;
+        iv->gn_sum += gn;
+        iv->ratio_sum += st.update_ratio;
+        iv->steps++;
     }
+    iv->diverged = iv->steps < e->K;
+    return DQ_OK;
+}
+
+static int lmenv_step(void *self, int action, float *obs, dq_step_t *out)
+{
+    lmenv_t *e = self;
+    if (!e->started || e->done || action < 0 || action >= e->n_actions) return DQ_EINVAL;
+    e->last_mult = e->actions[action];
+    e->lr_agent = clampd(e->lr_agent * e->last_mult, e->lr_min, e->lr_max);
+    double cap = e->div_factor * e->L0;
+    interval_t iv;
+    int rc = train_interval(e, &iv);
+    if (rc < 0) return rc;
+    int diverged = iv.diverged;
     double v = NAN;
     if (!diverged) {
         if ((rc = val_loss(e, &v)) < 0) return rc;
         if (!isfinite(v) || v > cap) diverged = 1;
     }
-    double prev = e->val;
+    obs_src_t src = {0};
+    src.prev_val = e->val;
     memset(out, 0, sizeof *out);
     if (diverged) {
         e->val = cap;
-        out->reward = (float)(log(prev) - log(cap) - e->div_penalty);
+        out->reward = (float)(log(src.prev_val) - log(cap) - e->div_penalty);
     } else {
         e->val = v;
-        out->reward = (float)(log(prev) - log(v));
+        out->reward = (float)(log(src.prev_val) - log(v));
     }
     e->t++;
     schedule_observe(&e->sched, e->val);
     e->diverged = diverged;
-    out->terminated = diverged;
-    out->truncated = !diverged && e->t >= e->T_env;
-    e->done = out->terminated || out->truncated;
+    /* The budget of T_env x K optimizer steps is part of the task (the
+     * objective is the loss when it runs out), so reaching it is terminal:
+     * no bootstrap past it. Only an outside stop (the actor's) truncates. */
+    out->terminated = diverged || e->t >= e->T_env;
+    out->truncated = 0;
+    e->done = out->terminated;
     out->final_metric = e->done ? e->val : NAN;
+    e->train_mean = iv.n_loss > 0 ? iv.loss_sum / iv.n_loss : cap;
 
-    /* Statistics of this env step's training losses (ln scale). */
-    double ymean = 0, kmean = 0, sxy = 0, sxx = 0, var = 0, tmean = 0;
-    int nf = 0;
-    for (int i = 0; i < n; i++)
-        if (isfinite(e->losses[i]) && e->losses[i] > 0) {
-            ymean += log(e->losses[i]);
-            kmean += i;
-            tmean += e->losses[i];
-            nf++;
-        }
-    double slope = NAN;
-    if (nf > 0) {
-        ymean /= nf;
-        kmean /= nf;
-        tmean /= nf;
-        for (int i = 0; i < n; i++)
-            if (isfinite(e->losses[i]) && e->losses[i] > 0) {
-                double y = log(e->losses[i]) - ymean, x = i - kmean;
-                sxy += x * y;
-                sxx += x * x;
-                var += y * y;
-            }
-        var /= nf;
-        if (sxx > 0) slope = sxy / sxx * e->K;
-        e->train_mean = tmean;
-    } else {
-        e->train_mean = cap;
-    }
-    int steps = diverged ? n - 1 : n; /* optimizer steps actually taken */
-    double gn_mean = steps > 0 ? gn_sum / steps : NAN;
-    double ratio_mean = steps > 0 ? ratio_sum / steps : NAN;
-
-    obs[LMENV_OBS_PROGRESS] = fin((double)e->t / e->T_env);
-    obs[LMENV_OBS_LOG_LR] = fin(lr_pos(e, e->lr_last));
-    obs[LMENV_OBS_TRAIN_EMA] = fin(isfinite(e->ema) ? log(e->ema / LN256) : log(cap / LN256));
-    obs[LMENV_OBS_VAL] = fin(log(e->val / LN256));
-    obs[LMENV_OBS_SLOPE] = fin(slope);
-    obs[LMENV_OBS_VARIANCE] = fin(nf >= 2 ? (log10(var + 1e-8) + 4.0) / 4.0 : NAN);
-    obs[LMENV_OBS_GRAD_NORM] = fin(log10(gn_mean));
-    obs[LMENV_OBS_GRAD_TREND] = fin(e->gn_prev > 0 ? log(gn_mean / e->gn_prev) : NAN);
-    obs[LMENV_OBS_UPDATE_RATIO] = fin((log10(ratio_mean + 1e-12) + 3.0) / 2.0);
-    obs[LMENV_OBS_GRAD_ALIGN] = fin(n_align > 0 ? align_sum / n_align : NAN);
-    obs[LMENV_OBS_SINCE_CHANGE] = fin(fmin(1.0, (double)e->since_change / e->T_env));
-    obs[LMENV_OBS_CRASHED] = diverged ? 1.0f : 0.0f;
-    if (isfinite(gn_mean) && gn_mean > 0) e->gn_prev = gn_mean;
+    src.val = e->val;
+    src.ratio = iv.steps > 0 ? iv.ratio_sum / iv.steps : NAN;
+    src.align = iv.n_align > 0 ? iv.align_sum / iv.n_align : NAN;
+    src.gn = iv.steps > 0 ? iv.gn_sum / iv.steps : NAN;
+    write_obs(e, &src, obs);
     if (!isfinite(out->reward)) out->reward = (float)(-log(e->div_factor) - e->div_penalty);
     return DQ_OK;
 }
@@ -414,7 +440,6 @@ int lmenv_init(dq_env_t *env, const dq_config_t *cfg, const char *instance_set, 
     e->lr_fixed = cfg->lm_lr;
     e->val_batches = (int)cfg->lm_val_batches;
     e->val_bs = (int)cfg->lm_val_batch_size;
-    e->ema_decay = cfg->lm_loss_ema;
     e->div_factor = cfg->lm_diverge_factor;
     e->div_penalty = cfg->lm_diverge_penalty;
     e->grad_clip = cfg->lm_grad_clip;

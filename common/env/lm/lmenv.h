@@ -8,7 +8,10 @@
  * Divergence (a non-finite loss or gradient, or a loss above
  * lm.diverge_factor x L_0) terminates with
  *   r_t = ln L_{t-1} - ln(lm.diverge_factor x L_0) - lm.diverge_penalty,
- * and lm.episode_steps env steps truncate. Each reset draws a new instance
+ * and reaching the budget of lm.episode_steps env steps also terminates: the
+ * objective is the validation loss when the budget runs out, so there is
+ * nothing to bootstrap past it (the env never truncates; with gamma = 1 the
+ * return is exactly ln L_0 - ln L_T). Each reset draws a new instance
  * (seed, model size, batch, initial LR) from the "train" or "heldout" set;
  * the two sets are disjoint by seed range, model sizes and corpus slice.
  *
@@ -30,20 +33,21 @@
 #include "schedule.h"
 
 /* Observation layout (float32, every entry finite and clamped to
- * [-LMENV_OBS_CLAMP, LMENV_OBS_CLAMP]). */
+ * [-LMENV_OBS_CLAMP, LMENV_OBS_CLAMP]). Scale-free (ratios and logs, no
+ * absolute loss or norm, so the same controller reads any model size or
+ * corpus) and low-noise (means over the whole decision interval, validation
+ * on a fixed set). Each entry also has its meaning at reset; the reasons for
+ * each are in docs/lmenv.md. "Interval" = the K optimizer steps just taken. */
 enum {
-    LMENV_OBS_PROGRESS = 0, /* t / T_env */
-    LMENV_OBS_LOG_LR,       /* (ln lr - ln lr_min) / (ln lr_max - ln lr_min) */
-    LMENV_OBS_TRAIN_EMA,    /* ln(train-loss EMA / ln 256) */
-    LMENV_OBS_VAL,          /* ln(validation loss / ln 256) */
-    LMENV_OBS_SLOPE,        /* least-squares slope of ln train loss over the last K steps, x K */
-    LMENV_OBS_VARIANCE,     /* (log10(var of ln train loss over K steps + 1e-8) + 4) / 4 */
-    LMENV_OBS_GRAD_NORM,    /* log10(mean gradient norm over K steps, before clipping) */
-    LMENV_OBS_GRAD_TREND,   /* ln(mean grad norm this env step / previous env step) */
-    LMENV_OBS_UPDATE_RATIO, /* (log10(mean update RMS / param RMS + 1e-12) + 3) / 2 */
-    LMENV_OBS_GRAD_ALIGN,   /* mean cosine of consecutive gradients over K steps */
-    LMENV_OBS_SINCE_CHANGE, /* env steps since the last action with multiplier != 1, / T_env */
-    LMENV_OBS_CRASHED,      /* 1 on the step that diverged, else 0 */
+    LMENV_OBS_PROGRESS = 0, /* t / T_env: budget used */
+    LMENV_OBS_LR_POSITION,  /* ln lr in the instance LR range: -1 at lm.lr_init_min, +1 at max */
+    LMENV_OBS_LR_CHANGE,    /* log2(lr / lr_0) / 4: the controller's net move so far */
+    LMENV_OBS_VAL_RATIO,    /* ln(L_t / L_0), validation loss */
+    LMENV_OBS_VAL_CHANGE,   /* ln(L_t / L_{t-1}) x T_env (0 at reset: no interval yet) */
+    LMENV_OBS_UPDATE_RATIO, /* log10(mean update RMS / param RMS over the interval) + 3 */
+    LMENV_OBS_GRAD_ALIGN,   /* mean cosine of consecutive gradients over the interval */
+    LMENV_OBS_GRAD_NORM,    /* ln(mean gradient norm over the interval / at reset) */
+    LMENV_OBS_LAST_ACTION,  /* log2 of the last action's LR multiplier (0 at reset) */
     LMENV_OBS_DIM
 };
 #define LMENV_OBS_CLAMP 10.0f
