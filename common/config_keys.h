@@ -61,6 +61,9 @@
     X(lm, lr_max, REAL, "0.1", 1e-12, 100, "upper LR clamp")                                       \
     X(lm, actions, STR, "0.5,1,2", 0, 0,                                                           \
       "LR multipliers, one per discrete action, comma-separated")                                  \
+    X(lm, action_kind, STR, "multiply", 1, 0,                                                      \
+      "[multiply|set] an action multiplies the LR by its lm.actions entry, or sets the LR to it "  \
+      "(a bandit over absolute LRs)")                                                              \
     X(lm, opt_steps, INT, "128", 1, 100000, "K: AdamW steps per environment step")                 \
     X(lm, episode_steps, INT, "16", 1, 1000000,                                                    \
       "T_env: environment steps per run (the budget; terminal)")                                   \

@@ -102,13 +102,21 @@ static int parse_baselines(eval_t *E, char *why, size_t whylen)
     return DQ_OK;
 }
 
-/* The x1 action the baselines hold the LR with; its index or DQ_ECONFIG. */
-static int keep_action(const dq_config_t *cfg, int *n_mult, char *why, size_t whylen)
+/* The x1 action the baselines hold the LR with; its index (0 when there are
+ * no baselines) or DQ_ECONFIG. */
+static int keep_action(const dq_config_t *cfg, int n_base, int *n_mult, char *why, size_t whylen)
 {
     double mult[LMENV_MAX_LIST];
     if (lmenv_parse_actions(cfg->lm_actions, mult, LMENV_MAX_LIST, n_mult) < 0) {
         snprintf(why, whylen, "lm.actions = '%.200s' is not a list of multipliers",
                  cfg->lm_actions);
+        return DQ_ECONFIG;
+    }
+    if (n_base == 0) return 0;
+    if (strcmp(cfg->lm_action_kind, "set") == 0) {
+        snprintf(why, whylen,
+                 "lm.action_kind = set: actions are LRs, so the baselines cannot hold theirs; "
+                 "evaluate with eval.baselines empty");
         return DQ_ECONFIG;
     }
     for (int k = 0; k < *n_mult; k++)
@@ -157,7 +165,7 @@ static int parse_setup(eval_t *E, char *why, size_t whylen)
         return DQ_ECONFIG;
     }
     int n_mult = 0;
-    E->keep_action = keep_action(cfg, &n_mult, why, whylen);
+    E->keep_action = keep_action(cfg, E->n_base, &n_mult, why, whylen);
     if (E->keep_action < 0) return E->keep_action;
     return load_qnet(E, n_mult, why, whylen);
 }
@@ -197,7 +205,7 @@ static int tune(eval_t *E)
 {
     int n_inst = (int)E->cfg->eval_tune_instances;
     for (int b = 0; b < E->n_base; b++) E->base[b].tuned_lr = NAN;
-    if (n_inst == 0 || E->n_grid == 0) return DQ_OK;
+    if (n_inst == 0 || E->n_grid == 0 || E->n_base == 0) return DQ_OK;
     int n = E->n_base * E->n_grid * n_inst;
     DQ_INFO("tuning: %d baselines x %d LRs x %d training instances = %d training runs", E->n_base,
             E->n_grid, n_inst, n);
@@ -262,7 +270,7 @@ static int evaluate(eval_t *E, const char *out_dir)
     int n_inst = (int)E->cfg->eval_instances;
     /* The controller, the baselines at the instance LR and, when tuning ran,
      * at their tuned LR. */
-    int tuned = E->cfg->eval_tune_instances > 0 && E->n_grid > 0;
+    int tuned = E->cfg->eval_tune_instances > 0 && E->n_grid > 0 && E->n_base > 0;
     int n_methods = 1 + (tuned ? 2 : 1) * E->n_base, n = n_methods * n_inst;
     eval_instance_t *inst = calloc((size_t)n_inst, sizeof *inst);
     eval_job_t *jobs = calloc((size_t)n, sizeof *jobs);

@@ -297,6 +297,37 @@ static void test_schedule_drives_lr(void **state)
     dq_env_close(&env);
 }
 
+/* lm.action_kind = set: an action sets the LR to its entry (clamped), and the
+ * last-action feature reports the multiplier that amounted to. */
+static void test_actions_set_the_lr(void **state)
+{
+    (void)state;
+    if (!have_corpus()) skip();
+    dq_config_t cfg;
+    tiny(&cfg);
+    const char *sets[] = {"lm.action_kind=set", "lm.actions=0.001,0.004,0.5", "lm.lr_max=0.1"};
+    for (size_t i = 0; i < 3; i++)
+        assert_int_equal(dq_config_set(&cfg, sets[i], "test", why, sizeof why), DQ_OK);
+    dq_env_t env;
+    open_env(&env, &cfg, "train", 4);
+    assert_int_equal(env.n_actions, 3);
+    float obs[LMENV_OBS_DIM];
+    assert_int_equal(env.ops->reset(env.self, obs), DQ_OK);
+    lmenv_info_t info;
+    dq_step_t st;
+    const int acts[] = {1, 0, 2};
+    const double want[] = {0.004, 0.001, 0.1}; /* 0.5 clamped to lm.lr_max */
+    const double mult[] = {0.004 / 3e-3, 0.25, 100};
+    for (int t = 0; t < 3; t++) {
+        assert_int_equal(env.ops->step(env.self, acts[t], obs, &st), DQ_OK);
+        lmenv_get_info(&env, &info);
+        assert_true(fabs(info.lr - want[t]) < 1e-12);
+        assert_true(fabsf(obs[LMENV_OBS_LAST_ACTION] - (float)log2(mult[t])) < 1e-5f);
+        if (st.terminated) break;
+    }
+    dq_env_close(&env);
+}
+
 static void test_finetune_from_checkpoint(void **state)
 {
     (void)state;
@@ -404,6 +435,7 @@ int main(void)
         cmocka_unit_test(test_budget_end_and_determinism),
         cmocka_unit_test(test_instance_sets_disjoint),
         cmocka_unit_test(test_schedule_drives_lr),
+        cmocka_unit_test(test_actions_set_the_lr),
         cmocka_unit_test(test_finetune_from_checkpoint),
         cmocka_unit_test(test_config_errors),
         cmocka_unit_test(test_dims_match_opened_envs),

@@ -26,6 +26,7 @@ typedef struct {
     int K, T_env;
     double actions[LMENV_MAX_LIST];
     int n_actions;
+    int set_lr; /* lm.action_kind = set: actions are LRs, not multipliers */
     double lr_min, lr_max, lr_init_min, lr_init_max, lr_fixed;
     lm_config_t sizes[LMENV_MAX_LIST];
     int n_sizes;
@@ -358,8 +359,14 @@ static int lmenv_step(void *self, int action, float *obs, dq_step_t *out)
 {
     lmenv_t *e = self;
     if (!e->started || e->done || action < 0 || action >= e->n_actions) return DQ_EINVAL;
-    e->last_mult = e->actions[action];
-    e->lr_agent = clampd(e->lr_agent * e->last_mult, e->lr_min, e->lr_max);
+    if (e->set_lr) { /* the multiplier that action amounts to from here */
+        double prev = e->lr_agent;
+        e->lr_agent = clampd(e->actions[action], e->lr_min, e->lr_max);
+        e->last_mult = e->lr_agent / prev;
+    } else {
+        e->last_mult = e->actions[action];
+        e->lr_agent = clampd(e->lr_agent * e->last_mult, e->lr_min, e->lr_max);
+    }
     double cap = e->div_factor * e->L0;
     interval_t iv;
     int rc = train_interval(e, &iv);
@@ -467,6 +474,7 @@ int lmenv_init(dq_env_t *env, const dq_config_t *cfg, const char *instance_set, 
                  cfg->lm_actions, LMENV_MAX_LIST);
         goto fail;
     }
+    e->set_lr = strcmp(cfg->lm_action_kind, "set") == 0;
     if (dq_config_parse_int_list(cfg->lm_batch_sizes, e->batches, LMENV_MAX_LIST, &e->n_batches) <
             0 ||
         e->n_batches == 0) {
