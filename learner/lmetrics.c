@@ -10,15 +10,37 @@
 #include "log.h"
 #include "sampler.h"
 
+/* The columns of RUN_DIR/learner.csv, a row every learner.metrics_every
+ * updates (X(name, fmt, expr) as common/metrics.h describes), over the learner
+ * L, the accumulated update statistics acc (n updates), the row's time now,
+ * its updates per second ups and the gradient norm. The names are read by
+ * dqnlm-report and the deploy scripts, by name. */
+/* clang-format off */
+#define LEARNER_METRIC_COLS(X)                                                                     \
+    X(time_s,          "%.3f",     now - M->t_start)                                               \
+    X(updates,         "%" PRIu64, L->prog.updates)                                                \
+    X(loss,            "%.6g",     acc[UPD_LOSS] / n)                                              \
+    X(q_mean,          "%.6g",     acc[UPD_Q] / n)                                                 \
+    X(abs_td_mean,     "%.6g",     acc[UPD_ABS_TD] / n)                                            \
+    X(abs_td_max,      "%.6g",     acc[UPD_MAX_TD])                                                \
+    X(updates_per_s,   "%.2f",     ups)                                                            \
+    X(samples_per_s,   "%.1f",     ups * (double)L->cfg->learner_batch)                            \
+    X(replay_size,     "%.0f",     L->replay_size)                                                 \
+    X(replay_inserts,  "%.0f",     L->replay_inserts)                                              \
+    X(wait_s,          "%.4f",     L->t_wait)                                                      \
+    X(compute_s,       "%.4f",     L->t_compute)                                                   \
+    X(allreduce_s,     "%.4f",     L->t_allreduce)                                                 \
+    X(weights_version, "%" PRIu64, L->prog.version)                                                \
+    X(grad_norm,       "%.4g",     (double)grad_norm)                                              \
+    X(invalid,         "%.0f",     acc[UPD_INVALID])
+/* clang-format on */
+
 void lmetrics_open(learner_t *L)
 {
     if (L->rank != 0) return;
     char path[DQ_CONFIG_STR_MAX + 32];
     snprintf(path, sizeof path, "%s/learner.csv", L->cfg->run_dir);
-    L->metrics =
-        dq_metrics_open(path, "time_s,updates,loss,q_mean,abs_td_mean,abs_td_max,updates_per_s,"
-                              "samples_per_s,replay_size,replay_inserts,wait_s,"
-                              "compute_s,allreduce_s,weights_version,grad_norm,invalid");
+    L->metrics = dq_metrics_open(path, DQ_METRICS_HEADER(LEARNER_METRIC_COLS));
 }
 
 void lmetrics_start(lmetrics_t *M, const learner_t *L)
@@ -34,13 +56,7 @@ static void write_row(lmetrics_t *M, learner_t *L, float grad_norm)
     double now = dq_now(), dt = now - M->t_row;
     double ups = (double)(L->prog.updates - M->row_updates) / dt;
     double n = acc[UPD_COUNT] > 0 ? acc[UPD_COUNT] : 1;
-    dq_metrics_row(L->metrics,
-                   "%.3f,%" PRIu64
-                   ",%.6g,%.6g,%.6g,%.6g,%.2f,%.1f,%.0f,%.0f,%.4f,%.4f,%.4f,%" PRIu64 ",%.4g,%.0f",
-                   now - M->t_start, L->prog.updates, acc[UPD_LOSS] / n, acc[UPD_Q] / n,
-                   acc[UPD_ABS_TD] / n, acc[UPD_MAX_TD], ups, ups * (double)L->cfg->learner_batch,
-                   L->replay_size, L->replay_inserts, L->t_wait, L->t_compute, L->t_allreduce,
-                   L->prog.version, (double)grad_norm, acc[UPD_INVALID]);
+    DQ_METRICS_WRITE(L->metrics, LEARNER_METRIC_COLS);
     DQ_INFO("update %" PRIu64 ": loss %.4g, mean Q %.4g, |TD| %.3g, %.1f updates/s, replay "
             "%.0f items (%.0f inserted), weights v%" PRIu64,
             L->prog.updates, acc[UPD_LOSS] / n, acc[UPD_Q] / n, acc[UPD_ABS_TD] / n, ups,
