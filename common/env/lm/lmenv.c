@@ -421,22 +421,9 @@ static const dq_env_ops_t lmenv_ops = {"lm", lmenv_reset, lmenv_step, lmenv_dest
 
 /* ---- construction ------------------------------------------------------- */
 
-int lmenv_init(dq_env_t *env, const dq_config_t *cfg, const char *instance_set, uint64_t seed,
-               char *why, size_t whylen)
+/* The settings lmenv_init copies from cfg, before any check. */
+static void copy_settings(lmenv_t *e, const dq_config_t *cfg)
 {
-    memset(env, 0, sizeof *env);
-    int rc = DQ_ECONFIG;
-    corpus_t *corpus = NULL;
-    lmenv_t *e = calloc(1, sizeof *e);
-    if (!e) return DQ_ENOMEM;
-    if (!strcmp(instance_set, "heldout"))
-        e->heldout = 1;
-    else if (strcmp(instance_set, "train")) {
-        snprintf(why, whylen, "lmenv: instance set '%s' is neither 'train' nor 'heldout'",
-                 instance_set);
-        rc = DQ_EINVAL;
-        goto fail;
-    }
     e->finetune = !strcmp(cfg->lm_mode, "finetune");
     e->K = (int)cfg->lm_opt_steps;
     e->T_env = (int)cfg->lm_episode_steps;
@@ -457,80 +444,118 @@ int lmenv_init(dq_env_t *env, const dq_config_t *cfg, const char *instance_set, 
     e->forced_seed = UINT64_MAX;
     e->sched_proto.kind = SCHED_CONSTANT;
     schedule_reset(&e->sched_proto);
-    dq_rng_seed(&e->rng, dq_rng_mix(seed, 0x1e, (uint64_t)e->heldout));
+    e->set_lr = strcmp(cfg->lm_action_kind, "set") == 0;
+}
 
+/* The LR ranges, the actions and the batch sizes. */
+static int check_settings(lmenv_t *e, const dq_config_t *cfg, char *why, size_t whylen)
+{
     if (!(e->lr_min < e->lr_max)) {
         snprintf(why, whylen, "lm.lr_min (%g) must be below lm.lr_max (%g)", e->lr_min, e->lr_max);
-        goto fail;
+        return DQ_ECONFIG;
     }
     if (e->lr_init_min > e->lr_init_max) {
         snprintf(why, whylen, "lm.lr_init_min (%g) exceeds lm.lr_init_max (%g)", e->lr_init_min,
                  e->lr_init_max);
-        goto fail;
+        return DQ_ECONFIG;
     }
     if (lmenv_parse_actions(cfg->lm_actions, e->actions, LMENV_MAX_LIST, &e->n_actions) < 0) {
         snprintf(why, whylen,
                  "lm.actions = '%s': expected up to %d positive numbers, comma-separated",
                  cfg->lm_actions, LMENV_MAX_LIST);
-        goto fail;
+        return DQ_ECONFIG;
     }
-    e->set_lr = strcmp(cfg->lm_action_kind, "set") == 0;
     if (dq_config_parse_int_list(cfg->lm_batch_sizes, e->batches, LMENV_MAX_LIST, &e->n_batches) <
             0 ||
         e->n_batches == 0) {
         snprintf(why, whylen, "lm.batch_sizes = '%s': expected positive integers, comma-separated",
                  cfg->lm_batch_sizes);
-        goto fail;
+        return DQ_ECONFIG;
     }
-    const char *corpus_paths = cfg->lm_corpus;
-    if (e->finetune) {
-        if (!cfg->lm_checkpoint[0]) {
-            snprintf(why, whylen, "lm.mode = finetune needs lm.checkpoint");
-            goto fail;
-        }
-        lm_config_t cc;
-        char reason[256];
-        if ((rc = lm_checkpoint_config(cfg->lm_checkpoint, &cc, reason, sizeof reason)) < 0) {
-            snprintf(why, whylen, "lm.checkpoint '%s': %s", cfg->lm_checkpoint, reason);
-            goto fail;
-        }
-        dq_rng_t r;
-        dq_rng_seed(&r, 1);
-        if ((rc = lm_init(&e->base, &cc, &r)) < 0 ||
-            (rc = lm_load(&e->base, cfg->lm_checkpoint, reason, sizeof reason)) < 0) {
-            snprintf(why, whylen, "lm.checkpoint '%s': %s", cfg->lm_checkpoint, reason);
-            goto fail;
-        }
-        e->sizes[0] = cc;
-        e->n_sizes = 1;
-        if (cfg->lm_finetune_corpus[0]) corpus_paths = cfg->lm_finetune_corpus;
-    } else {
+    return DQ_OK;
+}
+
+/* finetune: the model of lm.checkpoint is the one size; pretrain: the sizes
+ * of the instance set. *corpus_paths becomes the corpus to train on. */
+static int load_sizes(lmenv_t *e, const dq_config_t *cfg, const char **corpus_paths, char *why,
+                      size_t whylen)
+{
+    *corpus_paths = cfg->lm_corpus;
+    if (!e->finetune) {
         const char *key = e->heldout ? "lm.heldout_sizes" : "lm.sizes";
-        if ((rc = parse_sizes(key, e->heldout ? cfg->lm_heldout_sizes : cfg->lm_sizes, e->sizes,
-                              &e->n_sizes, why, whylen)) < 0)
-            goto fail;
+        return parse_sizes(key, e->heldout ? cfg->lm_heldout_sizes : cfg->lm_sizes, e->sizes,
+                           &e->n_sizes, why, whylen);
     }
+    if (!cfg->lm_checkpoint[0]) {
+        snprintf(why, whylen, "lm.mode = finetune needs lm.checkpoint");
+        return DQ_ECONFIG;
+    }
+    lm_config_t cc;
+    char reason[256];
+    int rc = lm_checkpoint_config(cfg->lm_checkpoint, &cc, reason, sizeof reason);
+    dq_rng_t r;
+    dq_rng_seed(&r, 1);
+    if (rc == DQ_OK) rc = lm_init(&e->base, &cc, &r);
+    if (rc == DQ_OK) rc = lm_load(&e->base, cfg->lm_checkpoint, reason, sizeof reason);
+    if (rc < 0) {
+        snprintf(why, whylen, "lm.checkpoint '%s': %s", cfg->lm_checkpoint, reason);
+        return rc;
+    }
+    e->sizes[0] = cc;
+    e->n_sizes = 1;
+    if (cfg->lm_finetune_corpus[0]) *corpus_paths = cfg->lm_finetune_corpus;
+    return DQ_OK;
+}
+
+/* The instance set's slice of the corpus, with windows for the longest context. */
+static int load_slice(lmenv_t *e, const dq_config_t *cfg, const char *corpus_paths, char *why,
+                      size_t whylen)
+{
     int max_ctx = 0;
     for (int i = 0; i < e->n_sizes; i++)
         if (e->sizes[i].max_seq > max_ctx) max_ctx = e->sizes[i].max_seq;
-
-    if ((rc = corpus_load(&corpus, corpus_paths, why, whylen)) < 0) goto fail;
+    corpus_t *corpus = NULL;
+    int rc = corpus_load(&corpus, corpus_paths, why, whylen);
+    if (rc < 0) return rc;
     double h = cfg->lm_heldout_fraction;
     double lo = e->heldout ? 1.0 - h : 0.0, hi = e->heldout ? 1.0 : 1.0 - h;
-    if ((rc = corpus_slice_new(&e->slice, corpus, lo, hi, cfg->lm_val_fraction,
-                               (uint64_t)cfg->lm_split_seed, (size_t)max_ctx + 1, why, whylen)) < 0)
-        goto fail;
+    rc = corpus_slice_new(&e->slice, corpus, lo, hi, cfg->lm_val_fraction,
+                          (uint64_t)cfg->lm_split_seed, (size_t)max_ctx + 1, why, whylen);
     corpus_destroy(&corpus);
+    return rc;
+}
 
+int lmenv_init(dq_env_t *env, const dq_config_t *cfg, const char *instance_set, uint64_t seed,
+               char *why, size_t whylen)
+{
+    memset(env, 0, sizeof *env);
+    lmenv_t *e = calloc(1, sizeof *e);
+    if (!e) return DQ_ENOMEM;
+    int rc = DQ_OK;
+    if (!strcmp(instance_set, "heldout"))
+        e->heldout = 1;
+    else if (strcmp(instance_set, "train")) {
+        snprintf(why, whylen, "lmenv: instance set '%s' is neither 'train' nor 'heldout'",
+                 instance_set);
+        rc = DQ_EINVAL;
+    }
+    const char *corpus_paths = NULL;
+    if (rc == DQ_OK) {
+        copy_settings(e, cfg);
+        dq_rng_seed(&e->rng, dq_rng_mix(seed, 0x1e, (uint64_t)e->heldout));
+        rc = check_settings(e, cfg, why, whylen);
+    }
+    if (rc == DQ_OK) rc = load_sizes(e, cfg, &corpus_paths, why, whylen);
+    if (rc == DQ_OK) rc = load_slice(e, cfg, corpus_paths, why, whylen);
+    if (rc < 0) {
+        lmenv_destroy(e);
+        return rc;
+    }
     env->ops = &lmenv_ops;
     env->self = e;
     env->obs_dim = LMENV_OBS_DIM;
     env->n_actions = e->n_actions;
     return DQ_OK;
-fail:
-    corpus_destroy(&corpus);
-    lmenv_destroy(e);
-    return rc;
 }
 
 /* ---- extras ------------------------------------------------------------- */
