@@ -255,7 +255,9 @@ static int write_reports(const eval_t *E, const eval_method_t *m, int n_methods,
     int r2 = eval_report_trajectories(E->cfg, m, n_methods, inst, n_inst, out_dir);
     int r3 = eval_report_calibration(E->cfg, &m[0], n_inst, out_dir);
     int r4 = eval_report_figures(E->cfg, m, n_methods, inst, n_inst, out_dir);
-    int r5 = eval_report_summary(E->cfg, m, n_methods, inst, n_inst, out_dir);
+    int tuned = E->cfg->eval_tune_instances > 0 && E->n_grid > 0 && E->n_base > 0;
+    int tuning_runs = tuned ? E->n_base * E->n_grid * (int)E->cfg->eval_tune_instances : 0;
+    int r5 = eval_report_summary(E->cfg, m, n_methods, inst, n_inst, tuning_runs, out_dir);
     if (r4 == 1) DQ_INFO("no figures drawn (eval.gnuplot); their scripts are in %s", out_dir);
     if (rc == DQ_OK) rc = r2;
     if (rc == DQ_OK) rc = r3;

@@ -122,7 +122,8 @@ static void print_row(FILE *o, const eval_method_t *m, const row_t *r, int is_ct
 }
 
 int eval_report_summary(const dq_config_t *cfg, const eval_method_t *m, int n_methods,
-                        const eval_instance_t *inst, int n_inst, const char *out_dir)
+                        const eval_instance_t *inst, int n_inst, int tuning_runs,
+                        const char *out_dir)
 {
     layout_t L = {0};
     int rc = make_layout(inst, n_inst, &L);
@@ -147,6 +148,12 @@ int eval_report_summary(const dq_config_t *cfg, const eval_method_t *m, int n_me
                     r.iqm, r.lo, r.hi, r.p, r.plo, r.phi, L.runs, L.tasks);
             for (int o = 0; o < 2; o++) print_row(outs[o], &m[k], &r, k == 0);
         }
+        for (int o = 0; tuning_runs && o < 2; o++)
+            fprintf(outs[o],
+                    "\nTuned LRs: each baseline's best of eval.lr_grid by its mean on %ld "
+                    "training instances; the tuning cost %d training runs (the controller: "
+                    "none, one run per instance).\n",
+                    cfg->eval_tune_instances, tuning_runs);
         for (int o = 0; unfinished && o < 2; o++)
             fprintf(outs[o],
                     "\n%d episode(s) did not finish (interrupted or failed); their methods are "

@@ -36,8 +36,10 @@ typedef struct {
     const eval_decision_t *steps;
 } eval_method_t;
 
+/* tuning_runs: the training runs the baselines' LR tuning cost (0 = none). */
 int eval_report_summary(const dq_config_t *cfg, const eval_method_t *m, int n_methods,
-                        const eval_instance_t *inst, int n_inst, const char *out_dir);
+                        const eval_instance_t *inst, int n_inst, int tuning_runs,
+                        const char *out_dir);
 int eval_report_episodes(const eval_method_t *m, int n_methods, const eval_instance_t *inst,
                          int n_inst, const char *out_dir);
 int eval_report_trajectories(const dq_config_t *cfg, const eval_method_t *m, int n_methods,
