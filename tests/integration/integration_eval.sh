@@ -33,6 +33,7 @@ for q in a b; do
     [ "$(tail -n +2 "$OUT/$q/episodes.csv" | wc -l)" = 6 ] || fail "episodes.csv should have 6 episodes"
     grep -q '^| controller (greedy Q) | instance | [0-9]' "$OUT/$q.txt" || fail "no controller row in the table"
     grep -q '^| constant | tuned: 0.003 | [0-9]' "$OUT/$q.txt" || fail "no tuned baseline row"
+    grep -q "the tuning cost 1 training runs" "$OUT/$q.txt" || fail "the tuning cost is not stated"
     awk -F, 'NR > 1 && ($3 == "nan" || $3 + 0 <= 0) {exit 1}' "$OUT/$q/summary.csv" || fail "non-finite IQM"
 done
 # 6 episodes x 5 states (reset + 4 decisions)
