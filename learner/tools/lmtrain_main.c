@@ -106,6 +106,10 @@ static int choose(driver_t *d, const float *obs, int n_actions, int t, float *qa
         dq_qnet_forward(&d->net, &d->ws, obs, 1, q);
         int a = argmax(q, n_actions);
         *qa = q[a];
+        char line[64 * 12] = "";
+        for (int k = 0, len = 0; k < n_actions && len < (int)sizeof line - 12; k++)
+            len += snprintf(line + len, sizeof line - (size_t)len, " %.4f", (double)q[k]);
+        DQ_INFO("decision %d: Q =%s -> action %d", t, line, a);
         return a;
     }
     if (d->n_seq) return d->seq[t < d->n_seq ? t : d->n_seq - 1];
