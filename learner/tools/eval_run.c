@@ -81,7 +81,7 @@ int eval_run_episode(const eval_job_t *job, eval_episode_t *ep, eval_decision_t 
 {
     *ep = (eval_episode_t){.final_bpb = NAN, .lr_init = NAN};
     dq_config_t cfg = *job->cfg;
-    cfg.lm_lr = job->lr;
+    if (job->lr > 0) cfg.lm_lr = job->lr; /* else the instance's own: lm.lr, or its draw */
     dq_env_t env = {0};
     dq_qnet_ws_t ws = {0};
     char why[512];

@@ -31,7 +31,7 @@ typedef struct {
     int keep_action; /* index of the x1 action */
     const char *set; /* "train" or "heldout" */
     uint64_t inst_seed;
-    double lr; /* initial LR; 0 = the instance's own */
+    double lr; /* initial LR; 0 = the instance's own (lm.lr if set, else its draw) */
 } eval_job_t;
 
 /* Decision t (0 = the state at reset): the LR of the optimizer steps that led

@@ -9,7 +9,8 @@
 #     state is 0; episodes.csv records the LR each episode started from;
 #   - calibration.csv has a row per decision index over both episodes, and the
 #     trajectory figures' scripts are written (and drawn where gnuplot runs);
-#   - eval.set=train evaluates fresh seeds of the training sizes;
+#   - eval.set=train evaluates fresh seeds of the training sizes; lm.lr fixes
+#     every episode's initial LR;
 #   - dqnlm-lmtrain --qnet --instance reproduces a controller episode exactly;
 #   - a Q-network of the wrong shape is refused with a message naming both shapes.
 set -euo pipefail
@@ -54,6 +55,10 @@ fi
 grep -q "on 2 train instances" "$OUT/t.txt" || fail "eval.set=train does not say what it evaluated"
 cmp -s <(cut -d, -f4 "$OUT/a/episodes.csv") <(cut -d, -f4 "$OUT/t/episodes.csv") &&
     fail "eval.set=train ran the held-out instances"
+# lm.lr fixes every instance's initial LR, for the controller too
+"$B/learner/tools/dqnlm-eval" "${common[@]}" --qnet "$OUT/a.bin" --set lm.lr=0.005 --set eval.tune_instances=0 \
+    --out "$OUT/f" >/dev/null 2>"$OUT/f.log" || { cat "$OUT/f.log"; fail "dqnlm-eval with lm.lr failed"; }
+awk -F, 'NR > 1 && $3 != 0.005 {exit 1}' "$OUT/f/episodes.csv" || fail "lm.lr=0.005 did not fix the initial LR of every episode"
 seed=$(awk -F, 'NR > 1 && $1 == "\"controller\"" {print $4; exit}' "$OUT/a/episodes.csv")
 want=$(awk -F, -v s="$seed" 'NR > 1 && $1 == "\"controller\"" && $4 == s {print $6}' "$OUT/a/episodes.csv")
 "$B/learner/tools/dqnlm-lmtrain" "${common[@]}" --qnet "$OUT/a.bin" --instance-set heldout --instance "$seed" \
