@@ -347,7 +347,7 @@ double dq_explore_param(const dq_explore_t *x, uint32_t actor, uint32_t n_actors
     return v < 0 ? 0 : v > 1 ? 1 : v;
 }
 
-static int greedy(const float *q, int n)
+int dq_argmax(const float *q, int n)
 {
     int a = 0;
     for (int k = 1; k < n; k++)
@@ -374,7 +374,7 @@ uint64_t dq_zeta_sample(dq_rng_t *rng, double mu, uint64_t max_n)
 
 void dq_softmax(double *p, const float *q, int n, double tau)
 {
-    double m = q[greedy(q, n)], z = 0;
+    double m = q[dq_argmax(q, n)], z = 0;
     for (int k = 0; k < n; k++) z += p[k] = exp(((double)q[k] - m) / tau);
     for (int k = 0; k < n; k++) p[k] /= z;
 }
@@ -382,7 +382,7 @@ void dq_softmax(double *p, const float *q, int n, double tau)
 /* Samples from softmax(q / tau) in two passes without a scratch array. */
 static int boltzmann(const float *q, int n, double tau, dq_rng_t *rng)
 {
-    double m = q[greedy(q, n)], z = 0;
+    double m = q[dq_argmax(q, n)], z = 0;
     for (int k = 0; k < n; k++) z += exp(((double)q[k] - m) / tau);
     double u = dq_rng_uniform(rng) * z, c = 0;
     for (int k = 0; k < n; k++) {
@@ -399,7 +399,7 @@ int dq_explore_act(const dq_explore_t *x, dq_explore_state_t *st, double p, cons
     switch (x->policy) {
     case DQ_POLICY_BOLTZMANN:
         a = boltzmann(q, n_actions, p, rng);
-        ex = a != greedy(q, n_actions);
+        ex = a != dq_argmax(q, n_actions);
         break;
     case DQ_POLICY_EZ_GREEDY:
         if (st->left == 0 && dq_rng_uniform(rng) < p) {
@@ -412,7 +412,7 @@ int dq_explore_act(const dq_explore_t *x, dq_explore_state_t *st, double p, cons
             ex = 1;
         } else {
             st->left = 0;
-            a = greedy(q, n_actions);
+            a = dq_argmax(q, n_actions);
         }
         break;
     default:
@@ -420,7 +420,7 @@ int dq_explore_act(const dq_explore_t *x, dq_explore_state_t *st, double p, cons
             a = (int)dq_rng_below(rng, (uint64_t)n_actions);
             ex = 1;
         } else {
-            a = greedy(q, n_actions);
+            a = dq_argmax(q, n_actions);
         }
     }
     if (explored) *explored = ex;
@@ -430,7 +430,7 @@ int dq_explore_act(const dq_explore_t *x, dq_explore_state_t *st, double p, cons
 double dq_explore_recorded(const dq_explore_t *x, double p, const float *q, int n_actions)
 {
     if (x->policy != DQ_POLICY_BOLTZMANN) return p;
-    int g = greedy(q, n_actions);
+    int g = dq_argmax(q, n_actions);
     double m = q[g], z = 0;
     for (int k = 0; k < n_actions; k++) z += exp(((double)q[k] - m) / p);
     double r = 1.0 - 1.0 / z;

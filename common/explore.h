@@ -100,4 +100,7 @@ uint64_t dq_zeta_sample(dq_rng_t *rng, double mu, uint64_t max_n);
 /* Softmax of q / tau into p (n values), max-subtracted for stability. */
 void dq_softmax(double *p, const float *q, int n, double tau);
 
+/* The greedy action: the first index of the largest of q[0, n). */
+int dq_argmax(const float *q, int n);
+
 #endif

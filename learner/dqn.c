@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "err.h"
+#include "explore.h"
 
 int dqn_work_init(dqn_work_t *w, const dq_qnet_t *net, int max_batch)
 {
@@ -53,9 +54,7 @@ void dqn_loss_grad(dq_qnet_t *online, const dq_qnet_t *target, dqn_work_t *w, co
     memset(w->dq, 0, (size_t)B * A * sizeof(float));
     for (int i = 0; i < B; i++) {
         const float *qn = w->q_next + (size_t)i * A;
-        int best = 0;
-        for (int k = 1; k < A; k++)
-            if (qn[k] > qn[best]) best = k;
+        int best = dq_argmax(qn, A);
         int a = b->action[i];
         if (a < 0 || a >= A) { /* from a misconfigured actor: never index with it */
             stats->invalid += 1;

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "err.h"
+#include "gnuplot.h"
 #include "log.h"
 #include "rlstats.h"
 
@@ -365,26 +366,13 @@ static int write_traj_gp(const eval_method_t *m, int n_methods, const eval_insta
     return fclose(g) == 0 ? DQ_OK : DQ_EIO;
 }
 
-/* The PNG terminal gnuplot accepts, or NULL (no figures drawn). */
-static const char *png_terminal(const char *gnuplot)
-{
-    if (!gnuplot[0] || strchr(gnuplot, '\'')) return NULL;
-    static const char *terms[] = {"pngcairo", "png"};
-    for (int i = 0; i < 2; i++) {
-        char cmd[DQ_CONFIG_STR_MAX + 64];
-        snprintf(cmd, sizeof cmd, "'%s' -e 'set terminal %s' >/dev/null 2>&1", gnuplot, terms[i]);
-        if (system(cmd) == 0) return terms[i];
-    }
-    return NULL;
-}
-
 int eval_report_figures(const dq_config_t *cfg, const eval_method_t *m, int n_methods,
                         const eval_instance_t *inst, int n_inst, const char *out_dir)
 {
     int pick[3];
     const char *label[3];
     int n = pick_instances(&m[0], n_inst, pick, label);
-    const char *term = png_terminal(cfg->eval_gnuplot);
+    const char *term = tools_png_terminal(cfg->eval_gnuplot);
     int rc = DQ_OK;
     for (int p = 0; p < n && rc == DQ_OK; p++) {
         rc = write_traj_dat(m, n_methods, pick[p], out_dir, label[p]);

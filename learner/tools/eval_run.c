@@ -10,19 +10,12 @@
 
 #include "cli.h"
 #include "err.h"
+#include "explore.h"
 #include "lmenv.h"
 #include "log.h"
 
 #define LN2 0.6931471805599453
 #define MAX_WORKERS 256
-
-static int argmax(const float *q, int n)
-{
-    int best = 0;
-    for (int k = 1; k < n; k++)
-        if (q[k] > q[best]) best = k;
-    return best;
-}
 
 static void record(const dq_env_t *env, eval_decision_t *d, float reward)
 {
@@ -53,7 +46,7 @@ static int roll_out(const eval_job_t *job, dq_env_t *env, dq_qnet_ws_t *ws, eval
         float qa = NAN;
         if (!job->sched) {
             dq_qnet_forward(job->net, ws, obs, 1, q);
-            action = argmax(q, env->n_actions);
+            action = dq_argmax(q, env->n_actions);
             qa = q[action];
         }
         if (t < EVAL_MAX_DECISIONS) {

@@ -25,6 +25,7 @@
 
 #include "cli.h"
 #include "err.h"
+#include "explore.h"
 #include "lmenv.h"
 #include "log.h"
 #include "qnet.h"
@@ -89,14 +90,6 @@ static int setup_driver(driver_t *d, const dq_config_t *cfg, int n_actions)
     return DQ_OK;
 }
 
-static int argmax(const float *q, int n)
-{
-    int best = 0;
-    for (int k = 1; k < n; k++)
-        if (q[k] > q[best]) best = k;
-    return best;
-}
-
 /* The action at decision t, and the controller's Q of it (NAN otherwise). */
 static int choose(driver_t *d, const float *obs, int n_actions, int t, float *qa)
 {
@@ -104,7 +97,7 @@ static int choose(driver_t *d, const float *obs, int n_actions, int t, float *qa
     if (d->controller) {
         float q[64];
         dq_qnet_forward(&d->net, &d->ws, obs, 1, q);
-        int a = argmax(q, n_actions);
+        int a = dq_argmax(q, n_actions);
         *qa = q[a];
         char line[64 * 12] = "";
         for (int k = 0, len = 0; k < n_actions && len < (int)sizeof line - 12; k++)

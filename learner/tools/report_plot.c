@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "gnuplot.h"
 #include "report_plot.h"
 
 /* Runs a gnuplot script in the report folder; 0 when the figures were drawn.
@@ -23,16 +24,9 @@ static int gnuplot(report_t *R, const char *script)
 void report_plot_detect(report_t *R)
 {
     R->png_term[0] = 0;
-    const char *g = R->cfg->ablation_gnuplot;
-    if (!g[0] || strchr(g, '\'') || strchr(R->out, '\'')) return;
-    char cmd[DQ_CONFIG_STR_MAX + 64];
-    snprintf(cmd, sizeof cmd, "'%s' -e 'set terminal pngcairo' >/dev/null 2>&1", g);
-    if (system(cmd) == 0)
-        snprintf(R->png_term, sizeof R->png_term, "pngcairo");
-    else {
-        snprintf(cmd, sizeof cmd, "'%s' -e 'set terminal png' >/dev/null 2>&1", g);
-        if (system(cmd) == 0) snprintf(R->png_term, sizeof R->png_term, "png");
-    }
+    if (strchr(R->out, '\'')) return;
+    const char *term = tools_png_terminal(R->cfg->ablation_gnuplot);
+    if (term) snprintf(R->png_term, sizeof R->png_term, "%s", term);
 }
 
 /* Writes NAME.gp that draws NAME.dat (index s = schedule s: x, mid, lo, hi)
