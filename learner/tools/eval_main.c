@@ -52,6 +52,7 @@ typedef struct {
     double grid[MAX_GRID];
     int n_grid;
     int keep_action; /* index of the x1 action, for baselines */
+    int failed;      /* a tuning episode failed: the evaluation goes on, then exits 1 */
     dq_qnet_t net;
 } eval_t;
 
@@ -221,6 +222,10 @@ static int tune(eval_t *E)
     }
     if (rc == DQ_OK)
         rc = eval_run_jobs(jobs, n, (int)E->cfg->eval_workers, "tuning baseline LRs", eps, NULL);
+    if (rc == DQ_EIO) { /* the baselines concerned are labelled untunable */
+        E->failed = 1;
+        rc = DQ_OK;
+    }
     for (int b = 0; rc == DQ_OK && b < E->n_base; b++) {
         double mean;
         E->base[b].tuned_lr = best_lr(E, b, n_inst, eps, &mean);
@@ -298,7 +303,7 @@ static int evaluate(eval_t *E, const char *out_dir)
         m[k].eps = eps + (size_t)k * n_inst;
         m[k].steps = steps + (size_t)k * n_inst * EVAL_MAX_DECISIONS;
     }
-    if (rc == DQ_OK || rc == DQ_EINTERRUPTED) {
+    if (rc == DQ_OK || rc == DQ_EINTERRUPTED || rc == DQ_EIO) { /* what finished is kept */
         int rrc = write_reports(E, m, n_methods, inst, n_inst, out_dir);
         if (rc == DQ_OK) rc = rrc;
     }
@@ -307,7 +312,7 @@ static int evaluate(eval_t *E, const char *out_dir)
     free(eps);
     free(steps);
     free(m);
-    return rc;
+    return rc == DQ_OK && E->failed ? DQ_EIO : rc;
 }
 
 int main(int argc, char **argv)

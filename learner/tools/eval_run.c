@@ -159,5 +159,12 @@ int eval_run_jobs(const eval_job_t *jobs, int n, int workers, const char *what, 
     munmap(sh_eps, ep_bytes);
     munmap(sh_steps, st_bytes);
     if (started == 0) return DQ_ENOMEM;
-    return dq_cli_stop_requested() ? DQ_EINTERRUPTED : DQ_OK;
+    if (dq_cli_stop_requested()) return DQ_EINTERRUPTED;
+    int failed = 0;
+    for (int j = 0; j < n; j++) failed += isnan(eps[j].final_bpb);
+    if (failed) {
+        DQ_ERROR("%s: %d of %d episodes failed (reasons above)", what, failed, n);
+        return DQ_EIO;
+    }
+    return DQ_OK;
 }

@@ -56,7 +56,8 @@ int eval_run_episode(const eval_job_t *job, eval_episode_t *ep, eval_decision_t 
 
 /* Runs jobs in `workers` forked processes with a progress line on stderr;
  * eps[j] and steps[j * EVAL_MAX_DECISIONS ...] receive job j's episode
- * (final_bpb NAN when unfinished). DQ_EINTERRUPTED after a stop signal. */
+ * (final_bpb NAN when unfinished). DQ_EINTERRUPTED after a stop signal,
+ * DQ_EIO when an episode failed (the others are still filled in). */
 int eval_run_jobs(const eval_job_t *jobs, int n, int workers, const char *what, eval_episode_t *eps,
                   eval_decision_t *steps);
 
