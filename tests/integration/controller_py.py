@@ -16,7 +16,9 @@ against the C code it reimplements:
      dqnlm.ControllerLR: the LR changes only at decision points and is what
      the controller chose, the figures it measured replay in C to the same
      features, Q and actions, a net that always picks x0.5 halves the LR at
-     every decision, and the training loss falls;
+     every decision, and the training loss falls; with plain SGD the gradient
+     norms, cosines and update ratios it measures equal an independent
+     computation (update = -lr g);
   5. a Q-network trained for another observation version or action set, and
      a corrupted file, are refused naming both values.
 Exit 0 on success, 1 on a failure, 77 (meson's SKIP) without numpy.
@@ -236,10 +238,60 @@ def check_torch():
     got = [d["lr"] for d in hs.history[:T]]
     if any(abs(g - w_) > 1e-15 for g, w_ in zip(got, want)) or hlrs[K * T] != want[-1]:
         fail("the x0.5 controller's LRs are %s, expected %s" % (got, want))
+    n_meas = check_measurement(torch, path)
     print("PyTorch training: %d steps, %d decisions, LR changes at steps %s, lr %.3g -> %.3g; "
-          "C replay of its figures within %.2g; loss %.4f -> %.4f; x0.5 net halves the LR"
+          "C replay of its figures within %.2g; loss %.4f -> %.4f; x0.5 net halves the LR; "
+          "%d SGD steps' figures as measured independently"
           % (K * T, T, changes, lrs[0], lrs[-1], worst, np.mean(losses[:K]),
-             np.mean(losses[-K:])))
+             np.mean(losses[-K:]), n_meas))
+
+
+def check_measurement(torch, path):
+    """The figures ControllerLR measures, against a computation of its own:
+    with plain SGD an update is exactly -lr g, so RMS(update) / RMS(params)
+    = lr RMS(g) / RMS(params before the step) (to float32 rounding of the
+    parameters: 1e-5 relative; norm and cosine 1e-9)."""
+    torch.manual_seed(3)
+    model = torch.nn.Sequential(torch.nn.Linear(8, 16), torch.nn.Tanh(), torch.nn.Linear(16, 1))
+    opt = torch.optim.SGD(model.parameters(), lr=0.01)
+    x, y = torch.randn(64, 8), torch.randn(64, 1)
+    gen = torch.Generator().manual_seed(4)
+
+    def loss_fn():
+        i = torch.randint(0, 64, (16,), generator=gen)
+        return torch.nn.functional.mse_loss(model(x[i]), y[i])
+
+    def val():
+        with torch.no_grad():
+            return torch.nn.functional.mse_loss(model(x), y).item()
+
+    rec = os.path.join(TMP, "sgd.txt")
+    sched = dqnlm.ControllerLR(opt, dqnlm.load_controller(path), val, loss_fn, record=rec)
+    flat = lambda ts: torch.cat([t.detach().reshape(-1).double() for t in ts])
+    prev = None
+    want = []
+    for _ in range(3 * sched.interval):
+        loss = loss_fn()
+        opt.zero_grad()
+        loss.backward()
+        g, p = flat(q.grad for q in model.parameters()), flat(model.parameters())
+        lr = opt.param_groups[0]["lr"]
+        cos = math.nan if prev is None else float(g @ prev / (g.norm() * prev.norm()))
+        want.append((float(g.norm()), cos,
+                     lr * float(g.pow(2).mean().sqrt()) / float(p.pow(2).mean().sqrt())))
+        prev = g
+        opt.step()
+        sched.step(loss.item())
+    sched.run._record.close()
+    got = [[float(v) for v in line.split()[1:]] for line in open(rec) if line.startswith("step")]
+    for k, (w, g_) in enumerate(zip(want, got)):
+        for name, a, b, tol in zip(("grad norm", "cosine", "update ratio"), w, g_,
+                                   (1e-9, 1e-9, 1e-5)):
+            if k == 0 and name == "cosine":
+                continue  # the first step's previous gradient is the second probe's
+            if not abs(a - b) <= tol * max(1e-300, abs(a)):
+                fail("step %d: ControllerLR measured %s %.12g, expected %.12g" % (k, name, b, a))
+    return len(got)
 
 
 def expect_refusal(path, words, exc):
