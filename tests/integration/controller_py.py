@@ -54,7 +54,7 @@ def install():
     shutil.copytree(PKG, src, ignore=shutil.ignore_patterns("build", "*.egg-info", "__pycache__"))
     target = os.path.join(TMP, "site")
     r = subprocess.run([sys.executable, "-m", "pip", "install", "--no-deps", "--no-build-isolation",
-                        "--no-index", "--quiet", "--target", target, src],
+                        "--no-index", "--no-cache-dir", "--quiet", "--target", target, src],
                        capture_output=True, text=True)
     if r.returncode != 0 and "No module named pip" in r.stderr:
         print("note: pip is not available; importing the package from %s" % PKG)
