@@ -72,13 +72,26 @@ int dq_cli_parse(const dq_cli_spec_t *spec, int argc, char **argv, dq_config_t *
         i++;
     }
     /* Pass 2: overrides in command-line order. */
+    int rc = dq_cli_apply_overrides(spec, argc, argv, cfg);
+    if (rc < 0) return rc;
+    if (print_config) {
+        dq_config_write(cfg, stdout);
+        return 1;
+    }
+    dq_log_init(spec->program, (dq_log_level_t)dq_log_level_parse(cfg->run_log_level));
+    return 0;
+}
+
+int dq_cli_apply_overrides(const dq_cli_spec_t *spec, int argc, char **argv, dq_config_t *cfg)
+{
+    char err[768];
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         const dq_cli_alias_t *al = find_alias(spec, a);
         int rc = DQ_OK;
-        if (!strcmp(a, "-s") || !strcmp(a, "--set")) {
+        if ((!strcmp(a, "-s") || !strcmp(a, "--set")) && i + 1 < argc) {
             rc = dq_config_set(cfg, argv[++i], "--set", err, sizeof err);
-        } else if (al) {
+        } else if (al && i + 1 < argc) {
             char assignment[DQ_CONFIG_STR_MAX + 128];
             snprintf(assignment, sizeof assignment, "%s=%s", al->key, argv[++i]);
             rc = dq_config_set(cfg, assignment, al->flag, err, sizeof err);
@@ -90,11 +103,13 @@ int dq_cli_parse(const dq_cli_spec_t *spec, int argc, char **argv, dq_config_t *
             return rc;
         }
     }
-    if (print_config) {
-        dq_config_write(cfg, stdout);
-        return 1;
-    }
-    dq_log_init(spec->program, (dq_log_level_t)dq_log_level_parse(cfg->run_log_level));
+    return DQ_OK;
+}
+
+int dq_cli_has_config(int argc, char **argv)
+{
+    for (int i = 1; i < argc; i++)
+        if (!strcmp(argv[i], "-c") || !strcmp(argv[i], "--config")) return 1;
     return 0;
 }
 

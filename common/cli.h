@@ -32,6 +32,14 @@ typedef struct {
  * logging from run.log_level. */
 int dq_cli_parse(const dq_cli_spec_t *spec, int argc, char **argv, dq_config_t *cfg);
 
+/* Applies the --set options and aliases of argv to cfg, in command-line
+ * order (pass 2 of dq_cli_parse: a program that replaces the configuration
+ * after parsing, e.g. with a Q-network's, re-applies them on top); prints
+ * the error and returns it. */
+int dq_cli_apply_overrides(const dq_cli_spec_t *spec, int argc, char **argv, dq_config_t *cfg);
+/* Whether argv names a configuration file (-c / --config). */
+int dq_cli_has_config(int argc, char **argv);
+
 /* The start of every program's main(): chooses the OpenBLAS kernel (may
  * re-execute the program once, see blasenv.h), parses the command line, sets
  * up logging, installs the stop handlers and logs the kernel (one BLAS thread

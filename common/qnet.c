@@ -366,18 +366,23 @@ int dq_qnet_shape_matches(const dq_qnet_t *net, const dq_qnet_shape_t *s)
     return 1;
 }
 
-int dq_qnet_save(const dq_qnet_t *net, const char *path)
+int dq_qnet_save_desc(const dq_qnet_t *net, const char *desc, const char *path)
 {
-    unsigned char hdr[8 + 4 + DQ_QNET_SHAPE_MAX_BYTES];
+    size_t dlen = desc ? strlen(desc) : 0;
+    if (dlen > DQ_QNET_DESC_MAX_BYTES) return DQ_ETOOBIG;
+    unsigned char hdr[8 + 4 + DQ_QNET_SHAPE_MAX_BYTES], dl[4];
     memcpy(hdr, DQ_QNET_FILE_MAGIC, 8);
     dq_put_le32(hdr + 8, DQ_QNET_FILE_VERSION);
     size_t h = 12 + dq_qnet_shape_put(net, hdr + 12);
+    dq_put_le32(dl, (uint32_t)dlen);
 
     dq_atomic_file_t af;
     int rc = dq_atomic_open(&af, path);
     if (rc < 0) return rc;
     rc = dq_atomic_write(&af, hdr, h);
     if (rc == DQ_OK) rc = dq_atomic_write_floats(&af, net->params, net->n_params);
+    if (rc == DQ_OK) rc = dq_atomic_write(&af, dl, 4);
+    if (rc == DQ_OK && dlen) rc = dq_atomic_write(&af, desc, dlen);
     if (rc < 0) {
         dq_atomic_abort(&af);
         return rc;
@@ -385,9 +390,38 @@ int dq_qnet_save(const dq_qnet_t *net, const char *path)
     return dq_atomic_commit_hashed(&af);
 }
 
-/* Magic, version, shape, length and checksum of a Q-network file's bytes. */
+int dq_qnet_save(const dq_qnet_t *net, const char *path)
+{
+    return dq_qnet_save_desc(net, NULL, path);
+}
+
+/* Where a version-3 file's description lies: *dlen bytes at *doff, after
+ * the parameters and the u32 length that starts at off; the file's total
+ * length in *total. */
+static int desc_extent(const unsigned char *p, size_t len, size_t off, const char *path,
+                       size_t *doff, size_t *dlen, size_t *total, char *why, size_t whylen)
+{
+    if (len < off + 4) {
+        snprintf(why, whylen, "%s: truncated (%zu bytes, the description length needs %zu)", path,
+                 len, off + 4);
+        return DQ_EFORMAT;
+    }
+    uint32_t n = dq_get_le32(p + off);
+    if (n > DQ_QNET_DESC_MAX_BYTES) {
+        snprintf(why, whylen, "%s: description of %u bytes (at most %u allowed)", path, (unsigned)n,
+                 (unsigned)DQ_QNET_DESC_MAX_BYTES);
+        return DQ_EFORMAT;
+    }
+    *doff = off + 4;
+    *dlen = n;
+    *total = off + 4 + n + 8;
+    return DQ_OK;
+}
+
+/* Magic, version, shape, length and checksum of a Q-network file's bytes;
+ * the description's place (length 0 in a version-2 file). */
 static int check_file(const unsigned char *p, size_t len, const char *path, dq_qnet_shape_t *s,
-                      char *why, size_t whylen)
+                      size_t *doff, size_t *dlen, char *why, size_t whylen)
 {
     if (len < 20) {
         snprintf(why, whylen, "%s: truncated (%zu bytes, shorter than the header)", path, len);
@@ -399,14 +433,19 @@ static int check_file(const unsigned char *p, size_t len, const char *path, dq_q
         return DQ_EFORMAT;
     }
     uint32_t version = dq_get_le32(p + 8);
-    if (version != DQ_QNET_FILE_VERSION) {
-        snprintf(why, whylen, "%s: unsupported format version %u (this build reads %u)", path,
+    if (version != DQ_QNET_FILE_VERSION && version != 2u) {
+        snprintf(why, whylen, "%s: unsupported format version %u (this build reads 2 and %u)", path,
                  (unsigned)version, DQ_QNET_FILE_VERSION);
         return DQ_EFORMAT;
     }
     int rc = dq_qnet_shape_get(p + 12, len - 12, path, s, why, whylen);
     if (rc < 0) return rc;
-    size_t total = 12 + s->bytes + 4 * s->n_params + 8;
+    size_t params_end = 12 + s->bytes + 4 * s->n_params, total = params_end + 8;
+    *doff = params_end;
+    *dlen = 0;
+    if (version == DQ_QNET_FILE_VERSION &&
+        (rc = desc_extent(p, len, params_end, path, doff, dlen, &total, why, whylen)) < 0)
+        return rc;
     if (len < total) {
         snprintf(why, whylen, "%s: truncated (%zu bytes, expected %zu)", path, len, total);
         return DQ_EFORMAT;
@@ -425,15 +464,36 @@ static int check_file(const unsigned char *p, size_t len, const char *path, dq_q
     return DQ_OK;
 }
 
-int dq_qnet_load(dq_qnet_t *net, const char *path, char *why, size_t whylen)
+/* A NUL-terminated copy of the n description bytes at p, NULL when n = 0. */
+static int copy_desc(const unsigned char *p, size_t n, const char *path, char **desc, char *why,
+                     size_t whylen)
+{
+    *desc = NULL;
+    if (n == 0) return DQ_OK;
+    if (memchr(p, '\0', n)) {
+        snprintf(why, whylen, "%s: the description holds a NUL byte", path);
+        return DQ_EFORMAT;
+    }
+    *desc = malloc(n + 1);
+    if (!*desc) return DQ_ENOMEM;
+    memcpy(*desc, p, n);
+    (*desc)[n] = '\0';
+    return DQ_OK;
+}
+
+int dq_qnet_load_desc(dq_qnet_t *net, const char *path, char **desc, char *why, size_t whylen)
 {
     memset(net, 0, sizeof *net);
+    if (desc) *desc = NULL;
     void *data = NULL;
-    size_t len = 0;
+    size_t len = 0, doff = 0, dlen = 0;
     int rc = dq_file_read_all(path, QNET_FILE_MAX_BYTES, &data, &len, why, whylen);
     if (rc < 0) return rc;
     dq_qnet_shape_t s;
-    rc = check_file(data, len, path, &s, why, whylen);
+    rc = check_file(data, len, path, &s, &doff, &dlen, why, whylen);
+    char *d = NULL;
+    if (rc == DQ_OK && desc)
+        rc = copy_desc((const unsigned char *)data + doff, dlen, path, &d, why, whylen);
     dq_qnet_t tmp;
     if (rc == DQ_OK) {
         rc = qnet_alloc(&tmp, s.sizes, s.n_layers);
@@ -443,9 +503,18 @@ int dq_qnet_load(dq_qnet_t *net, const char *path, char *why, size_t whylen)
         dq_get_floats(tmp.params, (const unsigned char *)data + 12 + s.bytes, s.n_params);
         tmp.dueling = s.dueling; /* shape_get checked the >= 3 outputs it needs */
         *net = tmp;
+        if (desc) *desc = d;
+    } else {
+        if (rc == DQ_ENOMEM && !why[0]) snprintf(why, whylen, "%s: out of memory", path);
+        free(d);
     }
     free(data);
     return rc;
+}
+
+int dq_qnet_load(dq_qnet_t *net, const char *path, char *why, size_t whylen)
+{
+    return dq_qnet_load_desc(net, path, NULL, why, whylen);
 }
 
 int dq_qnet_sizes(const char *hidden, int obs_dim, int n_actions, int *sizes, int *n_layers)

@@ -104,18 +104,27 @@ void dq_qnet_to_weights(const dq_qnet_t *net, uint64_t version, uint64_t step, d
  * NULL. net is unchanged on error. */
 int dq_qnet_from_weights(dq_qnet_t *net, const dq_weights_t *w);
 
-/* Versioned binary file, all integers and floats little-endian:
+/* Versioned binary file, all integers and floats little-endian
+ * (docs/controller.md has it byte by byte):
  *   "DQNQNET1" (8 bytes), u32 format version (DQ_QNET_FILE_VERSION),
  *   u32 flags (DQ_QNET_FLAG_DUELING),
  *   u32 n_layers, u32 sizes[n_layers + 1], u64 n_params, f32 params[n_params]
- *   (the layout above), u64 FNV-1a (fileio.h) of every byte before it.
+ *   (the layout above), u32 desc_len, u8 desc[desc_len] (UTF-8 text, no NUL:
+ *   what the net controls, ctldesc.h; desc_len 0 = none), u64 FNV-1a
+ *   (fileio.h) of every byte before it.
+ * Version 2 is the same without desc_len and desc; it is still read.
  * Parameters only: Adam moments are not saved. Written atomically through
  * fileio.h (temporary file, fsync, rename); DQ_EIO on failure, the old file
  * is then intact. */
 #define DQ_QNET_FILE_MAGIC "DQNQNET1"
-#define DQ_QNET_FILE_VERSION 2u
+#define DQ_QNET_FILE_VERSION 3u
 #define DQ_QNET_FLAG_DUELING 1u
+#define DQ_QNET_DESC_MAX_BYTES (1u << 20)
+/* Saves with no description. */
 int dq_qnet_save(const dq_qnet_t *net, const char *path);
+/* Saves with the description desc (NUL-terminated; NULL = none); DQ_ETOOBIG
+ * past DQ_QNET_DESC_MAX_BYTES. */
+int dq_qnet_save_desc(const dq_qnet_t *net, const char *desc, const char *path);
 /* Initialises *net from the file, allocating as dq_qnet_init does (zero
  * grads and moments); the caller frees it with dq_qnet_free. *net must not
  * hold an initialised net (it is overwritten). Refuses with a reason in why
@@ -124,6 +133,10 @@ int dq_qnet_save(const dq_qnet_t *net, const char *path);
  * on any error *net is zeroed (never half loaded; dq_qnet_free on it is a
  * no-op). */
 int dq_qnet_load(dq_qnet_t *net, const char *path, char *why, size_t whylen);
+/* Same, and *desc receives a malloc'd NUL-terminated copy of the file's
+ * description (NULL when it has none: desc_len 0 or a version-2 file; also
+ * NULL on error). The caller frees it. */
+int dq_qnet_load_desc(dq_qnet_t *net, const char *path, char **desc, char *why, size_t whylen);
 
 /* The shape block both the Q-network file and the learner checkpoint carry
  * after their magic and version: u32 flags, u32 n_layers,

@@ -16,7 +16,8 @@ pkgs=(gcc pkg-config meson ninja-build libopenmpi-dev openmpi-bin libzmq3-dev li
       libopenblas-dev libinih-dev libcmocka-dev gnuplot-nox fortunes procps)
 for arg in "$@"; do
     case "$arg" in
-    --tests) pkgs+=(python3 python3-zmq python3-msgpack python3-numpy python3-torch iproute2 clang-format) ;;
+    --tests) pkgs+=(python3 python3-zmq python3-msgpack python3-numpy python3-torch python3-pip
+                    python3-setuptools python3-wheel iproute2 clang-format) ;;
     --slurm) pkgs+=(slurm-wlm munge iproute2 util-linux) ;;
     -h|--help) awk 'NR > 1 && /^#/ {sub(/^# ?/, ""); print; next} NR > 1 {exit}' "$0"; exit 0 ;;
     *) echo "install-deps.sh: unknown option '$arg' (try --help)" >&2; exit 2 ;;

@@ -9,6 +9,7 @@
 #include <zmq.h>
 
 #include "cli.h"
+#include "ctldesc.h"
 #include "err.h"
 #include "log.h"
 #include "net.h"
@@ -83,9 +84,10 @@ int publish_final(learner_t *L, double t_start)
     learner_save_checkpoint(L);
     char path[DQ_CONFIG_STR_MAX + 32];
     snprintf(path, sizeof path, "%s/qnet.bin", L->cfg->run_dir);
-    int rc = dq_qnet_save(&L->online, path);
+    char why[512];
+    int rc = dq_ctl_save(&L->online, L->cfg, path, why, sizeof why);
     if (rc < 0)
-        DQ_ERROR("cannot save the Q-network to %s: %s", path, dq_strerror(rc));
+        DQ_ERROR("cannot save the Q-network: %s", why);
     else
         DQ_INFO("saved the Q-network after %" PRIu64 " updates to %s", L->prog.updates, path);
     DQ_INFO("done: %" PRIu64

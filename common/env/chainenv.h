@@ -19,6 +19,8 @@
 
 /* Actions: 0 = left, 1 = right. */
 #define CHAINENV_N_ACTIONS 2
+/* Version of the observation (the one-hot of the state). */
+#define CHAINENV_OBS_VERSION 1
 
 int chainenv_init(dq_env_t *env, int length, int max_steps);
 /* Closed-form Q*(s, a) for the chain. */

@@ -34,3 +34,10 @@ int dq_env_dims(const dq_config_t *cfg, int *obs_dim, int *n_actions, char *why,
     snprintf(why, whylen, "env.name = %s: no such environment", cfg->env_name);
     return DQ_ECONFIG;
 }
+
+int dq_env_obs_version(const char *env_name)
+{
+    if (strcmp(env_name, "lm") == 0) return LMENV_OBS_VERSION;
+    if (strcmp(env_name, "chain") == 0) return CHAINENV_OBS_VERSION;
+    return 0;
+}

@@ -15,5 +15,8 @@
 #include "config.h"
 
 int dq_env_dims(const dq_config_t *cfg, int *obs_dim, int *n_actions, char *why, size_t whylen);
+/* The observation version of environment env_name (LMENV_OBS_VERSION,
+ * CHAINENV_OBS_VERSION), 0 for an unknown name. */
+int dq_env_obs_version(const char *env_name);
 
 #endif

@@ -1,6 +1,7 @@
 /* eval_main.c - dqnlm-eval: does the learned controller train language models
  * better than the schedules people already use?
  *
+ *   dqnlm-eval --qnet RUN_DIR/qnet.bin     # with the configuration it was trained with
  *   dqnlm-eval --config RUN_DIR/config.ini            # reads RUN_DIR/qnet.bin
  *
  * 1. Tuning: every baseline schedule (eval.baselines) runs on eval.tune_instances
@@ -28,6 +29,7 @@
 
 #include "cli.h"
 #include "config.h"
+#include "ctl_open.h"
 #include "err.h"
 #include "eval_report.h"
 #include "eval_run.h"
@@ -127,26 +129,17 @@ static int keep_action(const dq_config_t *cfg, int n_base, int *n_mult, char *wh
     return DQ_ECONFIG;
 }
 
-static int load_qnet(eval_t *E, int n_mult, char *why, size_t whylen)
+/* The Q-network to evaluate (eval.qnet, else RUN_DIR/qnet.bin), which may
+ * bring its training configuration (ctl_open.h). */
+static int open_qnet(eval_t *E, const dq_cli_spec_t *spec, int argc, char **argv, dq_config_t *cfg,
+                     char *why, size_t whylen)
 {
-    const dq_config_t *cfg = E->cfg;
     char path[DQ_CONFIG_STR_MAX + 16];
     if (cfg->eval_qnet[0])
         snprintf(path, sizeof path, "%.255s", cfg->eval_qnet);
     else
         snprintf(path, sizeof path, "%.255s/qnet.bin", cfg->run_dir);
-    char w[256];
-    if (dq_qnet_load(&E->net, path, w, sizeof w) < 0) {
-        snprintf(why, whylen, "%s: %s", path, w);
-        return DQ_EFORMAT;
-    }
-    /* Q-values per row: a dueling net's last layer has one more output. */
-    if (E->net.sizes[0] != LMENV_OBS_DIM || dq_qnet_n_actions(&E->net) != n_mult) {
-        snprintf(why, whylen, "%s: Q-network maps %d -> %d, the LM environment needs %d -> %d",
-                 path, E->net.sizes[0], dq_qnet_n_actions(&E->net), LMENV_OBS_DIM, n_mult);
-        return DQ_ESHAPE;
-    }
-    return DQ_OK;
+    return tools_open_controller(spec, argc, argv, cfg, path, &E->net, why, whylen);
 }
 
 static int parse_setup(eval_t *E, char *why, size_t whylen)
@@ -167,8 +160,7 @@ static int parse_setup(eval_t *E, char *why, size_t whylen)
     }
     int n_mult = 0;
     E->keep_action = keep_action(cfg, E->n_base, &n_mult, why, whylen);
-    if (E->keep_action < 0) return E->keep_action;
-    return load_qnet(E, n_mult, why, whylen);
+    return E->keep_action < 0 ? E->keep_action : DQ_OK;
 }
 
 static eval_job_t job_for(const eval_t *E, int b, const char *set, uint64_t seed, double lr)
@@ -334,7 +326,8 @@ int main(int argc, char **argv)
     static eval_t E;
     E.cfg = &cfg;
     char why[768] = "";
-    rc = parse_setup(&E, why, sizeof why);
+    rc = open_qnet(&E, &spec, argc, argv, &cfg, why, sizeof why);
+    if (rc == DQ_OK) rc = parse_setup(&E, why, sizeof why);
     if (rc < 0) {
         DQ_ERROR("%s", why);
         dq_qnet_free(&E.net);

@@ -5,7 +5,8 @@
  * uses, driven by one of
  *   - a baseline LR schedule (lm.schedule; the default, constant),
  *   - a fixed action sequence (lm.action_seq),
- *   - a trained controller (--qnet FILE: argmax Q at every decision),
+ *   - a trained controller (--qnet FILE: argmax Q at every decision; the
+ *     configuration it was trained with applies unless --config is given),
  * and writes the loss curve as CSV
  *   step,lr,action,train_loss,val_loss,val_bpb,q
  * (one row per decision, step = optimizer steps so far; action and q are the
@@ -24,6 +25,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "ctl_open.h"
 #include "err.h"
 #include "explore.h"
 #include "lmenv.h"
@@ -44,21 +46,8 @@ typedef struct {
     int controller;
 } driver_t;
 
-static int load_controller(driver_t *d, const dq_config_t *cfg, int n_actions)
+static int load_controller(driver_t *d)
 {
-    char w[256];
-    if (dq_qnet_load(&d->net, cfg->eval_qnet, w, sizeof w) < 0) {
-        fprintf(stderr, "dqnlm-lmtrain: --qnet %s: %s\n", cfg->eval_qnet, w);
-        return DQ_EFORMAT;
-    }
-    if (d->net.sizes[0] != LMENV_OBS_DIM || dq_qnet_n_actions(&d->net) != n_actions) {
-        fprintf(stderr,
-                "dqnlm-lmtrain: --qnet %s: Q-network maps %d -> %d, the LM environment needs "
-                "%d -> %d (lm.actions = %s)\n",
-                cfg->eval_qnet, d->net.sizes[0], dq_qnet_n_actions(&d->net), LMENV_OBS_DIM,
-                n_actions, cfg->lm_actions);
-        return DQ_ESHAPE;
-    }
     d->controller = 1;
     return dq_qnet_ws_init(&d->ws, &d->net, 1);
 }
@@ -82,7 +71,7 @@ static int setup_driver(driver_t *d, const dq_config_t *cfg, int n_actions)
                 cfg->lm_action_seq, n_actions);
         return DQ_ECONFIG;
     }
-    if (cfg->eval_qnet[0]) return load_controller(d, cfg, n_actions);
+    if (cfg->eval_qnet[0]) return load_controller(d);
     if (d->n_seq == 0 && d->unit < 0) {
         fprintf(stderr, "dqnlm-lmtrain: lm.actions has no multiplier 1; give lm.action_seq\n");
         return DQ_ECONFIG;
@@ -254,12 +243,18 @@ int main(int argc, char **argv)
     if (rc != 0) return rc > 0 ? 0 : 2;
 
     char why[1024];
+    static driver_t d;
+    if (cfg.eval_qnet[0] && tools_open_controller(&spec, argc, argv, &cfg, cfg.eval_qnet, &d.net,
+                                                  why, sizeof why) < 0) {
+        fprintf(stderr, "dqnlm-lmtrain: --qnet: %s\n", why);
+        return 2;
+    }
     dq_env_t env;
     if (lmenv_init(&env, &cfg, cfg.lm_instances, (uint64_t)cfg.run_seed, why, sizeof why) < 0) {
         fprintf(stderr, "dqnlm-lmtrain: %s\n", why);
+        dq_qnet_free(&d.net);
         return 2;
     }
-    static driver_t d;
     rc = setup_driver(&d, &cfg, env.n_actions);
     if (rc == DQ_OK && cfg.lm_instance_seed >= 0)
         lmenv_set_instance_seed(&env, (uint64_t)cfg.lm_instance_seed);

@@ -34,6 +34,7 @@
 #include "checkpoint.h"
 #include "cli.h"
 #include "config.h"
+#include "ctldesc.h"
 #include "dims.h"
 #include "err.h"
 #include "explore.h"
@@ -68,8 +69,7 @@ static int snapshot_to_qnet(const dq_config_t *cfg)
         snprintf(why, sizeof why, "ablation.snapshot_qnet is empty");
         rc = DQ_ECONFIG;
     }
-    if (rc == DQ_OK && (rc = dq_qnet_save(&online, cfg->ablation_snapshot_qnet)) < 0)
-        snprintf(why, sizeof why, "cannot write %s", cfg->ablation_snapshot_qnet);
+    if (rc == DQ_OK) rc = dq_ctl_save(&online, cfg, cfg->ablation_snapshot_qnet, why, sizeof why);
     dq_qnet_free(&online);
     dq_qnet_free(&target);
     if (rc < 0) {

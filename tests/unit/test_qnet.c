@@ -400,12 +400,12 @@ static void test_save_load(void **state)
     size_t n1, n2;
     assert_int_equal(dq_file_read_all(p1, 1 << 20, &d1, &n1, why, sizeof why), DQ_OK);
     assert_int_equal(dq_file_read_all(p2, 1 << 20, &d2, &n2, why, sizeof why), DQ_OK);
-    assert_int_equal(n1, 8 + 4 + 4 + 4 + 4 * 4 + 8 + 4 * a.n_params + 8);
+    assert_int_equal(n1, 8 + 4 + 4 + 4 + 4 * 4 + 8 + 4 * a.n_params + 4 + 8);
     assert_int_equal(n2, n1);
     assert_memory_equal(d1, d2, n1);
     assert_memory_equal(d1, "DQNQNET1", 8);
     unsigned char *c = d1;
-    assert_int_equal(c[8], 2);          /* version, little-endian */
+    assert_int_equal(c[8], 3);          /* version, little-endian */
     assert_int_equal(c[12], 0);         /* flags: no dueling head */
     assert_int_equal(c[16], 3);         /* n_layers */
     assert_int_equal(c[20 + 4 * 3], 4); /* sizes[3] */
@@ -428,6 +428,7 @@ static void test_save_load(void **state)
         {"flipped checksum byte", n1, n1 - 1, 0, DQ_ECHECKSUM, "checksum"},
         {"wrong magic", n1, 7, '2', DQ_EFORMAT, "magic"},
         {"wrong version", n1, 8, 1, DQ_EFORMAT, "version"},
+        {"huge description", n1, n1 - 9, 0x7f, DQ_EFORMAT, "description"},
         {"unknown flag", n1, 12, 4, DQ_EFORMAT, "flags"},
         {"too many layers", n1, 16, 0, DQ_EFORMAT, "sizes inconsistent"},
         {"bad n_params", n1, 8 + 4 + 4 + 4 + 16, 0, DQ_EFORMAT, "sizes inconsistent"},

@@ -11,6 +11,7 @@
 #include "corpus.h"
 #include "err.h"
 #include "lm_model.h"
+#include "lmobs.h"
 #include "log.h"
 #include "rng.h"
 
@@ -113,12 +114,6 @@ static int parse_sizes(const char *key, const char *s, lm_config_t *out, int *n,
 
 static double clampd(double x, double lo, double hi) { return x < lo ? lo : x > hi ? hi : x; }
 
-static float fin(double x)
-{
-    if (!isfinite(x)) return 0.0f;
-    return (float)clampd(x, -LMENV_OBS_CLAMP, LMENV_OBS_CLAMP);
-}
-
 static void free_instance(lmenv_t *e)
 {
     lm_free(&e->model);
@@ -217,44 +212,28 @@ static int next_batch(lmenv_t *e)
     return DQ_OK;
 }
 
-/* What one decision interval's optimizer steps measured, and the figures the
- * observation is built from (sums over the steps taken). */
+/* What one decision interval's optimizer steps measured: the training
+ * losses, and the figures the observation is built from (lmobs.h). */
 typedef struct {
-    int steps, n_align, n_loss, diverged;
-    double loss_sum, gn_sum, ratio_sum, align_sum;
+    int n_loss, diverged;
+    double loss_sum;
+    lmobs_interval_t obs;
 } interval_t;
 
-typedef struct {
-    double val, prev_val; /* L_t, L_{t-1} */
-    double ratio;         /* mean update RMS / parameter RMS */
-    double align;         /* mean cosine of consecutive gradients */
-    double gn;            /* mean gradient norm (before clipping) */
-} obs_src_t;
-
-/* Position of ln lr in the instance LR range: -1 at lm.lr_init_min, +1 at
- * lm.lr_init_max (a span of at least ln 2 when the range is a point). */
-static double lr_position(const lmenv_t *e, double lr)
+/* The observation (lmobs.h, table in docs/lmenv.md), from the env's state
+ * and src's validation losses and interval figures. */
+static void write_obs(const lmenv_t *e, lmobs_src_t *src, float *obs)
 {
-    double lo = log(e->lr_init_min), span = log(e->lr_init_max) - lo;
-    if (span < M_LN2) {
-        lo += 0.5 * span - 0.5 * M_LN2;
-        span = M_LN2;
-    }
-    return 2.0 * (log(lr) - lo) / span - 1.0;
-}
-
-/* The observation (table in docs/lmenv.md), from the env's state and src. */
-static void write_obs(const lmenv_t *e, const obs_src_t *src, float *obs)
-{
-    obs[LMENV_OBS_PROGRESS] = fin((double)e->t / e->T_env);
-    obs[LMENV_OBS_LR_POSITION] = fin(lr_position(e, e->lr_last));
-    obs[LMENV_OBS_LR_CHANGE] = fin(log2(e->lr_last / e->lr0) / 4.0);
-    obs[LMENV_OBS_VAL_RATIO] = fin(log(src->val / e->L0));
-    obs[LMENV_OBS_VAL_CHANGE] = fin(log(src->val / src->prev_val) * e->T_env);
-    obs[LMENV_OBS_UPDATE_RATIO] = fin(log10(src->ratio + 1e-12) + 3.0);
-    obs[LMENV_OBS_GRAD_ALIGN] = fin(src->align);
-    obs[LMENV_OBS_GRAD_NORM] = fin(src->gn > 0 ? log(src->gn / e->G0) : NAN);
-    obs[LMENV_OBS_LAST_ACTION] = fin(log2(e->last_mult));
+    src->t = e->t;
+    src->T_env = e->T_env;
+    src->lr = e->lr_last;
+    src->lr0 = e->lr0;
+    src->lr_init_min = e->lr_init_min;
+    src->lr_init_max = e->lr_init_max;
+    src->val0 = e->L0;
+    src->gn0 = e->G0;
+    src->last_mult = e->last_mult;
+    lmobs_write(src, obs);
 }
 
 static double param_rms(const lm_model_t *m)
@@ -306,7 +285,7 @@ static int lmenv_reset(void *self, float *obs)
     if ((rc = val_loss(e, &v)) < 0) return rc;
     if (!isfinite(v)) return DQ_ENONFINITE; /* a fresh or loaded model must be finite */
     e->L0 = e->val = e->train_mean = v;
-    obs_src_t src = {v, v, 0, 0, 0};
+    lmobs_src_t src = {.val = v, .prev_val = v};
     if ((rc = probe_gradients(e, &src.align)) < 0) return rc;
     src.gn = e->G0;
     /* AdamW's first step moves every parameter by about lr (m/sqrt(v) = sign(g)),
@@ -336,10 +315,6 @@ static int train_interval(lmenv_t *e, interval_t *iv)
         float gn = lm_clip_grad_norm(&e->model, (float)e->grad_clip);
         if (!isfinite(gn)) break;
         double c = cosine(e->prev_grad, e->model.grads_memory, e->model.num_params);
-        if (isfinite(c)) {
-            iv->align_sum += c;
-            iv->n_align++;
-        }
         memcpy(e->prev_grad, e->model.grads_memory, e->model.num_params * sizeof(float));
         double lr =
             clampd(e->lr_agent * schedule_factor(&e->sched, e->s, total), e->lr_min, e->lr_max);
@@ -347,11 +322,9 @@ static int train_interval(lmenv_t *e, interval_t *iv)
         if ((rc = lm_adamw_step(&e->model, &e->opt, (float)lr, &st)) < 0) return rc;
         e->lr_last = lr;
         e->s++;
-        iv->gn_sum += gn;
-        iv->ratio_sum += st.update_ratio;
-        iv->steps++;
+        lmobs_interval_add(&iv->obs, gn, c, st.update_ratio);
     }
-    iv->diverged = iv->steps < e->K;
+    iv->diverged = iv->obs.steps < e->K;
     return DQ_OK;
 }
 
@@ -359,14 +332,8 @@ static int lmenv_step(void *self, int action, float *obs, dq_step_t *out)
 {
     lmenv_t *e = self;
     if (!e->started || e->done || action < 0 || action >= e->n_actions) return DQ_EINVAL;
-    if (e->set_lr) { /* the multiplier that action amounts to from here */
-        double prev = e->lr_agent;
-        e->lr_agent = clampd(e->actions[action], e->lr_min, e->lr_max);
-        e->last_mult = e->lr_agent / prev;
-    } else {
-        e->last_mult = e->actions[action];
-        e->lr_agent = clampd(e->lr_agent * e->last_mult, e->lr_min, e->lr_max);
-    }
+    e->lr_agent =
+        lmobs_act(e->actions, action, e->set_lr, e->lr_min, e->lr_max, e->lr_agent, &e->last_mult);
     double cap = e->div_factor * e->L0;
     interval_t iv;
     int rc = train_interval(e, &iv);
@@ -377,8 +344,7 @@ static int lmenv_step(void *self, int action, float *obs, dq_step_t *out)
         if ((rc = val_loss(e, &v)) < 0) return rc;
         if (!isfinite(v) || v > cap) diverged = 1;
     }
-    obs_src_t src = {0};
-    src.prev_val = e->val;
+    lmobs_src_t src = {.prev_val = e->val};
     memset(out, 0, sizeof *out);
     if (diverged) {
         e->val = cap;
@@ -400,9 +366,7 @@ static int lmenv_step(void *self, int action, float *obs, dq_step_t *out)
     e->train_mean = iv.n_loss > 0 ? iv.loss_sum / iv.n_loss : cap;
 
     src.val = e->val;
-    src.ratio = iv.steps > 0 ? iv.ratio_sum / iv.steps : NAN;
-    src.align = iv.n_align > 0 ? iv.align_sum / iv.n_align : NAN;
-    src.gn = iv.steps > 0 ? iv.gn_sum / iv.steps : NAN;
+    lmobs_interval_means(&iv.obs, &src);
     write_obs(e, &src, obs);
     if (!isfinite(out->reward)) out->reward = (float)(-log(e->div_factor) - e->div_penalty);
     return DQ_OK;

@@ -51,6 +51,10 @@ enum {
     LMENV_OBS_DIM
 };
 #define LMENV_OBS_CLAMP 10.0f
+/* Version of the observation above: raised whenever an entry's meaning,
+ * formula or order changes, so that a Q-network trained on another version
+ * is refused (ctldesc.h) instead of misread. */
+#define LMENV_OBS_VERSION 1
 
 /* Most entries of lm.actions, lm.sizes and the other [lm] lists. */
 #define LMENV_MAX_LIST 16
