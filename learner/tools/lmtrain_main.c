@@ -259,6 +259,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "dqnlm-lmtrain: %s\n", why);
         return 2;
     }
+    DQ_INFO("%s", lmenv_describe_corpus(&env));
     static driver_t d;
     rc = setup_driver(&d, &cfg, env.n_actions);
     if (rc == DQ_OK && cfg.lm_instance_seed >= 0)
