@@ -33,8 +33,13 @@ DQ_TASK=$DQ_ROOT/deploy/cluster-task.sh
 DQ_BIN=${DQNLM_BUILD:-$DQ_ROOT/build}
 source "$DQ_ROOT/deploy/ini.sh"
 dq_profile=chain dq_run_dir="" dq_sets=() dq_ranks="" dq_actors="" dq_bind='*' dq_port_base='*'
-dq_hostfile="" dq_grid=""
+dq_hostfile="" dq_grid="" dq_srun_mpi=${DQNLM_SRUN_MPI:-pmix}
 dq_pid_replay="" dq_pid_learner="" dq_pid_actors=""
+
+# Open MPI refuses to run as root unless told; only root is told.
+dq_allow_root_mpi() {
+    [ "$(id -u)" != 0 ] || export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
+}
 
 dq_log() { echo "[$(date +%H:%M:%S)] $*"; }
 dq_die() { echo "${DQ_NAME:-dqnlm}: $*" >&2; exit 2; }
@@ -53,6 +58,9 @@ dq_parse_args() {
         --port-base) dq_port_base=$2; shift 2 ;;
         --hostfile) dq_hostfile=$2; shift 2 ;;
         --grid) dq_grid=$2; shift 2 ;;
+        --mpi) dq_srun_mpi=$2; shift 2 ;;
+        --site-setup) [ -r "$2" ] || dq_die "--site-setup '$2': no such readable file"
+                      DQNLM_SITE_SETUP=$(cd "$(dirname "$2")" && pwd)/$(basename "$2"); shift 2 ;;
         -h|--help) sed -n "${DQ_HELP_LINES:-2,20}p" "$DQ_SELF" | sed 's/^# \{0,1\}//'; exit 0 ;;
         *) dq_die "unknown option '$1' (try --help)" ;;
         esac
@@ -73,7 +81,28 @@ dq_parse_args() {
     *) [[ "$dq_port_base" =~ ^[0-9]+$ ]] && [ "$dq_port_base" -ge 1024 ] && [ "$dq_port_base" -le 65534 ] ||
            dq_die "--port-base '$dq_port_base' is not a port in [1024, 65534], 'job' or '*'" ;;
     esac
+    [[ "$dq_srun_mpi" =~ ^[A-Za-z0-9_]+$ ]] || dq_die "--mpi '$dq_srun_mpi' is not an srun --mpi type (srun --mpi=list)"
+    dq_site_setup launcher
     [ "${DQ_BUILD_LATER:-0}" = 1 ] || dq_require_build
+}
+
+# dq_site_setup WHERE: sources the site's setup file DQNLM_SITE_SETUP (or
+# --site-setup FILE), e.g. `module load openmpi`, in the launcher and, through
+# cluster-task.sh, before every task on every node. It runs without set -eu
+# (module scripts read unset variables) and must end with status 0. Exported
+# so that srun and mpirun pass it on to the tasks.
+dq_site_setup() {
+    [ -n "${DQNLM_SITE_SETUP:-}" ] || return 0
+    export DQNLM_SITE_SETUP
+    [ -r "$DQNLM_SITE_SETUP" ] || { echo "${DQ_NAME:-dqnlm} ($1): DQNLM_SITE_SETUP=$DQNLM_SITE_SETUP: no such readable file" >&2; exit 2; }
+    local flags=$- st
+    set +eu
+    # shellcheck disable=SC1090
+    source "$DQNLM_SITE_SETUP"
+    st=$?
+    [[ $flags == *e* ]] && set -e
+    [[ $flags == *u* ]] && set -u
+    [ "$st" = 0 ] || { echo "${DQ_NAME:-dqnlm} ($1): site setup $DQNLM_SITE_SETUP failed (status $st)" >&2; exit 2; }
 }
 dq_require_build() {
     [ -x "$DQ_BIN/replay_server/dqnlm-replay" ] || dq_die "no build in $DQ_BIN (run deploy/build.sh, or set DQNLM_BUILD)"
@@ -269,7 +298,7 @@ dq_run() {
     "$DQ_BIN/replay_server/dqnlm-replay" --config "$dq_profile_file" --set run.dir="$dq_run_dir" \
         --set actor.count="$dq_actors" "${dq_sets[@]}" --print-config >"$dq_run_dir/config.ini" ||
         dq_die "bad configuration (see above)"
-    export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
+    dq_allow_root_mpi
     trap 'dq_on_signal SIGTERM 143' TERM
     trap 'dq_on_signal SIGINT 130' INT
     rm -f "$dq_run_dir"/{replay,weights}.endpoint "$dq_run_dir"/*.host "$dq_run_dir"/*.status "$dq_run_dir/qnet.bin"

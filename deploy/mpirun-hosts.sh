@@ -60,6 +60,7 @@ export OMPI_MCA_btl_vader_single_copy_mechanism=none
 mpi=(mpirun --bind-to none --oversubscribe)
 read -r -a extra <<<"${DQNLM_MPIRUN_ARGS:-}"
 mpi+=("${extra[@]}")
+[ -z "${DQNLM_SITE_SETUP:-}" ] || mpi+=(-x DQNLM_SITE_SETUP) # cluster-task.sh sources it on each host
 
 dq_launch_replay() { "${mpi[@]}" -np 1 --host "${slots[0]}:1" "$@" </dev/null >"$dq_run_dir/logs/mpirun-replay.log" 2>&1 & }
 dq_launch_learner() { "${mpi[@]}" -np "$dq_ranks" --host "$(merge_hosts "$(host_list 1 "$dq_ranks")")" "$@" </dev/null >"$dq_run_dir/logs/mpirun-learner.log" 2>&1 & }

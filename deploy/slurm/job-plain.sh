@@ -2,7 +2,8 @@
 # (sourced inside the batch script; needs DQ_ROOT). The allocation's tasks
 # are shared out as job steps that run side by side (srun --exact): one task
 # for the replay server on the first node, --ranks tasks (default 1) for the
-# learner group (srun --mpi=pmix), every task left for actors.
+# learner group (srun --mpi=TYPE, --mpi option, default pmix), every task
+# left for actors.
 #
 # In an array task, the run folder is RUN_BASE/task-ID (RUN_BASE defaults to
 # runs/slurm-ARRAYJOBID), run.seed is raised by the task id, and with
@@ -30,9 +31,10 @@ if [ -n "${SLURM_ARRAY_TASK_ID:-}" ]; then
     fi
 fi
 [ -n "$dq_run_dir" ] || dq_run_dir=$SLURM_SUBMIT_DIR/runs/slurm-$SLURM_JOB_ID
-head_node=$(scontrol show hostnames "$SLURM_JOB_NODELIST" | head -n 1)
+head_node=$(scontrol show hostnames "$SLURM_JOB_NODELIST" | sed -n 1p)
 
 dq_launch_replay() { srun --exact -N 1 -n 1 -w "$head_node" "$@" </dev/null & }
-dq_launch_learner() { srun --exact -n "$dq_ranks" --mpi=pmix "$@" </dev/null & }
+dq_launch_learner() { srun --exact -n "$dq_ranks" --mpi="$dq_srun_mpi" "$@" </dev/null & }
 dq_launch_actors() { srun --exact -n "$dq_actors" "$@" </dev/null & }
+dq_log "learner group: srun --mpi=$dq_srun_mpi${DQNLM_SITE_SETUP:+; site setup $DQNLM_SITE_SETUP on every task}"
 dq_run
