@@ -18,7 +18,7 @@
 # in deploy/cluster-lib.sh. Worked example: docs/deploy.md.
 set -euo pipefail
 DQ_ROOT=$(cd "$(dirname "$0")/.." && pwd)
-DQ_SELF=$0 DQ_NAME=mpirun-hosts.sh DQ_HELP_LINES=2,19
+DQ_SELF=$0 DQ_NAME=mpirun-hosts.sh
 source "$DQ_ROOT/deploy/cluster-lib.sh"
 dq_parse_args "$@"
 [ -n "$dq_hostfile" ] && [ -f "$dq_hostfile" ] || dq_die "--hostfile FILE is required (try --help)"

@@ -9,7 +9,7 @@
 # runs/slurm-ARRAYJOBID), run.seed is raised by the task id, and with
 # --grid FILE the task's line of FILE (line ID+1, # comments and blank lines
 # skipped) holds more settings, `section.key=value` separated by spaces.
-DQ_SELF=$DQ_ROOT/deploy/slurm/job-plain.sh DQ_NAME=$(basename "$0") DQ_HELP_LINES=2,11
+DQ_SELF=${DQ_SELF:-$DQ_ROOT/deploy/slurm/job-plain.sh} DQ_NAME=${DQ_NAME:-$(basename "$0")}
 source "$DQ_ROOT/deploy/cluster-lib.sh"
 dq_parse_args "$@"
 [ -z "$dq_actors" ] || dq_die "--actors: the actors are the tasks left after replay and learner (sbatch -n)"
@@ -18,6 +18,7 @@ dq_actors=$((SLURM_NTASKS - 1 - dq_ranks))
 [ "$dq_actors" -ge 1 ] || dq_die "$SLURM_NTASKS tasks leave none for actors after 1 replay server and $dq_ranks learner rank(s)"
 
 if [ -n "${SLURM_ARRAY_TASK_ID:-}" ]; then
+    [ -z "$dq_resume" ] || dq_die "--resume continues one run, not an array"
     base=${dq_run_dir:-$SLURM_SUBMIT_DIR/runs/slurm-$SLURM_ARRAY_JOB_ID}
     dq_run_dir=$base/task-$SLURM_ARRAY_TASK_ID
     seed=$(dq_ini_get <("$DQ_BIN/replay_server/dqnlm-replay" --config "$dq_profile_file" "${dq_sets[@]}" --print-config) \
