@@ -244,7 +244,9 @@ dq_csv_new() {
 }
 
 # dq_progress: the learner's last metric row and the sums over the actors'
-# last rows, in one line; rows of before a resume are not shown again.
+# last rows, in one line; rows of before a resume are not shown again. The
+# actors' final_metric (LM env: validation loss, nats per byte) is shown in
+# bits per byte, as every table shows it.
 dq_progress() {
     local l a i
     l=$(dq_csv_new "$dq_run_dir/learner.csv" time_s updates loss q_mean updates_per_s replay_size replay_inserts |
@@ -255,7 +257,7 @@ dq_progress() {
         done | awk '{s += $1; e += $2; r += $3} $4 != "nan" && $4 != "?" {ret += $4; n++}
                     $5 != "nan" && $5 != "?" {m += $5; k++}
                     END {printf "actors: %d env steps, %d episodes, %.1f steps/s", s, e, r
-                         if (n) printf ", return %.3f", ret / n; if (k) printf ", final val loss %.3f", m / k}')
+                         if (n) printf ", return %.3f", ret / n; if (k) printf ", final val %.3f bits/byte", m / k / log(2)}')
     echo "${l:-[waiting] learner waiting for the replay server to fill} | $a"
 }
 

@@ -17,6 +17,7 @@
 #   `module load ...`, environment variables) is sourced first, without
 #   set -eu, on every node; a status other than 0 fails the task (exit 2).
 set -euo pipefail
+case "${1:-}" in -h|--help) awk 'NR > 1 && /^#SBATCH/ {exit} NR > 1 && /^#/ {sub(/^# ?/, ""); print; next} NR > 1 {exit}' "$0"; exit 0 ;; esac
 [ $# -ge 3 ] || { echo "usage: cluster-task.sh replay|learner|actor RUN_DIR PROGRAM [ARGS...]" >&2; exit 2; }
 role=$1 run_dir=$2
 shift 2
