@@ -6,7 +6,9 @@
 #      learner.updates runs to completion (exit 0) and leaves its checkpoint,
 #      metrics, and transitions from every actor in the replay server;
 #   2. scancel of an unbounded job: stopped in order — Q-network saved, no
-#      process left, job CANCELLED, the batch script's status 143;
+#      process left, job CANCELLED, the batch script's status 143; then
+#      sbatch dqnlm.sbatch --resume RUN continues it to a budget (learner and
+#      replay restored, learner.csv monotone across the resume);
 #   3. sbatch deploy/slurm/dqnlm-array.sbatch --grid: two array tasks at once,
 #      each with its own run folder, seed, settings and ports, with
 #      --mpi pmix_v4 (not the default) reaching the learner's srun;
@@ -84,7 +86,8 @@ v=$(env -u OMPI_ALLOW_RUN_AS_ROOT bash -c "DQ_ROOT='$src'; source '$src/deploy/c
 # 2. scancel of a job without a budget.
 t0=$SECONDS
 jid=$(sbatch --parsable -N 1 -n 4 -t 5 -o "$D/cancel-%j.out" "$src/deploy/slurm/dqnlm.sbatch" \
-      "${sets[@]}" --run-dir "$D/cancel" --set learner.updates=0) || fail "sbatch refused the job"
+      "${sets[@]}" --run-dir "$D/cancel" --set learner.updates=0 --set replay.checkpoint="$D/cancel/replay.ckpt") ||
+    fail "sbatch refused the job"
 jobs_started=$jid
 for ((i = 0; i < 300; i++)); do
     v=$(awk -F, 'NR == 1 {for (i = 1; i <= NF; i++) if ($i == "weights_version") c = i; next} {x = $c} END {print x + 0}' \
@@ -101,6 +104,27 @@ grep -q "saved the Q-network" "$D"/cancel/logs/learner-0.log || fail "the learne
 grep -q "stop requested (SIGTERM)" "$D"/cancel-"$jid".out || fail "the batch script did not shut down in order"
 pgrep -f "$D/cancel" >/dev/null && fail "processes of the cancelled job still run: $(pgrep -af "$D/cancel")"
 echo "scancel: stopped in order in $((SECONDS - t0)) s, checkpoint written"
+
+# 2b. The cancelled run resumed (--resume RUN) with a budget: learner and
+# replay restored, learner.csv continued with monotone updates and time_s.
+t0=$SECONDS
+rows=$(($(wc -l <"$D/cancel/learner.csv") - 1))
+stop_u=$(sed -n 's/.*saved the Q-network after \([0-9]*\) updates.*/\1/p' "$D/cancel/logs/learner-0.log" | tail -n 1)
+budget=$((stop_u + 500))
+jid=$(sbatch --parsable -N 1 -n 4 -t 5 -o "$D/resume-%j.out" "$src/deploy/slurm/dqnlm.sbatch" \
+      --resume "$D/cancel" --set learner.updates=$budget) || fail "sbatch refused the resume job"
+jobs_started=$jid
+state=$(dl_wait_job "$jid" 90)
+[ "$state" = COMPLETED ] || fail "resume job ended $state"
+grep -q "resumed from .* at update $stop_u," "$D/cancel/logs/learner-0.log" || fail "the learner did not resume from update $stop_u"
+grep -q "saved the Q-network after $budget updates" "$D/cancel/logs/learner-0.log" || fail "the resumed learner did not reach $budget"
+grep -q "restored [1-9][0-9]* items" "$D/cancel/logs/replay-0.log" || fail "the replay server restored nothing"
+awk -F, 'NR == 1 {for (i = 1; i <= NF; i++) c[$i] = i; next}
+    NR > 2 && !($c["updates"] > u && $c["time_s"] > t) {print "row " NR - 1 ": update " $c["updates"] ", time_s " $c["time_s"]; bad = 1}
+    {u = $c["updates"]; t = $c["time_s"]} END {exit bad}' "$D/cancel/learner.csv" ||
+    fail "learner.csv not monotone across the resume"
+[ "$(($(wc -l <"$D/cancel/learner.csv") - 1))" -gt "$rows" ] || fail "no learner.csv rows after the resume"
+echo "resume: from update $stop_u to $budget in $((SECONDS - t0)) s, $(sed -n 's/.*restored \([0-9]*\) items.*/\1/p' "$D/cancel/logs/replay-0.log") replay items restored"
 
 # 3. A job array over a two-line grid, both tasks at once.
 t0=$SECONDS
