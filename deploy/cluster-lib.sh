@@ -34,7 +34,7 @@ DQ_BIN=${DQNLM_BUILD:-$DQ_ROOT/build}
 source "$DQ_ROOT/deploy/ini.sh"
 dq_profile=chain dq_run_dir="" dq_sets=() dq_ranks="" dq_actors="" dq_bind='*' dq_port_base='*'
 dq_hostfile="" dq_grid="" dq_srun_mpi=${DQNLM_SRUN_MPI:-pmix} dq_resume=""
-declare -A dq_rows0=() # rows each metric file had when this job started (resume)
+declare -gA dq_rows0=() # rows each metric file had when this job started (resume)
 dq_pid_replay="" dq_pid_learner="" dq_pid_actors=""
 
 # Open MPI refuses to run as root unless told; only root is told.
