@@ -150,6 +150,7 @@ actor_t *actor_new(const dq_config_t *cfg, char *why, size_t whylen)
         rc = dq_env_open(&a->envs[e], cfg, "train", seed, why, whylen);
         if (rc < 0) goto fail;
     }
+    if (dq_env_describe(&a->envs[0])) DQ_INFO("%s", dq_env_describe(&a->envs[0]));
     a->obs_dim = a->envs[0].obs_dim;
     a->n_actions = a->envs[0].n_actions;
     a->obs = calloc((size_t)a->n_envs * a->obs_dim, sizeof(float));

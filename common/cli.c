@@ -12,16 +12,77 @@
 #include "err.h"
 #include "log.h"
 
+/* Value names of the string keys that name a file, a folder or a grammar;
+ * every other key's comes from its kind (metavar below). */
+static const char *const named_values[][2] = {
+    {"actor.exploration", "SCHEDULE"},
+    {"lm.schedule", "SCHEDULE"},
+    {"replay.endpoint", "ENDPOINT"},
+    {"replay.checkpoint", "FILE"},
+    {"eval.qnet", "FILE"},
+    {"lm.curve", "FILE"},
+    {"lm.save", "FILE"},
+    {"lm.checkpoint", "FILE"},
+    {"eval.out", "DIR"},
+    {"ablation.dir", "DIR"},
+    {"ablation.out", "DIR"},
+    {"run.dir", "DIR"},
+    {"lm.corpus", "PATHS"},
+    {"lm.action_seq", "I,J,..."},
+    {"lm.sizes", "LxWxHxC,..."},
+    {"lm.batch_sizes", "B,..."},
+    {"run.seed", "SEED"},
+    {"lm.instance_seed", "SEED"},
+    {"lm.lr", "LR"},
+};
+
+/* The value name --help shows for an alias of key ("actor.id" -> N): a
+ * named one, the choices of a key that has them ("train|heldout"), or the
+ * key's kind (N, X, true|false, VALUE). */
+static const char *metavar(const char *key, char *buf, size_t len)
+{
+    for (size_t i = 0; i < sizeof named_values / sizeof named_values[0]; i++)
+        if (!strcmp(named_values[i][0], key)) return named_values[i][1];
+    size_t n;
+    const dq_config_key_t *keys = dq_config_keys(&n);
+    for (size_t i = 0; i < n; i++) {
+        size_t sl = strlen(keys[i].section);
+        if (strncmp(key, keys[i].section, sl) || key[sl] != '.' ||
+            strcmp(key + sl + 1, keys[i].key))
+            continue;
+        switch (keys[i].kind) {
+        case DQ_CFG_INT: return "N";
+        case DQ_CFG_REAL: return "X";
+        case DQ_CFG_BOOL: return "true|false";
+        case DQ_CFG_STR: break;
+        }
+        const char *end = keys[i].lo > 0 && keys[i].doc[0] == '[' ? strchr(keys[i].doc, ']') : NULL;
+        if (!end) break;
+        snprintf(buf, len, "%.*s", (int)(end - keys[i].doc - 1), keys[i].doc + 1);
+        return buf;
+    }
+    return "VALUE";
+}
+
 static void print_usage(const dq_cli_spec_t *spec, FILE *out)
 {
     fprintf(out, "Usage: %s [options]\n%s\n\nOptions:\n", spec->program, spec->summary);
     fprintf(out, "  -h, --help                 show this help and exit\n"
                  "      --help-config          list every configuration key and exit\n"
                  "  -c, --config FILE          read an INI configuration file\n"
-                 "  -s, --set SECTION.KEY=VAL  override one key (repeatable; after --config)\n"
+                 "  -s, --set SECTION.KEY=VALUE\n"
+                 "                             override one key (repeatable; after --config)\n"
                  "      --print-config         print the effective configuration and exit\n");
-    for (const dq_cli_alias_t *a = spec->aliases; a && a->flag; a++)
-        fprintf(out, "      %-22s %s (same as --set %s=VALUE)\n", a->flag, a->help, a->key);
+    for (const dq_cli_alias_t *a = spec->aliases; a && a->flag; a++) {
+        char choices[128], usage[192];
+        const char *mv = metavar(a->key, choices, sizeof choices);
+        int w = snprintf(usage, sizeof usage, "%s %s", a->flag, mv);
+        if (w <= 22)
+            fprintf(out, "      %-22s %s (same as --set %s=%s)\n", usage, a->help, a->key, mv);
+        else
+            fprintf(out, "      %s\n%29s%s (same as --set %s=%s)\n", usage, "", a->help, a->key,
+                    mv);
+    }
     fprintf(out, "\nConfiguration keys are documented in docs/config.md.\n");
 }
 

@@ -237,6 +237,18 @@ int dq_config_set(dq_config_t *cfg, const char *assignment, const char *source, 
     return dq_config_set_value(cfg, section, key, eq + 1, source, err, errlen);
 }
 
+/* The shortest %g form that reads back as the same double: 0.99 rather
+ * than 0.98999999999999999 (%.17g), and still exact. */
+static void write_real(FILE *out, const char *key, double v)
+{
+    char text[40];
+    for (int prec = 1; prec <= 17; prec++) {
+        snprintf(text, sizeof text, "%.*g", prec, v);
+        if (strtod(text, NULL) == v) break;
+    }
+    fprintf(out, "%s = %s\n", key, text);
+}
+
 int dq_config_write(const dq_config_t *cfg, FILE *out)
 {
     const char *last = "";
@@ -249,7 +261,7 @@ int dq_config_write(const dq_config_t *cfg, FILE *out)
         const char *base = (const char *)cfg + k->offset;
         switch (k->kind) {
         case DQ_CFG_INT: fprintf(out, "%s = %ld\n", k->key, *(const long *)base); break;
-        case DQ_CFG_REAL: fprintf(out, "%s = %.17g\n", k->key, *(const double *)base); break;
+        case DQ_CFG_REAL: write_real(out, k->key, *(const double *)base); break;
         case DQ_CFG_BOOL:
             fprintf(out, "%s = %s\n", k->key, *(const int *)base ? "true" : "false");
             break;

@@ -44,7 +44,7 @@
       "fraction of records held out for validation (per slice)")                                   \
     X(lm, heldout_fraction, REAL, "0.3", 0.05, 0.95,                                               \
       "fraction of records in the held-out instances' corpus slice")                               \
-    X(lm, instances, STR, "train", 1, 0,                                                           \
+    X(lm, instance_set, STR, "train", 1, 0,                                                        \
       "[train|heldout] instance set programs draw from (dqnlm-lmtrain, evaluation)")               \
     X(lm, mode, STR, "pretrain", 1, 0,                                                             \
       "[pretrain|finetune] random init, or start from lm.checkpoint")                              \

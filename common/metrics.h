@@ -27,6 +27,17 @@ dq_metrics_t *dq_metrics_open(const char *path, const char *header);
 void dq_metrics_row(dq_metrics_t *m, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void dq_metrics_close(dq_metrics_t **self_p);
 
+/* A resumed run continues its metric file: finds the last row whose column
+ * `counter` is <= upto, cuts off the rows after it (written after the
+ * checkpoint the run resumes from, so that the counters stay monotone) and
+ * puts that row's columns names[0..n) into values (NAN for a column the file
+ * lacks). Returns 1 when such a row exists, 0 when there is none (no file, or
+ * only a header: values untouched), or a negative dq_err_t (DQ_EIO,
+ * DQ_EFORMAT for a file without the counter column) with the reason in why.
+ * Call it before dq_metrics_open appends to the file. */
+int dq_metrics_resume(const char *path, const char *counter, double upto, const char *const *names,
+                      double *values, int n, char *why, size_t whylen);
+
 /* The comma-separated names of a column list (a string literal). */
 #define DQ_METRICS_NAME_(name, fmt, expr) "," #name
 #define DQ_METRICS_HEADER(COLS) (&(COLS(DQ_METRICS_NAME_))[1])

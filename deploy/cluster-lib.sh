@@ -33,11 +33,21 @@ DQ_TASK=$DQ_ROOT/deploy/cluster-task.sh
 DQ_BIN=${DQNLM_BUILD:-$DQ_ROOT/build}
 source "$DQ_ROOT/deploy/ini.sh"
 dq_profile=chain dq_run_dir="" dq_sets=() dq_ranks="" dq_actors="" dq_bind='*' dq_port_base='*'
-dq_hostfile="" dq_grid=""
+dq_hostfile="" dq_grid="" dq_srun_mpi=${DQNLM_SRUN_MPI:-pmix} dq_resume=""
+declare -gA dq_rows0=() # rows each metric file had when this job started (resume)
 dq_pid_replay="" dq_pid_learner="" dq_pid_actors=""
+
+# Open MPI refuses to run as root unless told; only root is told.
+dq_allow_root_mpi() {
+    [ "$(id -u)" != 0 ] || export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
+}
 
 dq_log() { echo "[$(date +%H:%M:%S)] $*"; }
 dq_die() { echo "${DQ_NAME:-dqnlm}: $*" >&2; exit 2; }
+
+# dq_help FILE: the comment block that opens FILE (after the #! line, up to
+# the first line that is not a comment, or #SBATCH), without the '# '.
+dq_help() { awk 'NR > 1 && /^#SBATCH/ {exit} NR > 1 && /^#/ {sub(/^# ?/, ""); print; next} NR > 1 {exit}' "$1"; }
 
 # The options every launcher takes (docs/deploy.md lists them). The build is
 # checked here unless the launcher builds it first (DQ_BUILD_LATER=1).
@@ -53,10 +63,19 @@ dq_parse_args() {
         --port-base) dq_port_base=$2; shift 2 ;;
         --hostfile) dq_hostfile=$2; shift 2 ;;
         --grid) dq_grid=$2; shift 2 ;;
-        -h|--help) sed -n "${DQ_HELP_LINES:-2,20}p" "$DQ_SELF" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        --mpi) dq_srun_mpi=$2; shift 2 ;;
+        --resume) dq_resume=$2; shift 2 ;;
+        --site-setup) [ -r "$2" ] || dq_die "--site-setup '$2': no such readable file"
+                      DQNLM_SITE_SETUP=$(cd "$(dirname "$2")" && pwd)/$(basename "$2"); shift 2 ;;
+        -h|--help) dq_help "$DQ_SELF"; exit 0 ;;
         *) dq_die "unknown option '$1' (try --help)" ;;
         esac
     done
+    if [ -n "$dq_resume" ]; then
+        [ -f "$dq_resume/config.ini" ] || dq_die "--resume $dq_resume: no run folder there (no config.ini)"
+        [ -z "$dq_run_dir" ] || [ "$dq_run_dir" -ef "$dq_resume" ] || dq_die "--resume RUN continues RUN: no --run-dir"
+        dq_run_dir=$dq_resume dq_profile=$dq_resume/config.ini
+    fi
     case "$dq_profile" in
     *.ini) dq_profile_file=$(cd "$(dirname "$dq_profile")" && pwd)/$(basename "$dq_profile") ;;
     *) dq_profile_file=$DQ_ROOT/deploy/profiles/$dq_profile.ini ;;
@@ -73,7 +92,28 @@ dq_parse_args() {
     *) [[ "$dq_port_base" =~ ^[0-9]+$ ]] && [ "$dq_port_base" -ge 1024 ] && [ "$dq_port_base" -le 65534 ] ||
            dq_die "--port-base '$dq_port_base' is not a port in [1024, 65534], 'job' or '*'" ;;
     esac
+    [[ "$dq_srun_mpi" =~ ^[A-Za-z0-9_]+$ ]] || dq_die "--mpi '$dq_srun_mpi' is not an srun --mpi type (srun --mpi=list)"
+    dq_site_setup launcher
     [ "${DQ_BUILD_LATER:-0}" = 1 ] || dq_require_build
+}
+
+# dq_site_setup WHERE: sources the site's setup file DQNLM_SITE_SETUP (or
+# --site-setup FILE), e.g. `module load openmpi`, in the launcher and, through
+# cluster-task.sh, before every task on every node. It runs without set -eu
+# (module scripts read unset variables) and must end with status 0. Exported
+# so that srun and mpirun pass it on to the tasks.
+dq_site_setup() {
+    [ -n "${DQNLM_SITE_SETUP:-}" ] || return 0
+    export DQNLM_SITE_SETUP
+    [ -r "$DQNLM_SITE_SETUP" ] || { echo "${DQ_NAME:-dqnlm} ($1): DQNLM_SITE_SETUP=$DQNLM_SITE_SETUP: no such readable file" >&2; exit 2; }
+    local flags=$- st
+    set +eu
+    # shellcheck disable=SC1090
+    source "$DQNLM_SITE_SETUP"
+    st=$?
+    [[ $flags == *e* ]] && set -e
+    [[ $flags == *u* ]] && set -u
+    [ "$st" = 0 ] || { echo "${DQ_NAME:-dqnlm} ($1): site setup $DQNLM_SITE_SETUP failed (status $st)" >&2; exit 2; }
 }
 dq_require_build() {
     [ -x "$DQ_BIN/replay_server/dqnlm-replay" ] || dq_die "no build in $DQ_BIN (run deploy/build.sh, or set DQNLM_BUILD)"
@@ -193,19 +233,31 @@ dq_summary() {
     done
 }
 
+# dq_csv_rows FILE: its number of lines (0 when missing).
+dq_csv_rows() { [ -f "$1" ] && wc -l <"$1" || echo 0; }
+
+# dq_csv_new FILE COLUMN...: dq_csv_last, but nothing until FILE has a row
+# written by this job (a resumed run's files hold the rows of before).
+dq_csv_new() {
+    [ "$(dq_csv_rows "$1")" -gt "${dq_rows0[$1]:-0}" ] || return 0
+    dq_csv_last "$@"
+}
+
 # dq_progress: the learner's last metric row and the sums over the actors'
-# last rows, in one line.
+# last rows, in one line; rows of before a resume are not shown again. The
+# actors' final_metric (LM env: validation loss, nats per byte) is shown in
+# bits per byte, as every table shows it.
 dq_progress() {
     local l a i
-    l=$(dq_csv_last "$dq_run_dir/learner.csv" time_s updates loss q_mean updates_per_s replay_size replay_inserts |
+    l=$(dq_csv_new "$dq_run_dir/learner.csv" time_s updates loss q_mean updates_per_s replay_size replay_inserts |
         awk '{printf "[%5.0fs] update %d, loss %.3g, mean Q %.3f, %.1f updates/s, replay %d items (%d inserted)",
               $1, $2, $3, $4, $5, $6, $7}')
     a=$(for ((i = 0; i < dq_actors; i++)); do
-            dq_csv_last "$dq_run_dir/actor-$i.csv" env_steps episodes steps_per_s return_mean final_metric_mean
+            dq_csv_new "$dq_run_dir/actor-$i.csv" env_steps episodes steps_per_s return_mean final_metric_mean
         done | awk '{s += $1; e += $2; r += $3} $4 != "nan" && $4 != "?" {ret += $4; n++}
                     $5 != "nan" && $5 != "?" {m += $5; k++}
                     END {printf "actors: %d env steps, %d episodes, %.1f steps/s", s, e, r
-                         if (n) printf ", return %.3f", ret / n; if (k) printf ", final val loss %.3f", m / k}')
+                         if (n) printf ", return %.3f", ret / n; if (k) printf ", final val %.3f bits/byte", m / k / log(2)}')
     echo "${l:-[waiting] learner waiting for the replay server to fill} | $a"
 }
 
@@ -262,14 +314,33 @@ dq_watch() {
     done
 }
 
+# dq_resume_setup: --resume RUN continues RUN with its own configuration (kept
+# as logs/config-before-resume-N.ini, as config.ini is written anew) and the
+# learner and replay restored from RUN/learner.ckpt and replay.checkpoint.
+dq_resume_setup() {
+    local n=1 ckpt
+    while [ -e "$dq_run_dir/logs/config-before-resume-$n.ini" ]; do n=$((n + 1)); done
+    cp "$dq_run_dir/config.ini" "$dq_run_dir/logs/config-before-resume-$n.ini"
+    dq_profile_file=$dq_run_dir/logs/config-before-resume-$n.ini
+    dq_sets=(--set learner.resume=true --set replay.restore=true "${dq_sets[@]}")
+    ckpt=$(dq_ini_get "$dq_profile_file" replay checkpoint)
+    [ -n "$ckpt" ] || dq_log "warning: $dq_run_dir was run without replay.checkpoint: the replay starts empty"
+    local f
+    for f in "$dq_run_dir"/learner.csv "$dq_run_dir"/actor-*.csv; do
+        [ -f "$f" ] && dq_rows0[$f]=$(dq_csv_rows "$f")
+    done
+    dq_log "resuming $dq_run_dir (resume $n): learner from ${dq_run_dir}/learner.ckpt, replay from ${ckpt:-nothing}"
+}
+
 dq_run() {
     dq_require_build
     mkdir -p "$dq_run_dir/logs"
     dq_run_dir=$(cd "$dq_run_dir" && pwd)
+    [ -z "$dq_resume" ] || dq_resume_setup
     "$DQ_BIN/replay_server/dqnlm-replay" --config "$dq_profile_file" --set run.dir="$dq_run_dir" \
         --set actor.count="$dq_actors" "${dq_sets[@]}" --print-config >"$dq_run_dir/config.ini" ||
         dq_die "bad configuration (see above)"
-    export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
+    dq_allow_root_mpi
     trap 'dq_on_signal SIGTERM 143' TERM
     trap 'dq_on_signal SIGINT 130' INT
     rm -f "$dq_run_dir"/{replay,weights}.endpoint "$dq_run_dir"/*.host "$dq_run_dir"/*.status "$dq_run_dir/qnet.bin"

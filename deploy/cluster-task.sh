@@ -12,8 +12,12 @@
 #   the port the server records in RUN_DIR/ROLE.endpoint (docs/deploy.md);
 # - an actor's id is its rank: `--id RANK` is appended to its arguments, and
 #   its node's name goes to RUN_DIR/actor-RANK.host (for the job's summary);
-# - output goes to RUN_DIR/logs/ROLE-RANK.log.
+# - output goes to RUN_DIR/logs/ROLE-RANK.log;
+# - the site's setup file DQNLM_SITE_SETUP (the launchers' --site-setup FILE;
+#   `module load ...`, environment variables) is sourced first, without
+#   set -eu, on every node; a status other than 0 fails the task (exit 2).
 set -euo pipefail
+case "${1:-}" in -h|--help) awk 'NR > 1 && /^#SBATCH/ {exit} NR > 1 && /^#/ {sub(/^# ?/, ""); print; next} NR > 1 {exit}' "$0"; exit 0 ;; esac
 [ $# -ge 3 ] || { echo "usage: cluster-task.sh replay|learner|actor RUN_DIR PROGRAM [ARGS...]" >&2; exit 2; }
 role=$1 run_dir=$2
 shift 2
@@ -22,6 +26,16 @@ host=${DQNLM_NODE_ADDR:-${SLURMD_NODENAME:-$(hostname)}}
 mkdir -p "$run_dir/logs"
 exec >"$run_dir/logs/$role-$rank.log" 2>&1
 echo "cluster-task: $role rank $rank on $host (pid $$)"
+if [ -n "${DQNLM_SITE_SETUP:-}" ]; then
+    [ -r "$DQNLM_SITE_SETUP" ] || { echo "cluster-task: DQNLM_SITE_SETUP=$DQNLM_SITE_SETUP: no such readable file on $host" >&2; exit 2; }
+    set +eu
+    # shellcheck disable=SC1090
+    source "$DQNLM_SITE_SETUP"
+    st=$?
+    set -eu
+    [ "$st" = 0 ] || { echo "cluster-task: site setup $DQNLM_SITE_SETUP failed on $host (status $st)" >&2; exit 2; }
+    echo "cluster-task: site setup $DQNLM_SITE_SETUP sourced"
+fi
 record_host() { echo "$host" >"$run_dir/$1.tmp.$$" && mv "$run_dir/$1.tmp.$$" "$run_dir/$1"; }
 case "$role" in
 replay) record_host replay.host ;;

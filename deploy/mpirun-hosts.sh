@@ -18,7 +18,7 @@
 # in deploy/cluster-lib.sh. Worked example: docs/deploy.md.
 set -euo pipefail
 DQ_ROOT=$(cd "$(dirname "$0")/.." && pwd)
-DQ_SELF=$0 DQ_NAME=mpirun-hosts.sh DQ_HELP_LINES=2,19
+DQ_SELF=$0 DQ_NAME=mpirun-hosts.sh
 source "$DQ_ROOT/deploy/cluster-lib.sh"
 dq_parse_args "$@"
 [ -n "$dq_hostfile" ] && [ -f "$dq_hostfile" ] || dq_die "--hostfile FILE is required (try --help)"
@@ -60,6 +60,7 @@ export OMPI_MCA_btl_vader_single_copy_mechanism=none
 mpi=(mpirun --bind-to none --oversubscribe)
 read -r -a extra <<<"${DQNLM_MPIRUN_ARGS:-}"
 mpi+=("${extra[@]}")
+[ -z "${DQNLM_SITE_SETUP:-}" ] || mpi+=(-x DQNLM_SITE_SETUP) # cluster-task.sh sources it on each host
 
 dq_launch_replay() { "${mpi[@]}" -np 1 --host "${slots[0]}:1" "$@" </dev/null >"$dq_run_dir/logs/mpirun-replay.log" 2>&1 & }
 dq_launch_learner() { "${mpi[@]}" -np "$dq_ranks" --host "$(merge_hosts "$(host_list 1 "$dq_ranks")")" "$@" </dev/null >"$dq_run_dir/logs/mpirun-learner.log" 2>&1 & }

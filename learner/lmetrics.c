@@ -8,6 +8,7 @@
 
 #include "cli.h"
 #include "log.h"
+#include "metrics.h"
 #include "sampler.h"
 
 /* The columns of RUN_DIR/learner.csv, a row every learner.metrics_every
@@ -17,7 +18,7 @@
  * dqnlm-report and the deploy scripts, by name. */
 /* clang-format off */
 #define LEARNER_METRIC_COLS(X)                                                                     \
-    X(time_s,          "%.3f",     now - M->t_start)                                               \
+    X(time_s,          "%.3f",     M->base[0] + now - M->t_start)                                               \
     X(updates,         "%" PRIu64, L->prog.updates)                                                \
     X(loss,            "%.6g",     acc[UPD_LOSS] / n)                                              \
     X(q_mean,          "%.6g",     acc[UPD_Q] / n)                                                 \
@@ -27,9 +28,9 @@
     X(samples_per_s,   "%.1f",     ups * (double)L->cfg->learner_batch)                            \
     X(replay_size,     "%.0f",     L->replay_size)                                                 \
     X(replay_inserts,  "%.0f",     L->replay_inserts)                                              \
-    X(wait_s,          "%.4f",     L->t_wait)                                                      \
-    X(compute_s,       "%.4f",     L->t_compute)                                                   \
-    X(allreduce_s,     "%.4f",     L->t_allreduce)                                                 \
+    X(wait_s,          "%.4f",     M->base[1] + L->t_wait)                                         \
+    X(compute_s,       "%.4f",     M->base[2] + L->t_compute)                                      \
+    X(allreduce_s,     "%.4f",     M->base[3] + L->t_allreduce)                                    \
     X(weights_version, "%" PRIu64, L->prog.version)                                                \
     X(grad_norm,       "%.4g",     (double)grad_norm)                                              \
     X(invalid,         "%.0f",     acc[UPD_INVALID])
@@ -43,11 +44,34 @@ void lmetrics_open(learner_t *L)
     L->metrics = dq_metrics_open(path, DQ_METRICS_HEADER(LEARNER_METRIC_COLS));
 }
 
+/* A resumed learner continues learner.csv: time_s and the cumulative timers
+ * go on from the last row at or before the checkpoint's update, and rows
+ * written after the checkpoint (by a learner killed before its next one)
+ * are cut, so updates, time_s and the timers never go backwards. */
+static void continue_csv(lmetrics_t *M, const learner_t *L)
+{
+    static const char *const names[] = {"time_s", "wait_s", "compute_s", "allreduce_s"};
+    char path[DQ_CONFIG_STR_MAX + 32], why[512];
+    snprintf(path, sizeof path, "%s/learner.csv", L->cfg->run_dir);
+    double v[4];
+    int rc =
+        dq_metrics_resume(path, "updates", (double)L->prog.updates, names, v, 4, why, sizeof why);
+    if (rc < 0) {
+        DQ_WARN("learner.csv does not continue: %s", why);
+        return;
+    }
+    if (rc == 0) return;
+    for (int k = 0; k < 4; k++) M->base[k] = isfinite(v[k]) ? v[k] : 0.0;
+    DQ_INFO("learner.csv continues after update %" PRIu64 " at time_s %.3f", L->prog.updates,
+            M->base[0]);
+}
+
 void lmetrics_start(lmetrics_t *M, const learner_t *L)
 {
     memset(M, 0, sizeof *M);
     M->t_start = M->t_row = dq_now();
     M->row_updates = L->prog.updates;
+    if (L->rank == 0 && L->cfg->learner_resume && L->prog.updates > 0) continue_csv(M, L);
 }
 
 static void write_row(lmetrics_t *M, learner_t *L, float grad_norm)

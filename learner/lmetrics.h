@@ -15,11 +15,14 @@ typedef struct {
     double t_start, t_row; /* when training began, when the last row was written */
     uint64_t row_updates;  /* updates at the last row */
     double acc[UPD_N];     /* stats since the last row: sums, UPD_MAX_TD a maximum */
+    double base[4]; /* a resumed run: time_s, wait_s, compute_s, allreduce_s it continues from */
 } lmetrics_t;
 
 /* Rank 0 opens RUN_DIR/learner.csv into L->metrics (a failure to open is
  * logged by metrics.c and leaves rows unwritten). */
 void lmetrics_open(learner_t *L);
+/* On a resumed run (learner.resume, a checkpoint loaded), rank 0 continues
+ * learner.csv from the checkpoint's update (dq_metrics_resume). */
 void lmetrics_start(lmetrics_t *M, const learner_t *L);
 /* Adds one update's stats; writes a row (rank 0) when one is due and then
  * asks the replay server for fresh STATS. */

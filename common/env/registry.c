@@ -21,3 +21,5 @@ int dq_env_open(dq_env_t *env, const dq_config_t *cfg, const char *instance_set,
     snprintf(why, whylen, "env.name = %s: no such environment", cfg->env_name);
     return DQ_ECONFIG;
 }
+
+const char *dq_env_describe(const dq_env_t *env) { return lmenv_describe_corpus(env); }

@@ -19,4 +19,9 @@
 int dq_env_open(dq_env_t *env, const dq_config_t *cfg, const char *instance_set, uint64_t seed,
                 char *why, size_t whylen);
 
+/* What an opened environment read at start (the LM environment: its corpus,
+ * slice and splits; lmenv_describe_corpus), for the program to log once;
+ * NULL when there is nothing to say (the chain). */
+const char *dq_env_describe(const dq_env_t *env);
+
 #endif

@@ -13,6 +13,7 @@
 # instead of leaving through the default route. `down` kills what still runs
 # inside the namespaces (only there), deletes them and removes the guard.
 set -uo pipefail
+case "${1:-}" in -h|--help) awk 'NR > 1 && /^#SBATCH/ {exit} NR > 1 && /^#/ {sub(/^# ?/, ""); print; next} NR > 1 {exit}' "$0"; exit 0 ;; esac
 [ $# -ge 3 ] || { sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'; exit 2; }
 cmd=$1 pfx=$2 net=$3 n=${4:-3}
 [[ "$net" =~ ^[0-9]+\.[0-9]+\.[0-9]+$ ]] || { echo "fakehosts.sh: SUBNET24 '$net' is not A.B.C" >&2; exit 2; }

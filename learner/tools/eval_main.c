@@ -70,6 +70,7 @@ static int draw_instances(const dq_config_t *cfg, const char *set, uint64_t seed
         DQ_ERROR("%s", why);
         return DQ_ECONFIG;
     }
+    DQ_INFO("%s", lmenv_describe_corpus(&env));
     int rc = DQ_OK;
     for (int i = 0; i < n && rc == DQ_OK; i++) {
         lmenv_info_t info;

@@ -16,7 +16,7 @@
  * Ctrl-C stops after the current decision and keeps the CSV (exit 130); a run
  * that diverged exits 3, configuration errors 2.
  *
- *   dqnlm-lmtrain --schedule cosine:warmup=0.05 --lr 3e-3 --out curve.csv
+ *   dqnlm-lmtrain --schedule cosine:warmup=0.05 --lr 3e-3 --curve curve.csv
  *   dqnlm-lmtrain --qnet RUN/qnet.bin --instance-set heldout --instance 3855295499
  */
 #include <math.h>
@@ -131,7 +131,7 @@ static void describe(const dq_config_t *cfg, const driver_t *d, const lmenv_info
         schedule_format(&d->sched, how, sizeof how);
     DQ_INFO("instance %llu (%s): %d layers, width %d, %d heads, context %d, batch %d, %zu "
             "parameters, lr %.3g, %s; %ld decisions x %ld AdamW steps",
-            (unsigned long long)info->instance_seed, cfg->lm_instances, info->layers,
+            (unsigned long long)info->instance_seed, cfg->lm_instance_set, info->layers,
             info->channels, info->heads, info->context, info->batch, info->num_params,
             info->lr_init, how, cfg->lm_episode_steps, cfg->lm_opt_steps);
 }
@@ -227,11 +227,11 @@ int main(int argc, char **argv)
         {"--size", "lm.sizes", "model size LAYERSxWIDTHxHEADSxCONTEXT"},
         {"--batch", "lm.batch_sizes", "batch size"},
         {"--steps", "lm.episode_steps", "decisions (each lm.opt_steps AdamW steps)"},
-        {"--instance-set", "lm.instances", "instance set: train or heldout"},
+        {"--instance-set", "lm.instance_set", "instance set: train or heldout"},
         {"--instance", "lm.instance_seed",
          "reproduce this instance seed (dqnlm-eval's episodes.csv)"},
         {"--seed", "run.seed", "seed of the instance stream"},
-        {"--out", "lm.curve", "CSV path for the loss curve"},
+        {"--curve", "lm.curve", "CSV path for the loss curve"},
         {"--save", "lm.save", "write the trained LM checkpoint here"},
         {NULL, NULL, NULL}};
     dq_cli_spec_t spec = {"dqnlm-lmtrain",
@@ -250,11 +250,12 @@ int main(int argc, char **argv)
         return 2;
     }
     dq_env_t env;
-    if (lmenv_init(&env, &cfg, cfg.lm_instances, (uint64_t)cfg.run_seed, why, sizeof why) < 0) {
+    if (lmenv_init(&env, &cfg, cfg.lm_instance_set, (uint64_t)cfg.run_seed, why, sizeof why) < 0) {
         fprintf(stderr, "dqnlm-lmtrain: %s\n", why);
         dq_qnet_free(&d.net);
         return 2;
     }
+    DQ_INFO("%s", lmenv_describe_corpus(&env));
     rc = setup_driver(&d, &cfg, env.n_actions);
     if (rc == DQ_OK && cfg.lm_instance_seed >= 0)
         lmenv_set_instance_seed(&env, (uint64_t)cfg.lm_instance_seed);

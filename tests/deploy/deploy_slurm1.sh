@@ -6,9 +6,17 @@
 #      learner.updates runs to completion (exit 0) and leaves its checkpoint,
 #      metrics, and transitions from every actor in the replay server;
 #   2. scancel of an unbounded job: stopped in order — Q-network saved, no
-#      process left, job CANCELLED, the batch script's status 143;
+#      process left, job CANCELLED, the batch script's status 143; then
+#      sbatch dqnlm.sbatch --resume RUN continues it to a budget (learner and
+#      replay restored, learner.csv monotone across the resume);
 #   3. sbatch deploy/slurm/dqnlm-array.sbatch --grid: two array tasks at once,
-#      each with its own run folder, seed, settings and ports.
+#      each with its own run folder, seed, settings and ports, with
+#      --mpi pmix_v4 (not the default) reaching the learner's srun;
+#   4. the site-setup hook (DQNLM_SITE_SETUP in job 1, --site-setup in job 3)
+#      is sourced in the batch script and before every task: each leaves a
+#      marker, and a variable it exports reaches the task; a failing hook
+#      fails the job with a message; Open MPI's run-as-root permission is
+#      exported only for root.
 # Needs root and slurm-wlm/munge (skips otherwise). About 30-60 s.
 set -uo pipefail
 B=$(cd "$1" && pwd)
@@ -26,21 +34,60 @@ dl_slurm1_up || exit 1
 cd "$D"
 sets=(--profile chain --bind 127.0.0.1 --set learner.min_replay=1000 --set learner.metrics_every=50)
 
+# A site-setup hook as a site writes one (module load ...): it reads an unset
+# variable (no set -u), exports a variable and leaves a marker per task.
+cat >"$D/site.sh" <<'HOOK'
+[ -z "$SITE_UNSET_VARIABLE" ] && export DQ_SITE_MARK=loaded
+echo "${SLURMD_NODENAME:-$(hostname)} ${SLURM_STEP_ID:-batch} ${SLURM_PROCID:-0} ${DQ_SITE_MARK:-}" >>"$(dirname "${BASH_SOURCE[0]}")/site-marks.$SLURM_JOB_ID"
+true
+HOOK
+# check_marks JOBID TASKS: the batch script and TASKS tasks sourced the hook.
+check_marks() {
+    local f=$D/site-marks.$1 n
+    [ -s "$f" ] || fail "job $1: the site-setup hook left no marker"
+    grep -q ' batch 0 loaded$' "$f" || fail "job $1: the batch script did not source the hook: $(cat "$f")"
+    n=$(grep -vc ' batch ' "$f")
+    [ "$n" = "$2" ] || fail "job $1: $n task markers, not $2: $(cat "$f")"
+    grep -v ' batch ' "$f" | grep -vq ' loaded$' && fail "job $1: the hook's variable was not set in a task"
+    echo "site hook: sourced by the batch script and all $2 tasks of job $1"
+}
+
 # 1. A plain job to completion.
 t0=$SECONDS
-jid=$(sbatch --parsable -N 1 -n 4 -t 5 -o "$D/plain-%j.out" "$src/deploy/slurm/dqnlm.sbatch" \
+jid=$(DQNLM_SITE_SETUP=$D/site.sh sbatch --parsable -N 1 -n 4 -t 5 -o "$D/plain-%j.out" "$src/deploy/slurm/dqnlm.sbatch" \
       "${sets[@]}" --run-dir "$D/plain" --set learner.updates=1500) || fail "sbatch refused the job"
 jobs_started=$jid
 state=$(dl_wait_job "$jid" 90)
 [ "$state" = COMPLETED ] || fail "plain job ended $state"
-scontrol show job -o "$jid" | grep -q 'ExitCode=0:0' || fail "plain job exit code not 0:0"
+scontrol show job -o "$jid" | grep 'ExitCode=0:0' >/dev/null || fail "plain job exit code not 0:0"
 dl_check_run "$D/plain" 1500 || exit 1
+check_marks "$jid" 4
+grep -q "srun --mpi=pmix; site setup $D/site.sh" "$D/plain-$jid.out" || fail "plain job: no default --mpi pmix"
 echo "plain job: completed in $((SECONDS - t0)) s"
+
+# A hook that fails stops the job before any part starts, saying so.
+printf 'false\n' >"$D/bad-site.sh"
+jid=$(sbatch --parsable -N 1 -n 4 -t 5 -o "$D/badsite-%j.out" "$src/deploy/slurm/dqnlm.sbatch" \
+      "${sets[@]}" --site-setup "$D/bad-site.sh" --run-dir "$D/badsite") || fail "sbatch refused the job"
+jobs_started=$jid
+state=$(dl_wait_job "$jid" 30)
+[ "$state" = FAILED ] || fail "job with a failing site hook ended $state"
+grep -q "site setup $D/bad-site.sh failed (status 1)" "$D/badsite-$jid.out" || fail "no message for the failing site hook"
+[ -e "$D/badsite/replay.endpoint" ] && fail "the replay server started despite the failing site hook"
+echo "failing site hook: job FAILED with the hook named"
+
+# Open MPI's permission to run as root is given to root only.
+v=$(env -u OMPI_ALLOW_RUN_AS_ROOT runuser -u nobody -- bash -c \
+    "DQ_ROOT='$src'; source '$src/deploy/cluster-lib.sh'; dq_allow_root_mpi; echo \${OMPI_ALLOW_RUN_AS_ROOT:-unset}")
+[ "$v" = unset ] || fail "OMPI_ALLOW_RUN_AS_ROOT exported for a user that is not root ($v)"
+v=$(env -u OMPI_ALLOW_RUN_AS_ROOT bash -c "DQ_ROOT='$src'; source '$src/deploy/cluster-lib.sh'; dq_allow_root_mpi; echo \$OMPI_ALLOW_RUN_AS_ROOT")
+[ "$v" = 1 ] || fail "OMPI_ALLOW_RUN_AS_ROOT not exported for root"
 
 # 2. scancel of a job without a budget.
 t0=$SECONDS
 jid=$(sbatch --parsable -N 1 -n 4 -t 5 -o "$D/cancel-%j.out" "$src/deploy/slurm/dqnlm.sbatch" \
-      "${sets[@]}" --run-dir "$D/cancel" --set learner.updates=0) || fail "sbatch refused the job"
+      "${sets[@]}" --run-dir "$D/cancel" --set learner.updates=0 --set replay.checkpoint="$D/cancel/replay.ckpt") ||
+    fail "sbatch refused the job"
 jobs_started=$jid
 for ((i = 0; i < 300; i++)); do
     v=$(awk -F, 'NR == 1 {for (i = 1; i <= NF; i++) if ($i == "weights_version") c = i; next} {x = $c} END {print x + 0}' \
@@ -58,16 +105,41 @@ grep -q "stop requested (SIGTERM)" "$D"/cancel-"$jid".out || fail "the batch scr
 pgrep -f "$D/cancel" >/dev/null && fail "processes of the cancelled job still run: $(pgrep -af "$D/cancel")"
 echo "scancel: stopped in order in $((SECONDS - t0)) s, checkpoint written"
 
+# 2b. The cancelled run resumed (--resume RUN) with a budget: learner and
+# replay restored, learner.csv continued with monotone updates and time_s.
+t0=$SECONDS
+rows=$(($(wc -l <"$D/cancel/learner.csv") - 1))
+stop_u=$(sed -n 's/.*saved the Q-network after \([0-9]*\) updates.*/\1/p' "$D/cancel/logs/learner-0.log" | tail -n 1)
+budget=$((stop_u + 500))
+jid=$(sbatch --parsable -N 1 -n 4 -t 5 -o "$D/resume-%j.out" "$src/deploy/slurm/dqnlm.sbatch" \
+      --resume "$D/cancel" --set learner.updates=$budget) || fail "sbatch refused the resume job"
+jobs_started=$jid
+state=$(dl_wait_job "$jid" 90)
+[ "$state" = COMPLETED ] || fail "resume job ended $state"
+grep -q "resumed from .* at update $stop_u," "$D/cancel/logs/learner-0.log" || fail "the learner did not resume from update $stop_u"
+grep -q "saved the Q-network after $budget updates" "$D/cancel/logs/learner-0.log" || fail "the resumed learner did not reach $budget"
+grep -q "restored [1-9][0-9]* items" "$D/cancel/logs/replay-0.log" || fail "the replay server restored nothing"
+awk -F, 'NR == 1 {for (i = 1; i <= NF; i++) c[$i] = i; next}
+    NR > 2 && !($c["updates"] > u && $c["time_s"] > t) {print "row " NR - 1 ": update " $c["updates"] ", time_s " $c["time_s"]; bad = 1}
+    {u = $c["updates"]; t = $c["time_s"]} END {exit bad}' "$D/cancel/learner.csv" ||
+    fail "learner.csv not monotone across the resume"
+[ "$(($(wc -l <"$D/cancel/learner.csv") - 1))" -gt "$rows" ] || fail "no learner.csv rows after the resume"
+echo "resume: from update $stop_u to $budget in $((SECONDS - t0)) s, $(sed -n 's/.*restored \([0-9]*\) items.*/\1/p' "$D/cancel/logs/replay-0.log") replay items restored"
+
 # 3. A job array over a two-line grid, both tasks at once.
 t0=$SECONDS
 printf '# learning rate per task\nlearner.lr=0.002\n\nlearner.lr=0.0005\n' >"$D/grid.txt"
 jid=$(sbatch --parsable --array=0-1 -N 1 -n 3 -t 5 -o "$D/array-%A_%a.out" "$src/deploy/slurm/dqnlm-array.sbatch" \
-      "${sets[@]}" --run-dir "$D/array" --set learner.updates=800 --grid "$D/grid.txt") || fail "sbatch refused the array"
+      "${sets[@]}" --run-dir "$D/array" --set learner.updates=800 --grid "$D/grid.txt" \
+      --mpi pmix_v4 --site-setup "$D/site.sh") || fail "sbatch refused the array"
 jobs_started=$jid
 for t in 0 1; do
     state=$(dl_wait_job "${jid}_$t" 90)
     [ "$state" = COMPLETED ] || fail "array task $t ended $state"
     dl_check_run "$D/array/task-$t" 800 || exit 1
+    grep -q "learner group: srun --mpi=pmix_v4;" "$D/array-${jid}_$t.out" || fail "array task $t: --mpi pmix_v4 not used"
+    grep -q "site setup $D/site.sh sourced" "$D/array/task-$t/logs/learner-0.log" ||
+        fail "array task $t: the learner task did not log the site hook"
 done
 grep -q '^lr = 0\.002' "$D/array/task-0/config.ini" && grep -q '^lr = 0\.0005' "$D/array/task-1/config.ini" ||
     fail "array tasks did not get their grid lines"

@@ -7,6 +7,8 @@
 #      two actors on h2 and h3;
 #   2. three components on 5 nodes: replay server on h1, the learner group on
 #      h2 and h3 (srun --mpi=pmix across them), two actors on h4 and h5.
+# Both with --site-setup FILE: the hook is sourced on every node, by the
+# batch script and by every task, each leaving a marker with its host.
 # Checks as in deploy_netns_mpirun.sh: servers found by host name,
 # transitions from every actor host, weights version advancing at every
 # actor, checkpoint and metrics, job COMPLETED with exit code 0.
@@ -45,16 +47,27 @@ dl_on "$h1" /usr/sbin/slurmctld || fail "slurmctld did not start"
 for h in "$h1" "$h2" "$h3" "$h4" "$h5"; do dl_on "$h" /usr/sbin/slurmd -N "$h" || fail "slurmd on $h did not start"; done
 dl_wait_idle 5 dl_on "$h1" || exit 1
 
-# het_job NAME ACTOR_HOSTS WEIGHTS_HOSTS SBATCH_OPTIONS...: runs one job and checks it.
+# The site's setup hook: a marker line per sourcing, with the node's name.
+cat >"$D/site.sh" <<'HOOK'
+echo "${SLURMD_NODENAME:-$(hostname)} ${SLURM_STEP_ID:-batch}" >>"$(dirname "${BASH_SOURCE[0]}")/site-marks.$SLURM_JOB_ID"
+HOOK
+
+# het_job NAME ACTOR_HOSTS WEIGHTS_HOSTS HOOK_HOSTS TASKS SBATCH_OPTIONS...: runs one
+# job and checks it; HOOK_HOSTS: the sorted hosts where the hook must have run,
+# TASKS: how many tasks (besides the batch script) must have sourced it.
 het_job() {
-    local name=$1 actor_hosts=$2 weights_hosts=$3 t0=$SECONDS state out l0 l1
-    shift 3
+    local name=$1 actor_hosts=$2 weights_hosts=$3 hook_hosts=$4 tasks=$5 t0=$SECONDS state out l0 l1 marks
+    shift 5
     jid=$(cd "$D" && dl_on "$h1" sbatch --parsable -t 5 -o "$D/$name-%j.out" "$@" \
           "$src/deploy/slurm/dqnlm-het.sbatch" --profile chain --run-dir "$D/$name" --set learner.updates=1000 \
-          --set learner.min_replay=1000 --set learner.metrics_every=50) || fail "$name: sbatch refused the job"
+          --set learner.min_replay=1000 --set learner.metrics_every=50 --site-setup "$D/site.sh") ||
+        fail "$name: sbatch refused the job"
     state=$(dl_wait_job "$jid" 100 dl_on "$h1")
     [ "$state" = COMPLETED ] || fail "$name: job ended $state"
-    dl_on "$h1" scontrol show job -o "$jid" | head -n 1 | grep -q 'ExitCode=0:0' || fail "$name: exit code not 0:0"
+    # Whole-output readers (sed 1p, not head or grep -q): under pipefail a
+    # reader that stops early makes scontrol's SIGPIPE the pipeline's status.
+    dl_on "$h1" scontrol show job -o "$jid" | sed -n 1p | grep 'ExitCode=0:0' >/dev/null ||
+        fail "$name: exit code not 0:0: $(dl_on "$h1" scontrol show job -o "$jid" | grep -o 'JobId=[^ ]*\|ExitCode=[^ ]*' | tr '\n' ' ')"
     echo "$name: completed in $((SECONDS - t0)) s"
     dl_check_run "$D/$name" 1000 || exit 1
     out=$D/$name-$jid.out
@@ -64,8 +77,16 @@ het_job() {
     l0=$(sed -n 's/^cluster-task: learner rank 0 on \([^ ]*\).*/\1/p' "$D/$name/logs/learner-0.log")
     l1=$(sed -n 's/^cluster-task: learner rank 1 on \([^ ]*\).*/\1/p' "$D/$name/logs/learner-1.log")
     echo "$name: learner ranks on $l0 $l1"
+    marks=$D/site-marks.$jid
+    [ -s "$marks" ] || fail "$name: the site-setup hook left no marker"
+    grep -q "^$h1 batch\$" "$marks" || fail "$name: the batch script did not source the hook: $(cat "$marks")"
+    [ "$(awk '{print $1}' "$marks" | sort -u | tr '\n' ' ')" = "$hook_hosts" ] ||
+        fail "$name: the hook ran on $(awk '{print $1}' "$marks" | sort -u | tr '\n' ' '), not on $hook_hosts"
+    [ "$(grep -vc ' batch$' "$marks")" = "$tasks" ] || fail "$name: $(grep -vc ' batch$' "$marks") task markers, not $tasks"
+    echo "$name: site hook sourced on $hook_hosts($tasks tasks and the batch script)"
     jid=""
 }
-het_job two "$h2 $h3 " "$h1" -N 1 -n 3 -w "$h1" : -N 2 -n 2 -w "$h2,$h3"
-het_job three "$h4 $h5 " "$h2|$h3" -n 1 -w "$h1" : -N 2 -n 2 -w "$h2,$h3" : -N 2 -n 2 -w "$h4,$h5"
+het_job two "$h2 $h3 " "$h1" "$h1 $h2 $h3 " 5 -N 1 -n 3 -w "$h1" : -N 2 -n 2 -w "$h2,$h3"
+het_job three "$h4 $h5 " "$h2|$h3" "$h1 $h2 $h3 $h4 $h5 " 5 \
+    -n 1 -w "$h1" : -N 2 -n 2 -w "$h2,$h3" : -N 2 -n 2 -w "$h4,$h5"
 ok=1

@@ -132,7 +132,7 @@ dl_slurm_down() {
 dl_job_state() {
     local j=$1
     shift
-    "$@" scontrol show job -o "$j" 2>/dev/null | head -n 1 | sed -n 's/.* JobState=\([A-Z_]*\).*/\1/p'
+    "$@" scontrol show job -o "$j" 2>/dev/null | sed -n '1s/.* JobState=\([A-Z_]*\).*/\1/p'
 }
 
 # dl_wait_job JOBID SECONDS [CMD_PREFIX...]: waits until the job has ended; prints its state.

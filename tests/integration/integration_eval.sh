@@ -67,7 +67,7 @@ awk -F, 'NR > 1 && $3 != 0.005 {exit 1}' "$OUT/f/episodes.csv" || fail "lm.lr=0.
 seed=$(awk -F, 'NR > 1 && $1 == "\"controller\"" {print $4; exit}' "$OUT/a/episodes.csv")
 want=$(awk -F, -v s="$seed" 'NR > 1 && $1 == "\"controller\"" && $4 == s {print $6}' "$OUT/a/episodes.csv")
 "$B/learner/tools/dqnlm-lmtrain" "${common[@]}" --qnet "$OUT/a.bin" --instance-set heldout --instance "$seed" \
-    --out "$OUT/lmtrain.csv" 2>"$OUT/lmtrain.log" || { cat "$OUT/lmtrain.log"; fail "dqnlm-lmtrain --qnet failed"; }
+    --curve "$OUT/lmtrain.csv" 2>"$OUT/lmtrain.log" || { cat "$OUT/lmtrain.log"; fail "dqnlm-lmtrain --qnet failed"; }
 got=$(tail -1 "$OUT/lmtrain.csv" | cut -d, -f6)
 [ "$got" = "$want" ] || fail "dqnlm-lmtrain --qnet on instance $seed ends at $got bits/byte, dqnlm-eval at $want"
 cmp -s <(grep '^"constant"' "$OUT/a/episodes.csv") <(grep '^"constant"' "$OUT/b/episodes.csv") ||

@@ -118,6 +118,25 @@ static void test_write_round_trip(void **state)
     dq_config_defaults(&b);
     assert_int_equal(dq_config_load_file(&b, p, err, sizeof err), DQ_OK);
     assert_memory_equal(&a, &b, sizeof a);
+    /* Reals are written in their shortest exact form (issue 14: not
+     * 0.98999999999999999), and a value that needs 17 digits keeps them. */
+    assert_int_equal(dq_config_set(&a, "dqn.gamma=0.99", "--set", err, sizeof err), DQ_OK);
+    assert_int_equal(dq_config_set(&a, "lm.lr_min=0.30000000000000004", "--set", err, sizeof err),
+                     DQ_OK);
+    f = fopen(p, "w");
+    assert_int_equal(dq_config_write(&a, f), DQ_OK);
+    fclose(f);
+    char text[32768];
+    f = fopen(p, "r");
+    text[fread(text, 1, sizeof text - 1, f)] = '\0';
+    fclose(f);
+    if (!strstr(text, "\ngamma = 0.99\n") || !strstr(text, "\nlr = 0.000123\n") ||
+        !strstr(text, "\nlr_min = 0.30000000000000004\n") ||
+        !strstr(text, "\nlr_init_min = 0.0001\n"))
+        fail_msg("reals not written in their shortest exact form:\n%s", text);
+    dq_config_defaults(&b);
+    assert_int_equal(dq_config_load_file(&b, p, err, sizeof err), DQ_OK);
+    assert_memory_equal(&a, &b, sizeof a);
     remove(p);
 }
 

@@ -71,6 +71,51 @@ static void test_load_errors_name_the_path(void **state)
     expect_error("", DQ_EINVAL, "no path");
 }
 
+/* Writes n bytes (NUL bytes allowed) to a file of the test folder. */
+static const char *tmp_bytes(const char *name, const void *bytes, size_t n)
+{
+    static char path[256];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    FILE *f = fopen(path, "wb");
+    assert_non_null(f);
+    assert_int_equal(fwrite(bytes, 1, n, f), n);
+    fclose(f);
+    return path;
+}
+
+/* Issue 13: a file that is not text is refused with its path, given alone or
+ * inside a folder; text with a few control characters and UTF-8 passes. */
+static void test_refuses_binary(void **state)
+{
+    (void)state;
+    char p[300], text[2000];
+    static const char with_nul[] = "hello\nwor\0ld\n";
+    snprintf(p, sizeof p, "%s", tmp_bytes("nul.txt", with_nul, sizeof with_nul - 1));
+    expect_error(p, DQ_EFORMAT, p);
+    expect_error(p, DQ_EFORMAT, "NUL byte at offset 9");
+    /* No NUL, but one byte in four is a control character. */
+    for (size_t i = 0; i < sizeof text; i++) text[i] = (char)(i % 4 ? 'a' + i % 26 : 1 + i % 8);
+    snprintf(p, sizeof p, "%s", tmp_bytes("controls.txt", text, sizeof text));
+    expect_error(p, DQ_EFORMAT, p);
+    expect_error(p, DQ_EFORMAT, "500 of its 2000 bytes are control characters");
+    /* Inside a folder: the error names the file, not only the folder. */
+    char sub[256];
+    snprintf(sub, sizeof sub, "%s/mixed", dir);
+    mkdir(sub, 0755);
+    tmp_bytes("mixed/a.txt", "fine text\n", 10);
+    tmp_bytes("mixed/b.bin", with_nul, sizeof with_nul - 1);
+    snprintf(p, sizeof p, "%s/b.bin", sub);
+    expect_error(sub, DQ_EFORMAT, p);
+    if (access("/usr/bin/ls", R_OK) == 0) expect_error("/usr/bin/ls", DQ_EFORMAT, "/usr/bin/ls");
+    /* Text: UTF-8, tabs, CR LF and one backspace in 40 bytes pass. */
+    static const char ok_text[] = "caf\xc3\xa9 \t tab\r\nline two with a back\bspace\n%\nnext\n";
+    snprintf(p, sizeof p, "%s", tmp_bytes("ok.txt", ok_text, sizeof ok_text - 1));
+    corpus_t *c = NULL;
+    assert_int_equal(corpus_load(&c, p, why, sizeof why), DQ_OK);
+    assert_int_equal(corpus_records(c), 2);
+    corpus_destroy(&c);
+}
+
 static void test_records(void **state)
 {
     (void)state;
@@ -253,6 +298,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_load_errors_name_the_path),
+        cmocka_unit_test(test_refuses_binary),
         cmocka_unit_test(test_records),
         cmocka_unit_test(test_too_short_for_context),
         cmocka_unit_test(test_default_corpus),

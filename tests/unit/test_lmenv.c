@@ -89,6 +89,51 @@ static void test_observations_finite(void **state)
 /* A finished (budget-exhausted) episode's return is exactly the drop in the
  * env's own ln validation loss, and the budget ends it as terminal: with
  * gamma = 1 the learner's target for the first state is then the objective. */
+/* The corpus line the programs log at start (issue 14): bytes and records
+ * of the corpus, then both splits of the instance set's slice, which are
+ * disjoint parts of it; the held-out set reads the other slice. */
+static void test_describe_corpus(void **state)
+{
+    (void)state;
+    if (!have_corpus()) skip();
+    dq_config_t cfg;
+    tiny(&cfg);
+    const char *sets[] = {"train", "heldout"};
+    size_t slice_records[2];
+    for (int k = 0; k < 2; k++) {
+        dq_env_t env;
+        open_env(&env, &cfg, sets[k], 3);
+        const char *d = dq_env_describe(&env);
+        assert_non_null(d);
+        assert_ptr_equal(d, lmenv_describe_corpus(&env));
+        char want[64];
+        snprintf(want, sizeof want, "%s slice", k ? "held-out" : "training");
+        if (!strstr(d, "/usr/share/games/fortunes") || !strstr(d, want))
+            fail_msg("corpus line '%s' lacks the path or '%s'", d, want);
+        size_t bytes, recs, tr, tb, vr, vb;
+        const char *p = strstr(d, ": ");
+        assert_non_null(p);
+        assert_int_equal(sscanf(p, ": %zu bytes in %zu records", &bytes, &recs), 2);
+        p = strstr(d, "): training "); /* the split, after the slice's bounds */
+        assert_non_null(p);
+        assert_int_equal(sscanf(p,
+                                "): training %zu records (%zu bytes), validation %zu records "
+                                "(%zu bytes)",
+                                &tr, &tb, &vr, &vb),
+                         4);
+        assert_true(tr > 0 && vr > 0 && vr < tr);
+        assert_true(tr + vr < recs && tb + vb < bytes);
+        slice_records[k] = tr + vr;
+        dq_env_close(&env);
+    }
+    assert_true(slice_records[0] > slice_records[1]); /* lm.heldout_fraction 0.3 */
+    dq_env_t chain;
+    dq_config_defaults(&cfg);
+    assert_int_equal(dq_env_open(&chain, &cfg, "train", 1, why, sizeof why), DQ_OK);
+    assert_null(dq_env_describe(&chain));
+    dq_env_close(&chain);
+}
+
 static void test_reward_telescopes(void **state)
 {
     (void)state;
@@ -429,6 +474,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_observations_finite),
+        cmocka_unit_test(test_describe_corpus),
         cmocka_unit_test(test_reward_telescopes),
         cmocka_unit_test(test_divergence_terminates_with_penalty),
         cmocka_unit_test(test_observation_meaning),

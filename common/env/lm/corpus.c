@@ -85,6 +85,31 @@ static int add_text(corpus_t *c, const uint8_t *buf, size_t n)
     return rc;
 }
 
+/* Whether buf looks like text: no NUL byte, and control characters other
+ * than the whitespace ones (\t \n \v \f \r) are at most 1 in CORPUS_MAX_CONTROL
+ * of the bytes (Debian's fortunes hold a few backspaces: 1 in 1,000 at most).
+ * Bytes from 0x80 up count as text (UTF-8, Latin-1). Writes the reason. */
+static int looks_like_text(const uint8_t *buf, size_t n, const char *path, char *why, size_t whylen)
+{
+    const uint8_t *nul = memchr(buf, 0, n);
+    if (nul) {
+        snprintf(why, whylen, "corpus: '%s' is not a text file (a NUL byte at offset %zu)", path,
+                 (size_t)(nul - buf));
+        return 0;
+    }
+    size_t control = 0;
+    for (size_t i = 0; i < n; i++)
+        control += (buf[i] < 0x20 && (buf[i] < '\t' || buf[i] > '\r')) || buf[i] == 0x7f;
+    if (control * CORPUS_MAX_CONTROL > n) {
+        snprintf(why, whylen,
+                 "corpus: '%s' is not a text file (%zu of its %zu bytes are control "
+                 "characters, more than 1 in %d)",
+                 path, control, n, CORPUS_MAX_CONTROL);
+        return 0;
+    }
+    return 1;
+}
+
 static int load_file(corpus_t *c, const char *path, int explicit_file, char *why, size_t whylen)
 {
     FILE *f = fopen(path, "rb");
@@ -121,6 +146,10 @@ static int load_file(corpus_t *c, const char *path, int explicit_file, char *why
             rc = DQ_EEMPTY;
             snprintf(why, whylen, "corpus: file '%s' is empty", path);
         }
+        goto done;
+    }
+    if (!looks_like_text(buf, n, path, why, whylen)) {
+        rc = DQ_EFORMAT;
         goto done;
     }
     rc = add_text(c, buf, n);

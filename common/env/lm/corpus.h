@@ -28,6 +28,9 @@
 #include "rng.h"
 
 #define CORPUS_MAX_RECORD 4096
+/* A file with a NUL byte, or with more than 1 control character (other than
+ * whitespace) in CORPUS_MAX_CONTROL bytes, is not text and is refused. */
+#define CORPUS_MAX_CONTROL 20
 
 typedef struct corpus corpus_t;
 typedef struct corpus_slice corpus_slice_t;
@@ -38,7 +41,8 @@ typedef enum { CORPUS_TRAIN = 0, CORPUS_VAL = 1 } corpus_split_t;
  * regular files in name order, except hidden ones and names ending in .dat or
  * .u8; subfolders are not entered). Errors name the path: DQ_EIO for a
  * missing or unreadable path, DQ_EEMPTY for an empty file or a corpus without
- * text. */
+ * text, DQ_EFORMAT for a file that is not text (a NUL byte, or too many
+ * control characters: a binary such as /usr/bin/ls), in a folder too. */
 int corpus_load(corpus_t **out, const char *paths, char *why, size_t whylen);
 void corpus_destroy(corpus_t **c);
 

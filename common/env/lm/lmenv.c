@@ -37,8 +37,9 @@ typedef struct {
     double div_factor, div_penalty, grad_clip;
     lm_adamw_config_t opt;
     corpus_slice_t *slice;
-    lm_model_t base; /* finetune: the checkpoint's weights */
-    dq_rng_t rng;    /* instance stream */
+    char corpus_line[640]; /* what was loaded: lmenv_describe_corpus */
+    lm_model_t base;       /* finetune: the checkpoint's weights */
+    dq_rng_t rng;          /* instance stream */
     uint64_t forced_seed;
     lm_schedule_t sched_proto, sched;
 
@@ -471,6 +472,23 @@ static int load_sizes(lmenv_t *e, const dq_config_t *cfg, const char **corpus_pa
     return DQ_OK;
 }
 
+/* The line lmenv_describe_corpus returns: the corpus as read, the instance
+ * set's slice and its two splits. */
+static void describe_corpus(lmenv_t *e, const corpus_t *c, double lo, double hi)
+{
+    size_t tb, vb;
+    corpus_split_data(e->slice, CORPUS_TRAIN, &tb);
+    corpus_split_data(e->slice, CORPUS_VAL, &vb);
+    snprintf(e->corpus_line, sizeof e->corpus_line,
+             "corpus %.300s: %zu bytes in %zu records; %s slice [%g, %g): training %zu records "
+             "(%zu bytes), validation %zu records (%zu bytes)",
+             corpus_paths(c), corpus_bytes(c), corpus_records(c),
+             e->heldout ? "held-out" : "training", lo, hi,
+             corpus_split_records(e->slice, CORPUS_TRAIN), tb,
+             corpus_split_records(e->slice, CORPUS_VAL), vb);
+    DQ_DEBUG("%s", e->corpus_line);
+}
+
 /* The instance set's slice of the corpus, with windows for the longest context. */
 static int load_slice(lmenv_t *e, const dq_config_t *cfg, const char *corpus_paths, char *why,
                       size_t whylen)
@@ -485,6 +503,7 @@ static int load_slice(lmenv_t *e, const dq_config_t *cfg, const char *corpus_pat
     double lo = e->heldout ? 1.0 - h : 0.0, hi = e->heldout ? 1.0 : 1.0 - h;
     rc = corpus_slice_new(&e->slice, corpus, lo, hi, cfg->lm_val_fraction,
                           (uint64_t)cfg->lm_split_seed, (size_t)max_ctx + 1, why, whylen);
+    if (rc == DQ_OK) describe_corpus(e, corpus, lo, hi);
     corpus_destroy(&corpus);
     return rc;
 }
@@ -550,6 +569,12 @@ int lmenv_get_info(const dq_env_t *env, lmenv_info_t *info)
     info->val_loss0 = e->L0;
     info->diverged = e->diverged;
     return DQ_OK;
+}
+
+const char *lmenv_describe_corpus(const dq_env_t *env)
+{
+    lmenv_t *e = as_lmenv(env);
+    return e ? e->corpus_line : NULL;
 }
 
 int lmenv_set_schedule(dq_env_t *env, const lm_schedule_t *s)

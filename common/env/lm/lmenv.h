@@ -86,6 +86,12 @@ typedef struct {
 
 int lmenv_get_info(const dq_env_t *env, lmenv_info_t *info);
 
+/* What lmenv_init read, in one line for the programs to log once at start:
+ * the corpus's paths, bytes and records, the instance set's slice and the
+ * records and bytes of its training and validation splits. NULL when env is
+ * not an LM environment. */
+const char *lmenv_describe_corpus(const dq_env_t *env);
+
 /* Multiplies the LR by s's factor at every optimizer step from now on (a
  * baseline schedule; the agent's own control is the constant schedule). The
  * schedule is copied and reset at each episode start. */
