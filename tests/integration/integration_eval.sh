@@ -105,12 +105,12 @@ refused() { # WANT LOG CMD...: CMD exits 2 and its stderr holds WANT
 refused "trained for lm.actions = 0.5,1,2, this run has lm.actions = 0.25,1,4" "$OUT/m1.log" \
     "$B/learner/tools/dqnlm-eval" "${common[@]}" --qnet "$OUT/a.bin" --set lm.actions=0.25,1,4 --out "$OUT/m1"
 refused "trained for lm.actions = 0.5,1,2, this run has lm.actions = 0.25,1,4" "$OUT/m2.log" \
-    "$B/learner/tools/dqnlm-lmtrain" "${common[@]}" --qnet "$OUT/a.bin" --set lm.actions=0.25,1,4 --out "$OUT/m2.csv"
+    "$B/learner/tools/dqnlm-lmtrain" "${common[@]}" --qnet "$OUT/a.bin" --set lm.actions=0.25,1,4 --curve "$OUT/m2.csv"
 "$B/tests/make_qnet" "$OUT/v0.bin" 9 3 16,16 5 "${common[@]}" --obs-version 0
 refused "trained for observation version 0 of the lm environment, this build computes version 1" "$OUT/m3.log" \
     "$B/learner/tools/dqnlm-eval" --qnet "$OUT/v0.bin" --out "$OUT/m3"
 refused "trained for observation version 0 of the lm environment, this build computes version 1" "$OUT/m4.log" \
-    "$B/learner/tools/dqnlm-lmtrain" --qnet "$OUT/v0.bin" --out "$OUT/m4.csv"
+    "$B/learner/tools/dqnlm-lmtrain" --qnet "$OUT/v0.bin" --curve "$OUT/m4.csv"
 "$B/tests/make_qnet" "$OUT/set.bin" 9 3 16,16 6 "${common[@]}" --set lm.action_kind=set --set lm.actions=0.001,0.003,0.01
 refused "trained for lm.action_kind = set, this run has lm.action_kind = multiply" "$OUT/m5.log" \
     "$B/learner/tools/dqnlm-eval" --config "$OUT/given.ini" --qnet "$OUT/set.bin" --out "$OUT/m5"
