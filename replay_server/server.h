@@ -33,9 +33,11 @@
 typedef struct replay_server replay_server_t;
 
 replay_server_t *replay_server_new(const dq_config_t *cfg, char *why, size_t whylen);
-/* Writes the final checkpoint (when configured) and frees everything. */
-void replay_server_destroy(replay_server_t **self_p);
-/* Serves until a stop signal; returns 0 or a dq_err_t for a fatal socket error. */
+/* Writes the final checkpoint (when configured and the loop ran) and frees
+ * everything. Returns DQ_OK, or the checkpoint's error (logged as ERROR). */
+int replay_server_destroy(replay_server_t **self_p);
+/* Serves until a stop signal; returns 0 or a dq_err_t for a fatal socket or
+ * log error. */
 int replay_server_run(replay_server_t *srv);
 
 #endif

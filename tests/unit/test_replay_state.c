@@ -582,7 +582,7 @@ static void test_old_version_refused(void **state)
     fseek(f, 8, SEEK_SET);
     assert_int_equal(fwrite(&v, sizeof v, 1, f), 1);
     fclose(f);
-    expect_refused(&cfg, "format version 2, this program reads version 3");
+    expect_refused(&cfg, "format version 2, this program reads versions 3 to 4");
     replay_destroy(&a);
 }
 
