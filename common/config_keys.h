@@ -128,7 +128,7 @@
       "acknowledged insert survives SIGKILL")                                                      \
     X(replay, fsync, STR, "group", 1, 0,                                                           \
       "[always|group|none] when an insert is durable before its ACK: fdatasync per insert, "       \
-      "per group_commit_ms, or written but never fsync'ed (survives a killed process only)")      \
+      "per group_commit_ms, or written but never fsync'ed (survives a killed process only)")       \
     X(replay, group_commit_ms, INT, "2", 1, 10000,                                                 \
       "fsync = group: longest an ACK waits for the fdatasync of its group")                        \
     X(replay, log_max_mb, INT, "0", 0, 1e9,                                                        \

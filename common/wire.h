@@ -135,7 +135,7 @@ typedef struct {
     uint64_t id;
     uint8_t paged;       /* "actor_from" given: the reply lists actors only, from actor_from */
     uint32_t actor_from; /* first actor id of the page (with paged) */
-} dq_stats_t;        /* STATS: a request id, optionally a page of per-actor counts */
+} dq_stats_t;            /* STATS: a request id, optionally a page of per-actor counts */
 
 typedef struct {
     int32_t code;      /* a negative dq_err_t */

@@ -98,8 +98,8 @@ int ckpt_reader_open(ckpt_reader_t *r, const char *path)
         return ckpt_reader_fail(r, DQ_EFORMAT, "written on a host of the other byte order");
     if (version < CKPT_VERSION_MIN || version > CKPT_VERSION)
         return ckpt_reader_fail(r, DQ_EFORMAT,
-                                "format version %u, this program reads versions %u to %u",
-                                version, CKPT_VERSION_MIN, CKPT_VERSION);
+                                "format version %u, this program reads versions %u to %u", version,
+                                CKPT_VERSION_MIN, CKPT_VERSION);
     r->version = version;
     return DQ_OK;
 }

@@ -34,7 +34,7 @@
 #include "fileio.h"
 
 #define CKPT_MAGIC "DQRPLCKP"
-#define CKPT_VERSION 4u /* 3: counters stored by name; 4: + the log generation */
+#define CKPT_VERSION 4u     /* 3: counters stored by name; 4: + the log generation */
 #define CKPT_VERSION_MIN 3u /* oldest version read */
 #define CKPT_ERR_MAX 512
 

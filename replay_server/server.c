@@ -58,15 +58,15 @@ struct replay_server {
     double wait_s;
     fifo_t inserts, samples;
     double started, next_checkpoint;
-    wal_t *wal;                               /* NULL without replay.log */
-    char wal_path[DQ_CONFIG_STR_MAX + 8];     /* CHECKPOINT.wal */
-    held_list_t held;                         /* replies waiting for the log's sync */
-    double sync_deadline;                     /* when the held replies' group is synced */
-    uint64_t durable_key;                     /* items with smaller keys are durable */
-    int log_on;                               /* replay.checkpoint and replay.log */
-    wal_fsync_t log_mode;                     /* replay.fsync */
-    int fresh;        /* replay.restore off over an old checkpoint: replace it at start */
-    int fatal;                                /* the log failed: stop serving */
+    wal_t *wal;                           /* NULL without replay.log */
+    char wal_path[DQ_CONFIG_STR_MAX + 8]; /* CHECKPOINT.wal */
+    held_list_t held;                     /* replies waiting for the log's sync */
+    double sync_deadline;                 /* when the held replies' group is synced */
+    uint64_t durable_key;                 /* items with smaller keys are durable */
+    int log_on;                           /* replay.checkpoint and replay.log */
+    wal_fsync_t log_mode;                 /* replay.fsync */
+    int fresh;       /* replay.restore off over an old checkpoint: replace it at start */
+    int fatal;       /* the log failed: stop serving */
     int ran;         /* the loop ran: a final checkpoint is worth writing */
     char bound[256]; /* the endpoint actually bound (resolves a wildcard port) */
 };
@@ -133,8 +133,8 @@ static int held_push(held_list_t *h, const dq_peer_t *peer, const dq_ack_t *ack,
 
 /* Sends (or, while the log holds unsynced records, queues) the reply to an
  * INSERT: ACK when code is 0, else ERROR code with id ack->seq. */
-static void insert_reply(replay_server_t *srv, const dq_peer_t *peer, const dq_ack_t *ack,
-                         int code, const char *why)
+static void insert_reply(replay_server_t *srv, const dq_peer_t *peer, const dq_ack_t *ack, int code,
+                         const char *why)
 {
     if (srv->held.len > 0) {
         if (code < 0) replay_count_reject(srv->r, code);
@@ -468,11 +468,11 @@ int replay_server_destroy(replay_server_t **self_p)
         rc = write_checkpoint(srv, "stop");
         if (rc < 0)
             DQ_ERROR("the final checkpoint failed: %s", srv->wal && !srv->fatal
-                                                             ? "what was stored since the last "
-                                                               "checkpoint is still in the log "
-                                                               "(restart with replay.restore)"
-                                                             : "what was stored since the last "
-                                                               "checkpoint is lost");
+                                                            ? "what was stored since the last "
+                                                              "checkpoint is still in the log "
+                                                              "(restart with replay.restore)"
+                                                            : "what was stored since the last "
+                                                              "checkpoint is lost");
     }
     wal_close(&srv->wal);
     free(srv->held.v);
@@ -729,7 +729,8 @@ static void run_timers(replay_server_t *srv, double now)
 static double next_wake(const replay_server_t *srv, double now)
 {
     double wake = now + 0.2;
-    const pending_t *hi = fifo_head((fifo_t *)&srv->inserts), *hs = fifo_head((fifo_t *)&srv->samples);
+    const pending_t *hi = fifo_head((fifo_t *)&srv->inserts),
+                    *hs = fifo_head((fifo_t *)&srv->samples);
     if (hi && hi->deadline < wake) wake = hi->deadline;
     if (hs && hs->deadline < wake) wake = hs->deadline;
     if (srv->held.len > 0 && srv->sync_deadline < wake) wake = srv->sync_deadline;

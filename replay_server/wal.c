@@ -66,9 +66,12 @@ static int sync_dir(const char *path)
     char dir[DQ_CONFIG_STR_MAX + 64];
     snprintf(dir, sizeof dir, "%s", path);
     char *slash = strrchr(dir, '/');
-    if (!slash) snprintf(dir, sizeof dir, ".");
-    else if (slash == dir) dir[1] = '\0';
-    else *slash = '\0';
+    if (!slash)
+        snprintf(dir, sizeof dir, ".");
+    else if (slash == dir)
+        dir[1] = '\0';
+    else
+        *slash = '\0';
     int fd = open(dir, O_RDONLY | O_DIRECTORY);
     if (fd < 0) return -1;
     int rc = fsync(fd);
@@ -192,8 +195,7 @@ int wal_append(wal_t *w, const dq_insert_t *ins, char *why, size_t whylen)
 int wal_sync(wal_t *w, char *why, size_t whylen)
 {
     if (w->failed) return fail_io(w, "failed before", why, whylen);
-    if (w->len > 0 && write_all(w->fd, w->buf, w->len) < 0)
-        return fail_io(w, "write", why, whylen);
+    if (w->len > 0 && write_all(w->fd, w->buf, w->len) < 0) return fail_io(w, "write", why, whylen);
     w->len = 0;
     if (w->unsynced == 0) return DQ_OK;
     if (w->mode != WAL_FSYNC_NONE && fdatasync(w->fd) < 0)
@@ -316,8 +318,9 @@ static int apply_record(replay_t *rp, reader_t *r, uint32_t n, wal_scan_t *out, 
     dq_ack_t ack;
     rc = replay_apply_logged(rp, &m.u.insert, &ack, err, sizeof err);
     if (rc < 0) {
-        snprintf(why, whylen, "log %s: record %" PRIu64 " at byte %" PRIu64 " cannot be applied: %s",
-                 r->path, r->index, r->off, err);
+        snprintf(why, whylen,
+                 "log %s: record %" PRIu64 " at byte %" PRIu64 " cannot be applied: %s", r->path,
+                 r->index, r->off, err);
     } else if (ack.duplicate) {
         out->duplicates++;
     } else {
@@ -375,8 +378,10 @@ int wal_recover(replay_t *rp, const char *path, uint64_t expect_gen, wal_scan_t 
     struct stat st;
     reader_t r = {.f = f, .path = path, .off = WAL_HEADER_BYTES};
     int rc = fstat(fileno(f), &st) == 0 ? DQ_OK : DQ_EIO;
-    if (rc == DQ_OK) rc = read_header(f, path, &out->generation, why, whylen);
-    else snprintf(why, whylen, "log %s: cannot stat: %s", path, strerror(errno));
+    if (rc == DQ_OK)
+        rc = read_header(f, path, &out->generation, why, whylen);
+    else
+        snprintf(why, whylen, "log %s: cannot stat: %s", path, strerror(errno));
     out->file_bytes = r.size = (uint64_t)st.st_size;
     if (rc == DQ_OK && out->generation < expect_gen) {
         out->stale = 1;
@@ -403,9 +408,12 @@ static long temp_pid(const char *name, const char *base)
     size_t bl = strlen(base);
     if (strncmp(name, base, bl) != 0) return 0;
     const char *p = name + bl;
-    if (!strncmp(p, ".tmp.", 5)) p += 5;
-    else if (!strncmp(p, ".wal.tmp.", 9)) p += 9;
-    else return 0;
+    if (!strncmp(p, ".tmp.", 5))
+        p += 5;
+    else if (!strncmp(p, ".wal.tmp.", 9))
+        p += 9;
+    else
+        return 0;
     if (!*p) return 0;
     long pid = 0;
     for (; *p; p++) {
@@ -423,8 +431,10 @@ int wal_remove_stale_temps(const char *ckpt_path)
     const char *base = ckpt_path;
     if (slash) {
         base = ckpt_path + (slash - dir) + 1;
-        if (slash == dir) dir[1] = '\0';
-        else *slash = '\0';
+        if (slash == dir)
+            dir[1] = '\0';
+        else
+            *slash = '\0';
     } else {
         snprintf(dir, sizeof dir, ".");
     }
