@@ -631,6 +631,9 @@ static void handle_stats(replay_server_t *srv, const dq_peer_t *peer, const dq_s
     dq_msg_t m = {.type = DQ_MSG_STATS_REPLY};
     dq_stats_reply_t *s = &m.u.stats_reply;
     replay_counters(srv->r)->stats_msgs++;
+    /* What STATS reports (size, inserts, next_key) is durable: it never goes
+     * back after a crash. */
+    if (srv->held.len > 0) release_held(srv);
     if (req->paged) {
         replay_stat_add(s, "actors", (double)replay_actor_count(srv->r));
         replay_stats_actors(srv->r, s, req->actor_from);
