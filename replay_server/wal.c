@@ -198,9 +198,9 @@ int wal_sync(wal_t *w, char *why, size_t whylen)
     if (w->len > 0 && write_all(w->fd, w->buf, w->len) < 0) return fail_io(w, "write", why, whylen);
     w->len = 0;
     if (w->unsynced == 0) return DQ_OK;
-    if (w->mode != WAL_FSYNC_NONE && fdatasync(w->fd) < 0)
-        return fail_io(w, "fdatasync", why, whylen);
     w->unsynced = 0;
+    if (w->mode == WAL_FSYNC_NONE) return DQ_OK;
+    if (fdatasync(w->fd) < 0) return fail_io(w, "fdatasync", why, whylen);
     w->syncs++;
     return DQ_OK;
 }
