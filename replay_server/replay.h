@@ -16,7 +16,10 @@
  * acknowledged with duplicate = 1, counted); seq >= expected is stored and
  * expected becomes seq + 1 (a gap is counted when seq > expected). The
  * expected seqs are part of the checkpoint, so a server stopped and restarted
- * from its checkpoint neither loses nor duplicates what actors resend.
+ * from its checkpoint neither loses nor duplicates what actors resend. Seq
+ * 2^64-1 is refused (RANGE): expected would wrap to 0. The inserts stored
+ * since the last checkpoint come back from the write-ahead log (wal.h)
+ * through replay_apply_logged.
  *
  * server.c owns the sockets and the waiting requests; everything here is
  * deterministic given the seed, which the unit tests rely on.

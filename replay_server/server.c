@@ -65,10 +65,11 @@ struct replay_server {
     uint64_t durable_key;                 /* items with smaller keys are durable */
     int log_on;                           /* replay.checkpoint and replay.log */
     wal_fsync_t log_mode;                 /* replay.fsync */
-    int fresh;       /* replay.restore off over an old checkpoint: replace it at start */
-    int fatal;       /* the log failed: stop serving */
-    int ran;         /* the loop ran: a final checkpoint is worth writing */
-    char bound[256]; /* the endpoint actually bound (resolves a wildcard port) */
+    int fresh;            /* replay.restore off over an old checkpoint: replace it at start */
+    int fatal;            /* the log failed: stop serving */
+    double size_retry_at; /* after a failed log-size checkpoint, no retry before this */
+    int ran;              /* the loop ran: a final checkpoint is worth writing */
+    char bound[256];      /* the endpoint actually bound (resolves a wildcard port) */
 };
 
 static int fifo_push(fifo_t *q, const pending_t *p)
@@ -723,8 +724,9 @@ static void run_timers(replay_server_t *srv, double now)
         now >= srv->next_checkpoint) {
         write_checkpoint(srv, "periodic");
         srv->next_checkpoint = dq_now() + cfg->replay_checkpoint_every;
-    } else if (srv->wal && !srv->fatal && wal_bytes(srv->wal) > log_limit(srv)) {
-        write_checkpoint(srv, "log size");
+    } else if (srv->wal && !srv->fatal && wal_bytes(srv->wal) > log_limit(srv) &&
+               now >= srv->size_retry_at) {
+        if (write_checkpoint(srv, "log size") < 0) srv->size_retry_at = dq_now() + 10.0;
     }
 }
 

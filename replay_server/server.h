@@ -19,9 +19,19 @@
  * answered TIMEOUT at once.
  *
  * Checkpoints (replay.checkpoint set): on a CHECKPOINT request, every
- * replay.checkpoint_every seconds, and when the loop stops (SIGTERM/SIGINT).
- * With replay.restore the server starts from the file when it exists; a
- * corrupt or mismatched file stops it with the reason.
+ * replay.checkpoint_every seconds, when the log exceeds replay.log_max_mb,
+ * and when the loop stops (SIGTERM/SIGINT). With replay.restore the server
+ * starts from the file when it exists; a corrupt or mismatched file stops it
+ * with the reason.
+ *
+ * Durability (replay.checkpoint and replay.log): every stored INSERT is
+ * appended to CHECKPOINT.wal (wal.h) and its ACK is held until the record is
+ * durable under replay.fsync (group: one fdatasync per replay.group_commit_ms
+ * for all held ACKs); replies to later INSERTs queue behind, a SAMPLE that
+ * would hand out the key of an item not yet durable, STATS and every
+ * checkpoint sync first. At start: stale temporaries removed, checkpoint
+ * loaded, log applied (its torn tail cut off). A failing log stops the loop
+ * (replay_server_run returns DQ_EIO) without acknowledging anything unlogged.
  */
 #ifndef REPLAY_SERVER_H
 #define REPLAY_SERVER_H

@@ -4,7 +4,7 @@ random moments of a two-actor run, restart it with replay.restore each time,
 and check what it holds at the end against what the actors produced.
 
 Two dqnlm-actor processes (chain env, 3-step returns) stream to dqnlm-replay
-(periodic checkpoints every 0.5 s). Three times, at a random moment of each
+(periodic checkpoints every 0.5 s, or by log size). Three times, at a random moment of each
 third of the run (by the actors' progress), the server is SIGKILLed and a new one is started on the
 same port from the checkpoint (and, but in MODE nolog, its write-ahead log); the
 actors reconnect and resend what was not acknowledged. At the end
@@ -18,7 +18,8 @@ tests/actor_replay_check reads the whole table back.
               otherwise.
   MODE none   the same with replay.fsync = none (written, never fsync'ed):
               a killed process loses nothing either (the kernel has the
-              bytes); only a crash of the machine could.
+              bytes); only a crash of the machine could. Here checkpoints
+              come only from the log's size (replay.log_max_mb = 4).
   MODE nolog  (replay.log off, checkpoints only): the same run must LOSE
               acknowledged transitions (fewer items than the actors produced,
               or another hash): the check above has teeth. Fails if nothing
@@ -93,9 +94,12 @@ COMMON = ["--set", "run.dir=" + RUN, "--set", "env.name=chain", "--set", "env.ch
           "--set", "actor.count=2"]
 REPLAY = ["--set", "replay.capacity=1000000",
           "--set", "replay.checkpoint=" + os.path.join(RUN, "replay.ckpt"),
-          "--set", "replay.restore=true", "--set", "replay.checkpoint_every=0.5",
+          "--set", "replay.restore=true",
           "--set", "replay.log=" + ("false" if MODE == "nolog" else "true"),
           "--set", "replay.fsync=" + ("none" if MODE == "none" else "group")]
+# MODE none checkpoints only when the log passes 4 MiB (replay.log_max_mb).
+REPLAY += (["--set", "replay.checkpoint_every=0", "--set", "replay.log_max_mb=4"]
+           if MODE == "none" else ["--set", "replay.checkpoint_every=0.5"])
 
 
 def stats(ep, timeout_ms=3000):
@@ -215,6 +219,9 @@ def main():
         check(distinct == size, "read back %d of %d items" % (distinct, size))
         check(hash_ == want, "content hash %016x, the actors' %016x" % (hash_, want))
         check(not keys_back, "item keys went back after a restart: %s" % keys_back)
+        logs = "".join(open(f).read() for f in glob.glob(os.path.join(RUN, "replay-*.log")))
+        check(MODE != "none" or "checkpoint (log size)" in logs,
+              "no checkpoint was triggered by replay.log_max_mb")
         print("PASS: %d SIGKILLs, every transition kept exactly once (count and hash)" % KILLS)
     else:
         lost = total - size
