@@ -73,7 +73,7 @@ int wal_sync(wal_t *w, char *why, size_t whylen);
 
 uint64_t wal_generation(const wal_t *w);
 uint64_t wal_bytes(const wal_t *w);    /* file size, records not yet written included */
-uint64_t wal_records(const wal_t *w);  /* records in the file (this run's and recovered) */
+uint64_t wal_records(const wal_t *w);  /* records appended through this handle */
 uint64_t wal_unsynced(const wal_t *w); /* records appended since the last wal_sync */
 uint64_t wal_syncs(const wal_t *w);    /* fdatasyncs done by wal_sync */
 wal_fsync_t wal_mode(const wal_t *w);
