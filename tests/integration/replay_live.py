@@ -19,7 +19,8 @@ Cases (each a meson test in the 'integration' suite):
              until the timed-out seq is resent; nothing is lost.
   finalfail  a final checkpoint that cannot be written: ERROR in the log, exit
              1, replay.status says so; the write-ahead log still holds what it
-             could not save, and a restart restores it.
+             could not save, and a restart restores it. A log that cannot be
+             replaced after a checkpoint stops the server (ERROR, exit 1).
   restart    SIGTERM writes a checkpoint; a restart with replay.restore holds the
              same items, priorities and per-actor seqs, so resent inserts are
              dropped as duplicates and new ones stored; CHECKPOINT on request;
@@ -657,7 +658,28 @@ def case_finalfail():
     os.mkdir("%s.tmp.%d" % (ck, p.pid))
     check(stop_server(p) == 1, "exit 1 without the log too")
     check("is lost" in open(os.path.join(RUN, "third.log")).read(), "message without the log")
-    print("finalfail: ok (ERROR and exit 1; the log kept what the checkpoint could not)")
+    # A log that cannot be replaced after a checkpoint stops the server (exit 1):
+    # it cannot make new inserts durable. The checkpoint it wrote holds
+    # everything; the old log left behind is older than it and skipped.
+    os.unlink(ck + ".wal")
+    p, ep = start_server("fourth", *common)
+    s = connect(ep)
+    ok(request(s, insert_msg(2, 0, transitions(2, 0, 10))), "ack")
+    os.mkdir("%s.wal.tmp.%d" % (ck, p.pid))
+    e = request(s, {"type": "checkpoint", "v": 1, "id": 7})
+    check(e["type"] == "error" and e["id"] == 7, "checkpoint with a failed log rotation: %s" % e)
+    check(p.wait(timeout=20) == 1, "a failed log must stop the server with exit 1")
+    log = open(os.path.join(RUN, "fourth.log")).read()
+    check("ERROR" in log and "no insert is acknowledged that is not in the log" in log,
+          "message: %s" % log[-600:])
+    os.rmdir("%s.wal.tmp.%d" % (ck, p.pid))
+    p, ep = start_server("fifth", *common)
+    st = stats(connect(ep))
+    check(st["actor.2.inserts"] == 10 and "older than the checkpoint" in
+          open(os.path.join(RUN, "fifth.log")).read(), "after the failed rotation: %s" % st)
+    check(stop_server(p) == 0, "clean exit")
+    print("finalfail: ok (ERROR and exit 1; the log kept what the checkpoint could not; a log "
+          "that cannot be replaced stops the server, nothing lost or applied twice)")
 
 
 try:
