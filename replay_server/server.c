@@ -262,8 +262,8 @@ static int write_checkpoint(replay_server_t *srv, const char *reason)
 {
     replay_counters_t *c = replay_counters(srv->r);
     char why[600];
-    release_held(srv); /* everything logged is durable and acknowledged first */
-    if (srv->fatal) return DQ_EIO;
+    release_held(srv);          /* everything logged is durable and acknowledged first */
+    int was_fatal = srv->fatal; /* after a log failure, a checkpoint still saves all */
     double t0 = dq_now();
     uint64_t gen = replay_log_generation(srv->r);
     replay_set_log_generation(srv->r, gen + 1);
@@ -281,7 +281,7 @@ static int write_checkpoint(replay_server_t *srv, const char *reason)
     c->checkpoint_seconds = dt;
     DQ_INFO("checkpoint (%s): %zu items written to %s in %.2f s", reason,
             replay_table_size(replay_table(srv->r)), srv->cfg->replay_checkpoint, dt);
-    return srv->fatal ? DQ_EIO : DQ_OK;
+    return srv->fatal && !was_fatal ? DQ_EIO : DQ_OK;
 }
 
 /* The state from the checkpoint (replay.restore, when the file exists) or
@@ -468,12 +468,10 @@ int replay_server_destroy(replay_server_t **self_p)
     if (srv->ran && srv->cfg->replay_checkpoint[0]) {
         rc = write_checkpoint(srv, "stop");
         if (rc < 0)
-            DQ_ERROR("the final checkpoint failed: %s", srv->wal && !srv->fatal
-                                                            ? "what was stored since the last "
-                                                              "checkpoint is still in the log "
-                                                              "(restart with replay.restore)"
-                                                            : "what was stored since the last "
-                                                              "checkpoint is lost");
+            DQ_ERROR("the final checkpoint failed: %s",
+                     srv->log_on ? "every acknowledged insert since the last checkpoint is in "
+                                   "the log (restart with replay.restore)"
+                                 : "what was stored since the last checkpoint is lost");
     }
     wal_close(&srv->wal);
     free(srv->held.v);
