@@ -123,6 +123,17 @@
       "seconds between periodic checkpoints; 0 = only on request and at stop")                     \
     X(replay, restore, BOOL, "false", 0, 0,                                                        \
       "at start, restore from replay.checkpoint if it exists (a bad file stops the server)")       \
+    X(replay, log, BOOL, "true", 0, 0,                                                             \
+      "with replay.checkpoint: also keep a write-ahead log of inserts (CHECKPOINT.wal), so an "    \
+      "acknowledged insert survives SIGKILL")                                                      \
+    X(replay, fsync, STR, "group", 1, 0,                                                           \
+      "[always|group|none] when an insert is durable before its ACK: fdatasync per insert, "       \
+      "per group_commit_ms, or written but never fsync'ed (survives a killed process only)")       \
+    X(replay, group_commit_ms, INT, "2", 1, 10000,                                                 \
+      "fsync = group: longest an ACK waits for the fdatasync of its group")                        \
+    X(replay, log_max_mb, INT, "0", 0, 1e9,                                                        \
+      "a log larger than this (MiB) triggers a checkpoint, which empties it; 0 = the size of a "   \
+      "full table")                                                                                \
     X(replay, curve, BOOL, "false", 0, 0,                                                          \
       "ZeroMQ CURVE encryption and authentication on the replay socket")                           \
     X(replay, curve_secret_key, STR, "", 0, 0,                                                     \

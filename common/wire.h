@@ -129,7 +129,13 @@ typedef struct {
 
 typedef struct {
     uint64_t id;
-} dq_request_t; /* STATS and CHECKPOINT carry only a request id */
+} dq_request_t; /* CHECKPOINT carries only a request id */
+
+typedef struct {
+    uint64_t id;
+    uint8_t paged;       /* "actor_from" given: the reply lists actors only, from actor_from */
+    uint32_t actor_from; /* first actor id of the page (with paged) */
+} dq_stats_t;            /* STATS: a request id, optionally a page of per-actor counts */
 
 typedef struct {
     int32_t code;      /* a negative dq_err_t */
@@ -147,7 +153,7 @@ typedef struct {
         dq_items_t items;
         dq_update_priorities_t update_priorities;
         dq_weights_t weights;
-        dq_request_t stats;
+        dq_stats_t stats;
         dq_stats_reply_t stats_reply;
         dq_request_t checkpoint;
         dq_error_t error;

@@ -591,12 +591,22 @@ static int decode_map(ctx_t *c, const msgpack_object_map *map, dq_msg_t *m)
         rc = decode_update_priorities(c, map, &m->u.update_priorities);
         break;
     case DQ_MSG_WEIGHTS: rc = decode_weights(c, map, &m->u.weights); break;
-    case DQ_MSG_STATS:
+    case DQ_MSG_STATS: {
+        static const char *const names[] = {"id", "actor_from"};
+        if ((rc = collect(c, map, names, 2, f)) ||
+            (rc = get_uint(c, f[0], "id", 0, UINT64_MAX, &m->u.stats.id)))
+            break;
+        if (f[1] && f[1]->type != MSGPACK_OBJECT_NIL) {
+            if ((rc = get_uint(c, f[1], "actor_from", 0, UINT32_MAX, &u))) break;
+            m->u.stats.paged = 1;
+            m->u.stats.actor_from = (uint32_t)u;
+        }
+        break;
+    }
     case DQ_MSG_CHECKPOINT: {
         static const char *const names[] = {"id"};
-        dq_request_t *r = m->type == DQ_MSG_STATS ? &m->u.stats : &m->u.checkpoint;
         if ((rc = collect(c, map, names, 1, f)) == 0)
-            rc = get_uint(c, f[0], "id", 0, UINT64_MAX, &r->id);
+            rc = get_uint(c, f[0], "id", 0, UINT64_MAX, &m->u.checkpoint.id);
         break;
     }
     case DQ_MSG_STATS_REPLY: rc = decode_stats_reply(c, map, &m->u.stats_reply); break;

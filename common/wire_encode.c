@@ -153,7 +153,7 @@ static size_t plan(const dq_msg_t *m, size_t *guess)
     case DQ_MSG_WEIGHTS:
         *guess += 4 * (size_t)m->u.weights.n_floats + 16 * DQ_QNET_MAX_LAYERS;
         return 6;
-    case DQ_MSG_STATS:
+    case DQ_MSG_STATS: return 1 + (m->u.stats.paged != 0);
     case DQ_MSG_CHECKPOINT: return 1;
     case DQ_MSG_STATS_REPLY: *guess += 60 * (size_t)m->u.stats_reply.count; return 1;
     case DQ_MSG_ERROR: *guess += 300; return 4;
@@ -234,7 +234,10 @@ static void put_fields(enc_t *e, const dq_msg_t *m)
         break;
     }
     case DQ_MSG_WEIGHTS: put_weights(e, &m->u.weights); break;
-    case DQ_MSG_STATS: put_uint(e, "id", m->u.stats.id); break;
+    case DQ_MSG_STATS:
+        put_uint(e, "id", m->u.stats.id);
+        if (m->u.stats.paged) put_uint(e, "actor_from", m->u.stats.actor_from);
+        break;
     case DQ_MSG_CHECKPOINT: put_uint(e, "id", m->u.checkpoint.id); break;
     case DQ_MSG_STATS_REPLY: put_stats(e, &m->u.stats_reply); break;
     case DQ_MSG_ERROR: {

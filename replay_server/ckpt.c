@@ -96,9 +96,10 @@ int ckpt_reader_open(ckpt_reader_t *r, const char *path)
     }
     if (order != BYTE_ORDER_MARK)
         return ckpt_reader_fail(r, DQ_EFORMAT, "written on a host of the other byte order");
-    if (version != CKPT_VERSION)
-        return ckpt_reader_fail(r, DQ_EFORMAT, "format version %u, this program reads version %u",
-                                version, CKPT_VERSION);
+    if (version < CKPT_VERSION_MIN || version > CKPT_VERSION)
+        return ckpt_reader_fail(r, DQ_EFORMAT,
+                                "format version %u, this program reads versions %u to %u", version,
+                                CKPT_VERSION_MIN, CKPT_VERSION);
     r->version = version;
     return DQ_OK;
 }

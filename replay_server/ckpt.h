@@ -34,7 +34,8 @@
 #include "fileio.h"
 
 #define CKPT_MAGIC "DQRPLCKP"
-#define CKPT_VERSION 3u /* 3: counters stored by name, field by field */
+#define CKPT_VERSION 4u     /* 3: counters stored by name; 4: + the log generation */
+#define CKPT_VERSION_MIN 3u /* oldest version read */
 #define CKPT_ERR_MAX 512
 
 /* Called after every write with the bytes written so far (tests use it to

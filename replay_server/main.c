@@ -5,8 +5,10 @@
  *                --checkpoint runs/x/replay.ckpt --restore true
  *
  * Exits 0 after SIGTERM/SIGINT (having written the final checkpoint when one
- * is configured), 1 when it cannot start (bad checkpoint, bind failure, bad
- * keys), 2 on a configuration error. Once it has stopped serving (and saved
+ * is configured), 1 when it cannot start (bad checkpoint or log, bind
+ * failure, bad keys), when the write-ahead log fails while serving, or when
+ * the final checkpoint cannot be written (an ERROR says why), 2 on a
+ * configuration error. Once it has stopped serving (and saved
  * the final checkpoint) it writes RUN_DIR/replay.status, an INI file the
  * deploy scripts read instead of the log:
  *
@@ -63,7 +65,8 @@ int main(int argc, char **argv)
         return 1;
     }
     rc = replay_server_run(srv);
-    replay_server_destroy(&srv);
-    write_status(&cfg, rc < 0 ? 1 : 0);
-    return rc < 0 ? 1 : 0;
+    int final = replay_server_destroy(&srv); /* the final checkpoint; logged on failure */
+    int code = rc < 0 || final < 0 ? 1 : 0;
+    write_status(&cfg, code);
+    return code;
 }

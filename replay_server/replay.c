@@ -22,6 +22,7 @@ struct replay {
     replay_counters_t c;
     replay_actor_t *actors; /* (n_actors) indexed by actor id */
     size_t n_actors;
+    uint64_t log_gen; /* generation of the write-ahead log this state continues (wal.h) */
 };
 
 int replay_configs(const dq_config_t *cfg, replay_table_config_t *tc, ratelimiter_config_t *rc,
@@ -112,8 +113,17 @@ void replay_destroy(replay_t **self_p)
 }
 
 replay_counters_t *replay_counters(replay_t *r) { return &r->c; }
+uint64_t replay_log_generation(const replay_t *r) { return r->log_gen; }
+void replay_set_log_generation(replay_t *r, uint64_t gen) { r->log_gen = gen; }
 replay_table_t *replay_table(replay_t *r) { return r->table; }
 const ratelimiter_t *replay_limiter(const replay_t *r) { return &r->rl; }
+
+size_t replay_actor_count(const replay_t *r)
+{
+    size_t n = 0;
+    for (size_t a = 0; a < r->n_actors; a++) n += r->actors[a].seen != 0;
+    return n;
+}
 
 const replay_actor_t *replay_actor(const replay_t *r, uint32_t actor)
 {
@@ -161,14 +171,23 @@ static void note_run(replay_actor_t *a, uint64_t run)
     a->run = run;
 }
 
-int replay_insert(replay_t *r, const dq_insert_t *ins, dq_ack_t *ack, char *why, size_t whylen)
+/* The checks every INSERT passes before anything else, and the actor's
+ * entry (*ap). */
+static int check_insert(replay_t *r, const dq_insert_t *ins, replay_actor_t **ap, char *why,
+                        size_t whylen)
 {
     const dq_batch_t *b = &ins->batch;
-    *ack = (dq_ack_t){.seq = ins->seq};
     if (ins->actor >= r->max_actors) {
         snprintf(why, whylen,
                  "insert.actor = %" PRIu32 ", must be below replay.max_actors = %" PRIu32,
                  ins->actor, r->max_actors);
+        return DQ_ERANGE;
+    }
+    if (ins->seq == UINT64_MAX) {
+        snprintf(why, whylen,
+                 "insert.seq = %" PRIu64 " (2^64-1) of actor %" PRIu32
+                 " is out of range: seqs must stay below 2^64-1 (start a new run id)",
+                 ins->seq, ins->actor);
         return DQ_ERANGE;
     }
     if (b->count > r->max_insert_batch) {
@@ -187,23 +206,28 @@ int replay_insert(replay_t *r, const dq_insert_t *ins, dq_ack_t *ack, char *why,
         snprintf(why, whylen, "out of memory for actor %" PRIu32, ins->actor);
         return DQ_ENOMEM;
     }
-    replay_actor_t *a = &r->actors[ins->actor];
-    note_run(a, ins->run);
-    if (a->seen && ins->seq < a->next_seq) {
-        a->duplicates++;
-        r->c.duplicates++;
-        r->c.duplicate_items += b->count;
-        ack->duplicate = 1;
-        return DQ_OK;
-    }
-    if (a->blocked && ins->seq > a->resend_from) {
-        snprintf(why, whylen,
-                 "insert seq %" PRIu64 " of actor %" PRIu32 " refused: seq %" PRIu64
-                 " timed out and must be resent first",
-                 ins->seq, ins->actor, a->resend_from);
-        return DQ_ETIMEOUT;
-    }
-    if (!ratelimiter_can_insert(&r->rl, b->count)) return REPLAY_WAIT;
+    *ap = &r->actors[ins->actor];
+    note_run(*ap, ins->run);
+    return DQ_OK;
+}
+
+/* Whether the insert is already held (seq below the actor's next_seq); a
+ * held one is counted as a duplicate and its ack says so. */
+static int is_duplicate(replay_t *r, replay_actor_t *a, const dq_insert_t *ins, dq_ack_t *ack)
+{
+    if (!a->seen || ins->seq >= a->next_seq) return 0;
+    a->duplicates++;
+    r->c.duplicates++;
+    r->c.duplicate_items += ins->batch.count;
+    ack->duplicate = 1;
+    return 1;
+}
+
+/* Stores the batch and advances the actor's sequence. */
+static int store(replay_t *r, replay_actor_t *a, const dq_insert_t *ins, dq_ack_t *ack, char *why,
+                 size_t whylen)
+{
+    const dq_batch_t *b = &ins->batch;
     uint64_t evicted = 0;
     int rc = replay_table_insert(r->table, b, &evicted, why, whylen);
     if (rc < 0) return rc;
@@ -224,6 +248,35 @@ int replay_insert(replay_t *r, const dq_insert_t *ins, dq_ack_t *ack, char *why,
     ack->count = b->count;
     maybe_end_prefill(r);
     return DQ_OK;
+}
+
+int replay_insert(replay_t *r, const dq_insert_t *ins, dq_ack_t *ack, char *why, size_t whylen)
+{
+    *ack = (dq_ack_t){.seq = ins->seq};
+    replay_actor_t *a;
+    int rc = check_insert(r, ins, &a, why, whylen);
+    if (rc < 0) return rc;
+    if (is_duplicate(r, a, ins, ack)) return DQ_OK;
+    if (a->blocked && ins->seq > a->resend_from) {
+        snprintf(why, whylen,
+                 "insert seq %" PRIu64 " of actor %" PRIu32 " refused: seq %" PRIu64
+                 " timed out and must be resent first",
+                 ins->seq, ins->actor, a->resend_from);
+        return DQ_ETIMEOUT;
+    }
+    if (!ratelimiter_can_insert(&r->rl, ins->batch.count)) return REPLAY_WAIT;
+    return store(r, a, ins, ack, why, whylen);
+}
+
+int replay_apply_logged(replay_t *r, const dq_insert_t *ins, dq_ack_t *ack, char *why,
+                        size_t whylen)
+{
+    *ack = (dq_ack_t){.seq = ins->seq};
+    replay_actor_t *a;
+    int rc = check_insert(r, ins, &a, why, whylen);
+    if (rc < 0) return rc;
+    if (is_duplicate(r, a, ins, ack)) return DQ_OK;
+    return store(r, a, ins, ack, why, whylen);
 }
 
 void replay_insert_timed_out(replay_t *r, uint32_t actor, uint64_t run, uint64_t seq)
@@ -292,13 +345,14 @@ int replay_update_priorities(replay_t *r, const dq_update_priorities_t *up, dq_a
     return DQ_OK;
 }
 
-static void add_stat(dq_stats_reply_t *s, const char *name, double value)
+void replay_stat_add(dq_stats_reply_t *s, const char *name, double value)
 {
     if (s->count >= DQ_STATS_MAX) return;
     snprintf(s->stats[s->count].name, DQ_STAT_NAME_MAX, "%s", name);
     s->stats[s->count].value = isfinite(value) ? value : 0.0;
     s->count++;
 }
+#define add_stat replay_stat_add
 
 #define COUNTER_STAT_(kind, field, stat, doc) add_stat(s, stat, (double)c->field);
 void replay_stats(replay_t *r, dq_stats_reply_t *s, double rss_bytes, double uptime_s,
@@ -313,6 +367,7 @@ void replay_stats(replay_t *r, dq_stats_reply_t *s, double rss_bytes, double upt
     add_stat(s, "prioritized", replay_table_sampler(t) == REPLAY_PRIORITIZED);
     add_stat(s, "bytes_per_item", (double)replay_table_item_bytes(t));
     add_stat(s, "table_bytes", (double)replay_table_alloc_bytes(t));
+    add_stat(s, "next_key", (double)replay_table_next_key(t));
     if (rss_bytes > 0) add_stat(s, "rss_bytes", rss_bytes);
     add_stat(s, "uptime_s", uptime_s);
     REPLAY_COUNTERS(COUNTER_STAT_)
@@ -334,35 +389,37 @@ void replay_stats(replay_t *r, dq_stats_reply_t *s, double rss_bytes, double upt
         snprintf(name, sizeof name, "rejects.%s", dq_errname(-i));
         add_stat(s, name, (double)c->rejects_by_code[i]);
     }
-    size_t n_seen = 0;
-    for (size_t a = 0; a < r->n_actors; a++) n_seen += r->actors[a].seen != 0;
-    add_stat(s, "actors", (double)n_seen);
-    /* Per actor, as many as fit; one slot is kept for stats_truncated. */
-    for (size_t a = 0; a < r->n_actors; a++) {
+    add_stat(s, "actors", (double)replay_actor_count(r));
+}
+
+/* The entries of one actor (2 to 5). */
+static uint32_t actor_entries(const replay_actor_t *x)
+{
+    return 2u + (x->duplicates != 0) + (x->gaps != 0) + (x->restarts != 0);
+}
+
+static void add_actor_stat(dq_stats_reply_t *s, size_t a, const char *what, uint64_t v)
+{
+    char name[DQ_STAT_NAME_MAX];
+    snprintf(name, sizeof name, "actor.%zu.%s", a, what);
+    add_stat(s, name, (double)v);
+}
+
+void replay_stats_actors(const replay_t *r, dq_stats_reply_t *s, uint32_t from)
+{
+    /* One slot stays free for actors.next. */
+    for (size_t a = from; a < r->n_actors; a++) {
         const replay_actor_t *x = &r->actors[a];
         if (!x->seen) continue;
-        int need = 2 + (x->duplicates != 0) + (x->gaps != 0);
-        if (s->count + (uint32_t)need >= DQ_STATS_MAX) {
-            add_stat(s, "stats_truncated", 1);
-            break;
+        if (s->count + actor_entries(x) >= DQ_STATS_MAX) {
+            add_stat(s, "actors.next", (double)a);
+            return;
         }
-        char name[DQ_STAT_NAME_MAX];
-        snprintf(name, sizeof name, "actor.%zu.inserts", a);
-        add_stat(s, name, (double)x->inserts);
-        snprintf(name, sizeof name, "actor.%zu.next_seq", a);
-        add_stat(s, name, (double)x->next_seq);
-        if (x->duplicates) {
-            snprintf(name, sizeof name, "actor.%zu.duplicates", a);
-            add_stat(s, name, (double)x->duplicates);
-        }
-        if (x->gaps) {
-            snprintf(name, sizeof name, "actor.%zu.gaps", a);
-            add_stat(s, name, (double)x->gaps);
-        }
-        if (x->restarts) {
-            snprintf(name, sizeof name, "actor.%zu.restarts", a);
-            add_stat(s, name, (double)x->restarts);
-        }
+        add_actor_stat(s, a, "inserts", x->inserts);
+        add_actor_stat(s, a, "next_seq", x->next_seq);
+        if (x->duplicates) add_actor_stat(s, a, "duplicates", x->duplicates);
+        if (x->gaps) add_actor_stat(s, a, "gaps", x->gaps);
+        if (x->restarts) add_actor_stat(s, a, "restarts", x->restarts);
     }
 }
 
@@ -464,6 +521,8 @@ int replay_save(replay_t *r, const char *path, ckpt_progress_fn progress, void *
     ckpt_put_u32(&w, r->rl.cfg.enabled ? 1u : 0u);
     save_counters(&r->c, &w);
     save_actors(r, &w);
+    ckpt_put(&w, "WLOG", 4);
+    ckpt_put_u64(&w, r->log_gen);
     int rc = ckpt_writer_commit(&w);
     if (rc < 0) snprintf(why, whylen, "checkpoint %s: %s", path, w.err);
     return rc;
@@ -523,6 +582,10 @@ replay_t *replay_load(const dq_config_t *cfg, const char *path, char *why, size_
         a->seen = 1;
         REPLAY_ACTOR_FIELDS(ACTOR_LOAD_)
         a->blocked = a->blocked != 0;
+    }
+    if (rd.version >= 4) { /* version 3 files predate the log: generation 0 */
+        if (expect_tag(&rd, "WLOG") < 0) goto fail;
+        r->log_gen = ckpt_get_u64(&rd);
     }
     if (ckpt_reader_finish(&rd) < 0) goto fail;
     /* Only now, with the checksum verified, trust the limiter counters. */

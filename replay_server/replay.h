@@ -16,7 +16,10 @@
  * acknowledged with duplicate = 1, counted); seq >= expected is stored and
  * expected becomes seq + 1 (a gap is counted when seq > expected). The
  * expected seqs are part of the checkpoint, so a server stopped and restarted
- * from its checkpoint neither loses nor duplicates what actors resend.
+ * from its checkpoint neither loses nor duplicates what actors resend. Seq
+ * 2^64-1 is refused (RANGE): expected would wrap to 0. The inserts stored
+ * since the last checkpoint come back from the write-ahead log (wal.h)
+ * through replay_apply_logged.
  *
  * server.c owns the sockets and the waiting requests; everything here is
  * deterministic given the seed, which the unit tests rely on.
@@ -120,6 +123,12 @@ int replay_save(replay_t *r, const char *path, ckpt_progress_fn progress, void *
                 size_t whylen);
 
 int replay_insert(replay_t *r, const dq_insert_t *ins, dq_ack_t *ack, char *why, size_t whylen);
+/* An INSERT replayed from the write-ahead log (wal.h): stored as it was when
+ * first accepted, without asking the rate limiter or the TIMEOUT block; one
+ * already held (seq below the actor's next_seq) is dropped as a duplicate,
+ * so a record can never be applied twice. */
+int replay_apply_logged(replay_t *r, const dq_insert_t *ins, dq_ack_t *ack, char *why,
+                        size_t whylen);
 /* The server answered INSERT (actor, seq) with TIMEOUT without storing it.
  * Until that seq is resent, later INSERTs of the actor are refused with
  * TIMEOUT too (never stored), so a resend can never look like a duplicate of
@@ -129,15 +138,28 @@ void replay_insert_timed_out(replay_t *r, uint32_t actor, uint64_t run, uint64_t
 int replay_sample(replay_t *r, const dq_sample_t *req, dq_items_t *out, char *why, size_t whylen);
 int replay_update_priorities(replay_t *r, const dq_update_priorities_t *up, dq_ack_t *ack,
                              char *why, size_t whylen);
-/* Fills a STATS reply (see docs/protocol.md for the names). extra_rss is the
- * resident set size to report (0: not reported). */
+/* Fills a STATS reply with the global entries and the number of actors (see
+ * docs/protocol.md for the names). rss_bytes is the resident set size to
+ * report (0: not reported). */
 void replay_stats(replay_t *r, dq_stats_reply_t *out, double rss_bytes, double uptime_s,
                   size_t waiting);
+/* Appends the per-actor entries of the actors with id >= from, in id order,
+ * as many whole actors as fit; when some are left out, a last entry
+ * "actors.next" holds the id to ask for next (STATS actor_from). */
+void replay_stats_actors(const replay_t *r, dq_stats_reply_t *out, uint32_t from);
+/* Appends one entry (nothing once the reply is full). */
+void replay_stat_add(dq_stats_reply_t *out, const char *name, double value);
 
 void replay_count_reject(replay_t *r, int code);
 replay_counters_t *replay_counters(replay_t *r);
 replay_table_t *replay_table(replay_t *r);
 const ratelimiter_t *replay_limiter(const replay_t *r);
+/* The generation of the write-ahead log that continues this state (saved in
+ * the checkpoint; wal.h). */
+uint64_t replay_log_generation(const replay_t *r);
+void replay_set_log_generation(replay_t *r, uint64_t gen);
+/* Actors that have sent anything. */
+size_t replay_actor_count(const replay_t *r);
 /* The actor's state, NULL if it never sent anything. */
 const replay_actor_t *replay_actor(const replay_t *r, uint32_t actor);
 

@@ -19,9 +19,19 @@
  * answered TIMEOUT at once.
  *
  * Checkpoints (replay.checkpoint set): on a CHECKPOINT request, every
- * replay.checkpoint_every seconds, and when the loop stops (SIGTERM/SIGINT).
- * With replay.restore the server starts from the file when it exists; a
- * corrupt or mismatched file stops it with the reason.
+ * replay.checkpoint_every seconds, when the log exceeds replay.log_max_mb,
+ * and when the loop stops (SIGTERM/SIGINT). With replay.restore the server
+ * starts from the file when it exists; a corrupt or mismatched file stops it
+ * with the reason.
+ *
+ * Durability (replay.checkpoint and replay.log): every stored INSERT is
+ * appended to CHECKPOINT.wal (wal.h) and its ACK is held until the record is
+ * durable under replay.fsync (group: one fdatasync per replay.group_commit_ms
+ * for all held ACKs); replies to later INSERTs queue behind, a SAMPLE that
+ * would hand out the key of an item not yet durable, STATS and every
+ * checkpoint sync first. At start: stale temporaries removed, checkpoint
+ * loaded, log applied (its torn tail cut off). A failing log stops the loop
+ * (replay_server_run returns DQ_EIO) without acknowledging anything unlogged.
  */
 #ifndef REPLAY_SERVER_H
 #define REPLAY_SERVER_H
@@ -33,9 +43,11 @@
 typedef struct replay_server replay_server_t;
 
 replay_server_t *replay_server_new(const dq_config_t *cfg, char *why, size_t whylen);
-/* Writes the final checkpoint (when configured) and frees everything. */
-void replay_server_destroy(replay_server_t **self_p);
-/* Serves until a stop signal; returns 0 or a dq_err_t for a fatal socket error. */
+/* Writes the final checkpoint (when configured and the loop ran) and frees
+ * everything. Returns DQ_OK, or the checkpoint's error (logged as ERROR). */
+int replay_server_destroy(replay_server_t **self_p);
+/* Serves until a stop signal; returns 0 or a dq_err_t for a fatal socket or
+ * log error. */
 int replay_server_run(replay_server_t *srv);
 
 #endif

@@ -59,6 +59,11 @@ void sumtree_destroy(sumtree_t **self_p)
 
 size_t sumtree_capacity(const sumtree_t *self) { return self->capacity; }
 
+size_t sumtree_alloc_bytes(const sumtree_t *self)
+{
+    return self->p * (sizeof(node_t) + sizeof(double));
+}
+
 void sumtree_clear(sumtree_t *self)
 {
     for (size_t k = 0; k < self->p; k++) {

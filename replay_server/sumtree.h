@@ -35,6 +35,9 @@ sumtree_t *sumtree_new(size_t capacity);
 void sumtree_destroy(sumtree_t **self_p);
 
 size_t sumtree_capacity(const sumtree_t *self);
+/* Bytes allocated for nodes and leaves: 24 per leaf, leaves padded to a power
+ * of two. */
+size_t sumtree_alloc_bytes(const sumtree_t *self);
 /* Sets leaf i to p. DQ_ERANGE (and nothing changes) unless i < capacity and p is
  * finite and >= 0. */
 int sumtree_set(sumtree_t *self, size_t i, double p);

@@ -83,11 +83,7 @@ size_t replay_table_item_bytes(const replay_table_t *t)
 size_t replay_table_alloc_bytes(const replay_table_t *t)
 {
     size_t bytes = t->capacity * replay_table_item_bytes(t);
-    if (t->tree) {
-        size_t p = 1;
-        while (p < t->capacity) p <<= 1;
-        bytes += 2 * p * 2 * sizeof(double);
-    }
+    if (t->tree) bytes += sumtree_alloc_bytes(t->tree);
     return bytes;
 }
 

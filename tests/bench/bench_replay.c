@@ -10,9 +10,14 @@
  *   4. resident memory of the server process per stored transition at 1M
  *      capacity (RSS after the fill minus RSS before the server existed),
  *      against the payload (8 * obs_dim + 20 bytes).
- * Steps 2-4 run for a uniform and a prioritized table.
+ * Steps 2-4 run for a uniform and a prioritized table. Then
+ *   5. durability: step 2's inserts (capacity / 4 of them) into a server with
+ *      replay.checkpoint set, without the write-ahead log and with it under
+ *      each replay.fsync policy (none, group, always): transitions/s as a
+ *      ratio to no log, fdatasyncs, and the log's bytes per transition.
  *
  *   meson test -C build --benchmark replay -v       (or build/tests/bench_replay [capacity])
+ *   build/tests/bench_replay 1000000 4000 durability    (step 5 only)
  * Reports ratios, never fails on timings.
  */
 #include <errno.h>
@@ -154,7 +159,9 @@ static double raw_rate(size_t bytes, long n_each, int pushers)
 
 /* ---- 2. the server and its producers ---- */
 
-static pid_t start_server(const char *run_dir, long capacity, const char *sampler)
+/* extra: NULL-terminated "key=value" settings (may be NULL). */
+static pid_t start_server(const char *run_dir, long capacity, const char *sampler,
+                          const char *const *extra)
 {
     pid_t pid = fork();
     if (pid != 0) return pid;
@@ -168,6 +175,17 @@ static pid_t start_server(const char *run_dir, long capacity, const char *sample
     dq_config_set(&cfg, set, "bench", why, sizeof why);
     snprintf(set, sizeof set, "replay.sampler=%s", sampler);
     dq_config_set(&cfg, set, "bench", why, sizeof why);
+    for (int i = 0; extra && extra[i]; i++) {
+        const char *x = extra[i];
+        if (!strncmp(x, "replay.checkpoint=", 18)) {
+            snprintf(set, sizeof set, "replay.checkpoint=%s/%s", run_dir, x + 18);
+            x = set;
+        }
+        if (dq_config_set(&cfg, x, "bench", why, sizeof why) < 0) {
+            fprintf(stderr, "bench_replay: %s\n", why);
+            _exit(1);
+        }
+    }
     dq_log_init("replay", DQ_LOG_WARN);
     dq_cli_install_stop_handlers();
     /* The baseline for the memory figure: this process before the server. */
@@ -268,7 +286,7 @@ static result_t run_table(const char *sampler, long capacity, long sample_msgs)
     result_t res = {0};
     char run_dir[] = "/tmp/dqnlm-bench-replay.XXXXXX";
     if (!mkdtemp(run_dir)) exit(1);
-    pid_t srv = start_server(run_dir, capacity, sampler);
+    pid_t srv = start_server(run_dir, capacity, sampler, NULL);
     char ep[256];
     read_endpoint(run_dir, ep, sizeof ep);
 
@@ -341,12 +359,97 @@ static result_t run_table(const char *sampler, long capacity, long sample_msgs)
     return res;
 }
 
+/* ---- 5. the cost of durability ---- */
+
+/* Transitions/s of two producers (INFLIGHT_IN each) inserting per_msgs
+ * INSERTs each into a uniform server with the settings extra; *log_bytes and
+ * *syncs from its STATS afterwards (0 without a log). */
+static double ingest_rate(const char *const *extra, long capacity, long per_msgs, double *log_bytes,
+                          double *syncs)
+{
+    char run_dir[] = "/var/tmp/dqnlm-bench-durable.XXXXXX"; /* on disk, not tmpfs */
+    if (!mkdtemp(run_dir)) exit(1);
+    pid_t srv = start_server(run_dir, capacity, "uniform", extra);
+    char ep[256];
+    read_endpoint(run_dir, ep, sizeof ep);
+    int go[2];
+    if (pipe(go) != 0) exit(1);
+    pid_t prod[2];
+    for (int p = 0; p < 2; p++) {
+        prod[p] = fork();
+        if (prod[p] == 0) producer(ep, (uint32_t)p, per_msgs, go[0]);
+    }
+    usleep(200000);
+    double t0 = now_s();
+    if (write(go[1], "gg", 2) != 2) exit(1);
+    for (int p = 0; p < 2; p++) waitpid(prod[p], NULL, 0);
+    double rate = (double)(2 * per_msgs * BATCH) / (now_s() - t0);
+    close(go[0]);
+    close(go[1]);
+    void *ctx = zmq_ctx_new(), *s = zmq_socket(ctx, ZMQ_DEALER);
+    int linger = 0;
+    zmq_setsockopt(s, ZMQ_LINGER, &linger, sizeof linger);
+    if (zmq_connect(s, ep) != 0) die("connect");
+    dq_stats_reply_t st;
+    if (stats_of(s, &st) < 0) die("stats");
+    *log_bytes = stat(&st, "log.bytes");
+    *syncs = stat(&st, "log.syncs");
+    if (stat(&st, "inserts") != (double)(2 * per_msgs * BATCH)) {
+        fprintf(stderr, "bench_replay: the server holds %.0f transitions, sent %ld\n",
+                stat(&st, "inserts"), 2 * per_msgs * BATCH);
+        exit(1);
+    }
+    zmq_close(s);
+    zmq_ctx_term(ctx);
+    kill(srv, SIGTERM);
+    waitpid(srv, NULL, 0);
+    char cmd[600];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", run_dir);
+    if (system(cmd) != 0) fprintf(stderr, "bench_replay: cannot remove %s\n", run_dir);
+    return rate;
+}
+
+/* Inserts with replay.checkpoint set: without the log, and with it under each
+ * replay.fsync policy, as a ratio to no log. */
+static void durability(long capacity, long transitions)
+{
+    long per = (transitions + 2L * BATCH - 1) / (2L * BATCH);
+    static const char *const no_log[] = {"replay.checkpoint=replay.ckpt", "replay.log=false", NULL};
+    static const char *const policies[3][4] = {
+        {"replay.checkpoint=replay.ckpt", "replay.fsync=none", NULL},
+        {"replay.checkpoint=replay.ckpt", "replay.fsync=group", "replay.group_commit_ms=2", NULL},
+        {"replay.checkpoint=replay.ckpt", "replay.fsync=always", NULL},
+    };
+    static const char *const names[3] = {"fsync none", "fsync group (2 ms)", "fsync always"};
+    double lb, sy;
+    printf("durability: %ld transitions inserted (2 producers, %d in flight, batch %d), "
+           "checkpoint in /var/tmp\n",
+           2 * per * BATCH, INFLIGHT_IN, BATCH);
+    double base = ingest_rate(no_log, capacity, per, &lb, &sy);
+    printf("  no log (replay.log=false): %.3f M transitions/s = 1.00\n", base / 1e6);
+    for (int k = 0; k < 3; k++) {
+        double r = ingest_rate(policies[k], capacity, per, &lb, &sy);
+        char syncs[64] = "no fdatasync";
+        if (sy > 0)
+            snprintf(syncs, sizeof syncs, "%.0f fdatasyncs (%.1f INSERTs each)", sy,
+                     (double)(2 * per) / sy);
+        printf("  %-19s %.3f M transitions/s = %.2f of no log; %s; log %.1f B per transition "
+               "(payload %zu B)\n",
+               names[k], r / 1e6, r / base, syncs, lb / (double)(2 * per * BATCH),
+               dq_transition_bytes(OBS_DIM));
+    }
+}
+
 int main(int argc, char **argv)
 {
     long capacity = argc > 1 ? atol(argv[1]) : 1000000;
     long sample_msgs = argc > 2 ? atol(argv[2]) : 4000;
     if (capacity < BATCH) capacity = BATCH;
     signal(SIGPIPE, SIG_IGN);
+    if (argc > 3 && !strcmp(argv[3], "durability")) {
+        durability(capacity, capacity / 4);
+        return 0;
+    }
 
     dq_buf_t ins = {0};
     size_t at;
@@ -382,5 +485,6 @@ int main(int argc, char **argv)
                samplers[k], r.bytes_per_item, r.items, r.payload, r.bytes_per_item / r.payload,
                r.bytes_per_item <= 1.25 * r.payload ? "met" : "NOT met");
     }
+    durability(capacity, capacity / 4);
     return 0;
 }

@@ -5,7 +5,8 @@ from docs/protocol.md alone (pyzmq + msgpack; no project code is imported).
 Cases (each a meson test in the 'integration' suite):
   protocol   inserts with and without priorities, samples, and gets back exactly
              what it sent for every key; priorities by key, evicted keys counted;
-             duplicates by (actor, seq); STATS.
+             duplicates by (actor, seq); seq 2^64-1 refused; STATS, its
+             per-actor counts paged over 151 actors.
   hostile    hundreds of malformed messages (truncated, wrong types, huge
              lengths, NaN, unknown types, wrong version, oversize, multi-frame),
              each answered by an ERROR with the expected code; the server keeps
@@ -16,6 +17,10 @@ Cases (each a meson test in the 'integration' suite):
              come; a sample and an insert that would wait forever get ERROR
              TIMEOUT with their id / seq; later inserts of that actor are refused
              until the timed-out seq is resent; nothing is lost.
+  finalfail  a final checkpoint that cannot be written: ERROR in the log, exit
+             1, replay.status says so; the write-ahead log still holds what it
+             could not save, and a restart restores it. A log that cannot be
+             replaced after a checkpoint stops the server (ERROR, exit 1).
   restart    SIGTERM writes a checkpoint; a restart with replay.restore holds the
              same items, priorities and per-actor seqs, so resent inserts are
              dropped as duplicates and new ones stored; CHECKPOINT on request;
@@ -280,8 +285,43 @@ def case_protocol():
     check(len(set(it["keys"])) == 200, "2000 uniform draws missed some of 200 items")
     e = request(u, {"type": "sample", "v": 1, "table": "other", "n": 1, "id": 3})
     check(e["type"] == "error" and e["name"] == "INVAL" and e["id"] == 3, "unknown table %s" % e)
+    # seq 2^64-1 would wrap the next expected seq to 0: refused, nothing stored.
+    e = request(u, insert_msg(8, 2**64 - 1, transitions(8, 0, 1)))
+    check(e["type"] == "error" and e["name"] == "RANGE" and e["id"] == 2**64 - 1, "seq max %s" % e)
+    # Per-actor counts for any number of actors: 150 actors, paged by actor_from.
+    for actor in range(100, 250):
+        ok(request(u, insert_msg(actor, 0, transitions(actor, 0, 1 + actor % 3))), "ack")
+    st = stats(u)
+    check(st["actors"] == 151 and "actors.next" in st and "stats_truncated" not in st,
+          "first page: actors %s, next %s" % (st.get("actors"), st.get("actors.next")))
+    counts, pages = per_actor(st), 1
+    while "actors.next" in st:
+        st = ok(request(u, {"type": "stats", "v": 1, "id": 50 + pages,
+                            "actor_from": st["actors.next"]}), "stats_reply")["stats"]
+        check("size" not in st and st["actors"] == 151, "a page lists actors only: %s" % st)
+        for a, n in per_actor(st).items():
+            check(a not in counts, "actor %d listed twice" % a)
+            counts[a] = n
+        pages += 1
+        check(pages < 100, "paging does not end")
+    want = {a: 1 + a % 3 for a in range(100, 250)}
+    want[7] = 200
+    check(counts == want, "per-actor inserts over %d pages: %s" % (pages, counts))
+    e = request(u, {"type": "stats", "v": 1, "id": 1, "actor_from": "zero"})
+    check(e["type"] == "error" and e["name"] == "TYPE", "actor_from str: %s" % e)
     check(stop_server(p) == 0, "clean exit")
-    print("protocol: ok (%d prioritized draws, every item as sent)" % (20 * 256 + 200))
+    print("protocol: ok (%d prioritized draws, every item as sent; %d actors in %d STATS pages)"
+          % (20 * 256 + 200, len(counts), pages))
+
+
+def per_actor(st):
+    """actor id -> inserts, from the actor.<i>.inserts entries of a STATS reply."""
+    out = {}
+    for k, v in st.items():
+        f = k.split(".")
+        if len(f) == 3 and f[0] == "actor" and f[2] == "inserts":
+            out[int(f[1])] = v
+    return out
 
 
 # ---------------------------------------------------------------- hostile
@@ -585,8 +625,65 @@ def case_restart():
           "resends dropped as duplicates; corrupt and mismatched files refused)")
 
 
+# ---------------------------------------------------------------- finalfail
+def case_finalfail():
+    ck = os.path.join(RUN, "replay.ckpt")
+    common = ("replay.capacity=500", "replay.checkpoint=" + ck, "replay.restore=true")
+    p, ep = start_server("first", *common)
+    s = connect(ep)
+    for seq in range(5):
+        ok(request(s, insert_msg(0, seq, transitions(0, seq, 10))), "ack")
+    ok(request(s, {"type": "checkpoint", "v": 1, "id": 1}), "ack")
+    for seq in range(5, 9):
+        ok(request(s, insert_msg(0, seq, transitions(0, seq, 10))), "ack")
+    # The final checkpoint's temporary cannot be created (as on a full disk).
+    blocker = "%s.tmp.%d" % (ck, p.pid)
+    os.mkdir(blocker)
+    rc = stop_server(p)
+    log = open(os.path.join(RUN, "first.log")).read()
+    check(rc == 1, "a failed final checkpoint must exit 1, got %d" % rc)
+    check("ERROR" in log and "the final checkpoint failed" in log and blocker in log,
+          "message: %s" % log[-800:])
+    check("exit = 1" in open(os.path.join(RUN, "replay.status")).read(), "replay.status")
+    # The log still holds the inserts since the last checkpoint: nothing lost.
+    os.rmdir(blocker)
+    p, ep = start_server("second", *common)
+    st = stats(connect(ep))
+    check(st["size"] == 90 and st["actor.0.next_seq"] == 9, "restored %s" % st)
+    check(stop_server(p) == 0, "clean exit")
+    # Without the log the same failure says that the state is lost.
+    p, ep = start_server("third", *(common + ("replay.log=false",)))
+    s = connect(ep)
+    ok(request(s, insert_msg(1, 0, transitions(1, 0, 10))), "ack")
+    os.mkdir("%s.tmp.%d" % (ck, p.pid))
+    check(stop_server(p) == 1, "exit 1 without the log too")
+    check("is lost" in open(os.path.join(RUN, "third.log")).read(), "message without the log")
+    # A log that cannot be replaced after a checkpoint stops the server (exit 1):
+    # it cannot make new inserts durable. The checkpoint it wrote holds
+    # everything; the old log left behind is older than it and skipped.
+    os.unlink(ck + ".wal")
+    p, ep = start_server("fourth", *common)
+    s = connect(ep)
+    ok(request(s, insert_msg(2, 0, transitions(2, 0, 10))), "ack")
+    os.mkdir("%s.wal.tmp.%d" % (ck, p.pid))
+    e = request(s, {"type": "checkpoint", "v": 1, "id": 7})
+    check(e["type"] == "error" and e["id"] == 7, "checkpoint with a failed log rotation: %s" % e)
+    check(p.wait(timeout=20) == 1, "a failed log must stop the server with exit 1")
+    log = open(os.path.join(RUN, "fourth.log")).read()
+    check("ERROR" in log and "no insert is acknowledged that is not in the log" in log,
+          "message: %s" % log[-600:])
+    os.rmdir("%s.wal.tmp.%d" % (ck, p.pid))
+    p, ep = start_server("fifth", *common)
+    st = stats(connect(ep))
+    check(st["actor.2.inserts"] == 10 and "older than the checkpoint" in
+          open(os.path.join(RUN, "fifth.log")).read(), "after the failed rotation: %s" % st)
+    check(stop_server(p) == 0, "clean exit")
+    print("finalfail: ok (ERROR and exit 1; the log kept what the checkpoint could not; a log "
+          "that cannot be replaced stops the server, nothing lost or applied twice)")
+
+
 try:
-    {"protocol": case_protocol, "hostile": case_hostile, "curve": case_curve,
+    {"finalfail": case_finalfail, "protocol": case_protocol, "hostile": case_hostile, "curve": case_curve,
      "ratelimit": case_ratelimit, "restart": case_restart}[CASE]()
 finally:
     for p in procs:

@@ -13,7 +13,15 @@
  *     message that says so, never half-loaded;
  *   - the counters (REPLAY_COUNTERS): every one restored by name from a
  *     checkpoint and reported in STATS under its name; a version-2 checkpoint
- *     (the raw counters struct) refused with the version in the message. */
+ *     (the raw counters struct) refused with the version in the message;
+ *   - the write-ahead log (wal.h): checkpoint + log restores the state the
+ *     log was written from, item keys included (they continue, never
+ *     reused); a torn tail (cut short, bad last checksum, zeros) is dropped
+ *     and cut off, never half-applied; a bad checksum in the middle is
+ *     refused; generations keep a checkpoint from being applied its own log
+ *     twice; temporaries of dead writers are removed, a live one's kept;
+ *   - seq 2^64-1 refused; per-actor STATS paged for any number of actors;
+ *     table_bytes equal to what the table and sum-tree allocate. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -34,15 +42,19 @@
 #include "replay.h"
 #include "rng.h"
 #include "table.h"
+#include "wal.h"
 
 static char why[1024];
 static char path[128];
+static char wal_path[160];
 
 static int setup(void **state)
 {
     (void)state;
     snprintf(path, sizeof path, "/tmp/dqnlm-test-replay-%d.ckpt", (int)getpid());
+    snprintf(wal_path, sizeof wal_path, "%s.wal", path);
     unlink(path);
+    unlink(wal_path);
     return 0;
 }
 
@@ -50,6 +62,7 @@ static int teardown(void **state)
 {
     (void)state;
     unlink(path);
+    unlink(wal_path);
     return 0;
 }
 
@@ -582,8 +595,354 @@ static void test_old_version_refused(void **state)
     fseek(f, 8, SEEK_SET);
     assert_int_equal(fwrite(&v, sizeof v, 1, f), 1);
     fclose(f);
-    expect_refused(&cfg, "format version 2, this program reads version 3");
+    expect_refused(&cfg, "format version 2, this program reads versions 3 to 4");
     replay_destroy(&a);
+}
+
+/* ---------------------------------------------------------------- the log */
+
+/* Stores INSERT (actor, seq) of n transitions in r and appends it to w, as
+ * the server does. */
+static void insert_logged(replay_t *r, wal_t *w, uint32_t actor, uint64_t seq, uint32_t n)
+{
+    dq_insert_t ins;
+    dq_ack_t ack;
+    make_insert(&ins, actor, seq, n, 4, (int)(seq % 2));
+    assert_int_equal(replay_insert(r, &ins, &ack, why, sizeof why), DQ_OK);
+    assert_int_equal(ack.duplicate, 0);
+    assert_int_equal(wal_append(w, &ins, why, sizeof why), DQ_OK);
+    dq_batch_free(&ins.batch);
+}
+
+/* A checkpoint of generation gen holding busy_state, and its log with n
+ * inserts stored after it (in a too). */
+static replay_t *checkpoint_and_log(dq_config_t *cfg, uint64_t gen, int n)
+{
+    replay_t *a = busy_state(cfg);
+    cfg->replay_rate_limit = 0; /* the inserts below must not wait */
+    replay_set_log_generation(a, gen);
+    assert_int_equal(replay_save(a, path, NULL, NULL, why, sizeof why), DQ_OK);
+    wal_t *w = wal_create(wal_path, gen, WAL_FSYNC_GROUP, why, sizeof why);
+    if (!w) fail_msg("%s", why);
+    for (int i = 0; i < n; i++) {
+        const replay_actor_t *x = replay_actor(a, 0);
+        insert_logged(a, w, 0, x->next_seq, 3 + (uint32_t)i);
+    }
+    assert_int_equal(wal_unsynced(w), (uint64_t)n);
+    assert_int_equal(wal_sync(w, why, sizeof why), DQ_OK);
+    assert_int_equal(wal_unsynced(w), 0);
+    wal_close(&w);
+    return a;
+}
+
+static replay_t *recover(dq_config_t *cfg, wal_scan_t *sc, int expect_rc)
+{
+    replay_t *b = replay_load(cfg, path, why, sizeof why);
+    if (!b) fail_msg("%s", why);
+    int rc = wal_recover(b, wal_path, replay_log_generation(b), sc, why, sizeof why);
+    if (rc != expect_rc) fail_msg("wal_recover: %d (expected %d): %s", rc, expect_rc, why);
+    if (rc < 0) replay_destroy(&b);
+    return b;
+}
+
+static long file_size(const char *p)
+{
+    struct stat st;
+    assert_int_equal(stat(p, &st), 0);
+    return (long)st.st_size;
+}
+
+/* Checkpoint + log = the state the log was written from: same items under the
+ * same keys, same per-actor seqs and counters; the next key continues. */
+static void test_log_recovery_keys_continue(void **state)
+{
+    (void)state;
+    dq_config_t cfg;
+    replay_t *a = checkpoint_and_log(&cfg, 1, 6);
+    wal_scan_t sc;
+    replay_t *b = recover(&cfg, &sc, DQ_OK);
+    assert_true(sc.found && !sc.stale);
+    assert_int_equal(sc.generation, 1);
+    assert_int_equal(sc.records, 6);
+    assert_int_equal(sc.items, 3 + 4 + 5 + 6 + 7 + 8);
+    assert_int_equal(sc.dropped_bytes, 0);
+    assert_int_equal(sc.good_bytes, (uint64_t)file_size(wal_path));
+    assert_same_state(a, b);
+    /* The next insert gets the next key, in both. */
+    uint64_t next = replay_table_next_key(replay_table(a));
+    dq_ack_t ka, kb;
+    uint64_t seq = replay_actor(a, 0)->next_seq;
+    assert_int_equal(insert(a, 0, seq, 2, 0, &ka), DQ_OK);
+    assert_int_equal(insert(b, 0, seq, 2, 0, &kb), DQ_OK);
+    assert_int_equal(replay_table_next_key(replay_table(b)), next + 2);
+    assert_same_state(a, b);
+    /* A resend of a logged insert is a duplicate after the restore. */
+    assert_int_equal(insert(b, 0, seq - 1, 4, 0, &kb), DQ_OK);
+    assert_int_equal(kb.duplicate, 1);
+    replay_destroy(&b);
+    replay_destroy(&a);
+}
+
+/* The log cut inside its last record: the record is dropped, never half
+ * applied; wal_open cuts it off and appends behind the good records. */
+static void test_log_torn_tail_dropped(void **state)
+{
+    (void)state;
+    dq_config_t cfg;
+    replay_t *a = checkpoint_and_log(&cfg, 1, 5);
+    long full = file_size(wal_path);
+    uint64_t want_key = replay_table_next_key(replay_table(a)) - 7; /* the last had 7 */
+    const long cuts[] = {1, 7, 12, 40, 7 * 52};
+    for (size_t k = 0; k < sizeof cuts / sizeof cuts[0]; k++) {
+        assert_int_equal(truncate(wal_path, full - cuts[k]), 0);
+        wal_scan_t sc;
+        replay_t *b = recover(&cfg, &sc, DQ_OK);
+        assert_int_equal(sc.records, 4);
+        assert_int_equal(replay_table_next_key(replay_table(b)), want_key);
+        assert_int_equal(sc.dropped_bytes, (uint64_t)(full - cuts[k]) - sc.good_bytes);
+        assert_int_equal(replay_actor(b, 0)->next_seq, replay_actor(a, 0)->next_seq - 1);
+        replay_destroy(&b);
+    }
+    /* Reopen behind the good records (the torn bytes cut off), append the
+     * lost insert again: the log is whole once more. */
+    wal_scan_t sc;
+    replay_t *b = recover(&cfg, &sc, DQ_OK);
+    wal_t *w = wal_open(wal_path, 1, sc.good_bytes, WAL_FSYNC_ALWAYS, why, sizeof why);
+    if (!w) fail_msg("%s", why);
+    assert_int_equal(file_size(wal_path), (long)sc.good_bytes);
+    insert_logged(b, w, 0, replay_actor(b, 0)->next_seq, 7);
+    assert_int_equal(wal_sync(w, why, sizeof why), DQ_OK);
+    wal_close(&w);
+    assert_int_equal(file_size(wal_path), full);
+    replay_destroy(&b);
+    b = recover(&cfg, &sc, DQ_OK);
+    assert_int_equal(sc.records, 5);
+    assert_int_equal(sc.dropped_bytes, 0);
+    assert_same_state(a, b);
+    replay_destroy(&b);
+    /* Zeros behind the last record (a file extension never written): dropped. */
+    FILE *f = fopen(wal_path, "ab");
+    for (int i = 0; i < 5000; i++) fputc(0, f);
+    fclose(f);
+    b = recover(&cfg, &sc, DQ_OK);
+    assert_int_equal(sc.records, 5);
+    assert_int_equal(sc.dropped_bytes, 5000);
+    replay_destroy(&b);
+    replay_destroy(&a);
+}
+
+static void flip_byte(const char *p, long at)
+{
+    FILE *f = fopen(p, "r+b");
+    assert_non_null(f);
+    fseek(f, at, SEEK_SET);
+    int c = fgetc(f);
+    fseek(f, at, SEEK_SET);
+    fputc(c ^ 0x08, f);
+    fclose(f);
+}
+
+/* A checksum mismatch in the last record is a torn tail (dropped); in a
+ * record with others behind it, corruption: refused, naming file and offset. */
+static void test_log_checksum_mismatch(void **state)
+{
+    (void)state;
+    dq_config_t cfg;
+    replay_t *a = checkpoint_and_log(&cfg, 1, 5);
+    long full = file_size(wal_path);
+    flip_byte(wal_path, full - 30); /* inside the last record */
+    wal_scan_t sc;
+    replay_t *b = recover(&cfg, &sc, DQ_OK);
+    assert_int_equal(sc.records, 4);
+    assert_true(sc.dropped_bytes > 0);
+    replay_destroy(&b);
+    flip_byte(wal_path, full - 30);
+    flip_byte(wal_path, WAL_HEADER_BYTES + 40); /* inside the first record */
+    b = recover(&cfg, &sc, DQ_ECHECKSUM);
+    assert_null(b);
+    assert_non_null(strstr(why, wal_path));
+    assert_non_null(strstr(why, "record 0 at byte 32 has a checksum mismatch"));
+    assert_non_null(strstr(why, "corrupt in the middle"));
+    flip_byte(wal_path, WAL_HEADER_BYTES + 40);
+    flip_byte(wal_path, 3); /* the header */
+    b = recover(&cfg, &sc, DQ_EFORMAT);
+    assert_non_null(strstr(why, "not a dqnlm replay log"));
+    flip_byte(wal_path, 3);
+    flip_byte(wal_path, 17); /* the generation: the header checksum fails */
+    b = recover(&cfg, &sc, DQ_ECHECKSUM);
+    assert_non_null(strstr(why, "header checksum"));
+    replay_destroy(&a);
+}
+
+/* Generations: a log older than the checkpoint (a crash after the checkpoint
+ * was renamed into place, before the log was replaced) is skipped, so its
+ * records are not applied twice; a newer one is refused; records already held
+ * are dropped as duplicates whatever the generation says. */
+static void test_log_generations(void **state)
+{
+    (void)state;
+    dq_config_t cfg;
+    replay_t *a = checkpoint_and_log(&cfg, 3, 4);
+    /* The checkpoint at the crash: generation 4, holding the 4 inserts. */
+    replay_set_log_generation(a, 4);
+    assert_int_equal(replay_save(a, path, NULL, NULL, why, sizeof why), DQ_OK);
+    wal_scan_t sc;
+    replay_t *b = recover(&cfg, &sc, DQ_OK);
+    assert_true(sc.found && sc.stale);
+    assert_int_equal(sc.records, 0);
+    assert_same_state(a, b);
+    replay_destroy(&b);
+    /* The same records applied onto a state that holds them: all duplicates. */
+    b = replay_load(&cfg, path, why, sizeof why);
+    assert_non_null(b);
+    assert_int_equal(wal_recover(b, wal_path, 3, &sc, why, sizeof why), DQ_OK);
+    assert_int_equal(sc.records, 0);
+    assert_int_equal(sc.duplicates, 4);
+    assert_int_equal(replay_table_next_key(replay_table(b)),
+                     replay_table_next_key(replay_table(a)));
+    replay_destroy(&b);
+    /* A checkpoint older than its log: refused. */
+    replay_set_log_generation(a, 2);
+    assert_int_equal(replay_save(a, path, NULL, NULL, why, sizeof why), DQ_OK);
+    b = recover(&cfg, &sc, DQ_EFORMAT);
+    assert_non_null(strstr(why, "generation 3 continues a newer checkpoint"));
+    /* No log at all: nothing to apply. */
+    unlink(wal_path);
+    b = recover(&cfg, &sc, DQ_OK);
+    assert_int_equal(sc.found, 0);
+    uint64_t gen = 9;
+    assert_int_equal(wal_peek_generation(wal_path, &gen, why, sizeof why), DQ_EIO);
+    replay_destroy(&b);
+    replay_destroy(&a);
+}
+
+/* CKPT.tmp.PID and CKPT.wal.tmp.PID of a dead writer are removed; those of a
+ * live process, and other names, are left alone. */
+static void test_stale_temps_removed(void **state)
+{
+    (void)state;
+    pid_t dead = fork();
+    if (dead == 0) _exit(0);
+    assert_int_equal(waitpid(dead, NULL, 0), dead);
+    char names[5][256];
+    snprintf(names[0], sizeof names[0], "%s.tmp.%d", path, (int)dead);
+    snprintf(names[1], sizeof names[1], "%s.wal.tmp.%d", path, (int)dead);
+    snprintf(names[2], sizeof names[2], "%s.tmp.%d", path, (int)getppid()); /* alive */
+    snprintf(names[3], sizeof names[3], "%s.tmp.x%d", path, (int)dead);     /* not a temp */
+    snprintf(names[4], sizeof names[4], "%s.other.tmp.%d", path, (int)dead);
+    for (int i = 0; i < 5; i++) {
+        FILE *f = fopen(names[i], "wb");
+        assert_non_null(f);
+        fputs("partial", f);
+        fclose(f);
+    }
+    assert_int_equal(wal_remove_stale_temps(path), 2);
+    for (int i = 0; i < 5; i++) {
+        int exists = access(names[i], F_OK) == 0;
+        if (exists != (i >= 2)) fail_msg("%s: exists = %d", names[i], exists);
+        unlink(names[i]);
+    }
+}
+
+/* seq 2^64-1 would make next_seq wrap to 0 (and a resend be stored twice):
+ * it is refused; 2^64-2 is the last seq stored. */
+static void test_seq_max_refused(void **state)
+{
+    (void)state;
+    dq_config_t cfg;
+    base_config(&cfg, 100, "uniform");
+    replay_t *r = replay_new(&cfg, why, sizeof why);
+    dq_ack_t ack;
+    assert_int_equal(insert(r, 1, UINT64_MAX, 2, 0, &ack), DQ_ERANGE);
+    assert_non_null(strstr(why, "2^64-1"));
+    assert_null(replay_actor(r, 1));
+    assert_int_equal(insert(r, 1, UINT64_MAX - 1, 2, 0, &ack), DQ_OK);
+    assert_true(replay_actor(r, 1)->next_seq == UINT64_MAX);
+    assert_int_equal(insert(r, 1, UINT64_MAX - 1, 2, 0, &ack), DQ_OK);
+    assert_int_equal(ack.duplicate, 1);
+    assert_int_equal(insert(r, 1, UINT64_MAX, 2, 0, &ack), DQ_ERANGE);
+    assert_int_equal(replay_table_size(replay_table(r)), 2);
+    replay_destroy(&r);
+}
+
+static double stat_of(const dq_stats_reply_t *s, const char *name)
+{
+    for (uint32_t i = 0; i < s->count; i++)
+        if (!strcmp(s->stats[i].name, name)) return s->stats[i].value;
+    return -1;
+}
+
+/* 300 actors: the first reply lists as many as fit and says where to go on;
+ * the pages (actor_from = actors.next) list each actor exactly once. */
+static void test_stats_actor_pages(void **state)
+{
+    (void)state;
+    enum { N = 300 };
+    dq_config_t cfg;
+    base_config(&cfg, 10000, "uniform");
+    replay_t *r = replay_new(&cfg, why, sizeof why);
+    dq_ack_t ack;
+    for (uint32_t a = 0; a < N; a++) {
+        uint32_t id = a * 3; /* ids with holes */
+        for (uint64_t s = 0; s <= a % 3; s++)
+            assert_int_equal(insert(r, id, s, 1 + a % 4, 0, &ack), DQ_OK);
+        if (a % 5 == 0) insert(r, id, 0, 1, 0, &ack); /* a duplicate */
+    }
+    int seen[3 * N] = {0};
+    dq_stats_reply_t s;
+    replay_stats(r, &s, 0, 1.0, 0);
+    assert_true(stat_of(&s, "actors") == N);
+    replay_stats_actors(r, &s, 0);
+    int pages = 1;
+    for (;;) {
+        assert_true(s.count <= DQ_STATS_MAX);
+        for (uint32_t i = 0; i < s.count; i++) {
+            unsigned id;
+            char what[32];
+            if (sscanf(s.stats[i].name, "actor.%u.%31s", &id, what) != 2) continue;
+            assert_true(id < 3 * N && id % 3 == 0);
+            uint32_t a = id / 3;
+            if (!strcmp(what, "inserts")) {
+                seen[id]++;
+                assert_true(s.stats[i].value == (double)((1 + a % 3) * (1 + a % 4)));
+            } else if (!strcmp(what, "next_seq")) {
+                assert_true(s.stats[i].value == (double)(1 + a % 3));
+            } else if (!strcmp(what, "duplicates")) {
+                assert_true(a % 5 == 0 && s.stats[i].value == 1);
+            }
+        }
+        double next = stat_of(&s, "actors.next");
+        if (next < 0) break;
+        assert_true(pages++ < N);
+        memset(&s, 0, sizeof s);
+        replay_stat_add(&s, "actors", (double)replay_actor_count(r));
+        replay_stats_actors(r, &s, (uint32_t)next);
+    }
+    for (uint32_t a = 0; a < N; a++) assert_int_equal(seen[3 * a], 1);
+    assert_true(pages >= 5); /* about 38 actors a page */
+    replay_destroy(&r);
+}
+
+/* table_bytes: the columns, and for a prioritized table the sum-tree's 24
+ * bytes per leaf, leaves padded to a power of two. */
+static void test_table_bytes(void **state)
+{
+    (void)state;
+    const char *samplers[2] = {"uniform", "prioritized"};
+    for (int k = 0; k < 2; k++) {
+        dq_config_t cfg;
+        base_config(&cfg, 1000, samplers[k]);
+        replay_t *r = replay_new(&cfg, why, sizeof why);
+        dq_ack_t ack;
+        assert_int_equal(insert(r, 0, 0, 3, 0, &ack), DQ_OK); /* obs_dim 4: 52 B per item */
+        size_t want = 1000 * 52 + (k ? 1024 * 24 : 0);
+        assert_int_equal(replay_table_alloc_bytes(replay_table(r)), want);
+        dq_stats_reply_t s;
+        replay_stats(r, &s, 0, 1.0, 0);
+        assert_true(stat_of(&s, "table_bytes") == (double)want);
+        assert_true(stat_of(&s, "next_key") == 3);
+        replay_destroy(&r);
+    }
 }
 
 int main(void)
@@ -599,6 +958,14 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_bad_checkpoints_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(test_counters_by_name, setup, teardown),
         cmocka_unit_test_setup_teardown(test_old_version_refused, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_log_recovery_keys_continue, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_log_torn_tail_dropped, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_log_checksum_mismatch, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_log_generations, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_stale_temps_removed, setup, teardown),
+        cmocka_unit_test(test_seq_max_refused),
+        cmocka_unit_test(test_stats_actor_pages),
+        cmocka_unit_test(test_table_bytes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1093,6 +1093,46 @@ static void test_hand_built(void **state)
     msgpack_sbuffer_destroy(&sb);
 }
 
+/* STATS with actor_from (a page of per-actor counts): round trip; absent or
+ * nil = not paged; a value of another type or range refused. */
+static void test_stats_actor_from(void **state)
+{
+    (void)state;
+    dq_buf_t buf = {0};
+    dq_msg_t m = {.type = DQ_MSG_STATS, .u.stats = {.id = 5, .paged = 1, .actor_from = 4000000}};
+    dq_msg_t r;
+    assert_int_equal(dq_msg_encode(&m, &buf), DQ_OK);
+    assert_int_equal(dq_msg_decode(buf.data, buf.len, MAX_BYTES, &r, why, sizeof why), DQ_OK);
+    assert_true(r.u.stats.id == 5 && r.u.stats.paged == 1 && r.u.stats.actor_from == 4000000);
+    m.u.stats = (dq_stats_t){.id = 6};
+    assert_int_equal(dq_msg_encode(&m, &buf), DQ_OK);
+    assert_null(memmem(buf.data, buf.len, "actor_from", 10));
+    assert_int_equal(dq_msg_decode(buf.data, buf.len, MAX_BYTES, &r, why, sizeof why), DQ_OK);
+    assert_true(r.u.stats.id == 6 && r.u.stats.paged == 0);
+    dq_buf_free(&buf);
+    msgpack_sbuffer sb;
+    msgpack_sbuffer_init(&sb);
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+    for (int k = 0; k < 4; k++) {
+        msgpack_sbuffer_clear(&sb);
+        msgpack_pack_map(&pk, 4);
+        msgpack_pack_str_with_body(&pk, "type", 4), msgpack_pack_str_with_body(&pk, "stats", 5);
+        msgpack_pack_str_with_body(&pk, "v", 1), msgpack_pack_uint8(&pk, 1);
+        msgpack_pack_str_with_body(&pk, "id", 2), msgpack_pack_uint8(&pk, 1);
+        msgpack_pack_str_with_body(&pk, "actor_from", 10);
+        static const int want[4] = {DQ_OK, DQ_ETYPE, DQ_ERANGE, DQ_ERANGE};
+        if (k == 0) msgpack_pack_nil(&pk);
+        if (k == 1) msgpack_pack_str_with_body(&pk, "0", 1);
+        if (k == 2) msgpack_pack_int8(&pk, -1);
+        if (k == 3) msgpack_pack_uint64(&pk, 1ull << 32);
+        assert_int_equal(dq_msg_decode(sb.data, sb.size, MAX_BYTES, &r, why, sizeof why), want[k]);
+        if (k == 0) assert_int_equal(r.u.stats.paged, 0);
+        if (k > 0) assert_non_null(strstr(why, "stats.actor_from"));
+    }
+    msgpack_sbuffer_destroy(&sb);
+}
+
 /* Random bytes, then mutations of valid messages: no crash, an empty message
  * on every refusal, and whatever is accepted re-encodes. */
 static void test_garbage_never_crashes(void **state)
@@ -1245,6 +1285,7 @@ int main(void)
         cmocka_unit_test(test_encoder_refuses),
         cmocka_unit_test(test_buffer_reuse),
         cmocka_unit_test(test_hand_built),
+        cmocka_unit_test(test_stats_actor_from),
         cmocka_unit_test(test_pack_round_trip),
         cmocka_unit_test(test_garbage_never_crashes),
         cmocka_unit_test(test_speed_256x16),
