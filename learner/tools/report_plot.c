@@ -87,7 +87,11 @@ int report_plot_final(report_t *R)
         char *fld[12];
         int n = report_csv_split(line, fld, 12);
         if (row++ == 0 || n < 7) continue;
-        fprintf(f, "%d %s %s %s \"%s\"\n", row - 1, fld[4], fld[5], fld[6], fld[0]);
+        if (R->lm && n > 10 && atoi(fld[10]) > 0)
+            fprintf(f, "%d %s %s %s \"%s (%s diverged)\"\n", row - 1, fld[4], fld[5], fld[6],
+                    fld[0], fld[10]);
+        else
+            fprintf(f, "%d %s %s %s \"%s\"\n", row - 1, fld[4], fld[5], fld[6], fld[0]);
     }
     if (c) fclose(c);
     fclose(f);
