@@ -184,7 +184,7 @@ static int read_manifest(report_t *R)
     return DQ_OK;
 }
 
-static void read_config(run_t *r, const char *rundir)
+void report_read_config(run_t *r, const char *rundir)
 {
     char path[PATH_MAX_], line[REPORT_LINE_MAX], sec[64] = "";
     snprintf(path, sizeof path, "%s/config.ini", rundir);
@@ -418,7 +418,7 @@ static void read_run(report_t *R, run_t *r)
     char done[256];
     read_first_line(path, done, sizeof done);
     r->wall_s = strncmp(done, "wall_s=", 7) ? NAN : atof(done + 7);
-    read_config(r, rundir);
+    report_read_config(r, rundir);
     if (read_episodes(r, rundir) < 0) {
         r->status = RUN_FAILED;
         snprintf(r->why, sizeof r->why, "marked DONE but has no actor-*-episodes.csv rows");

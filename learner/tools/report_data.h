@@ -104,6 +104,10 @@ int report_line_complete(const char *line);
  * DQ_OK, or an error code after logging why (no or malformed manifest). */
 int report_read_runs(report_t *R);
 
+/* Reads RUNDIR/config.ini into r->cfg ("section.key = value" lines, the
+ * folder's path replaced by RUN); nothing when it is absent. */
+void report_read_config(run_t *r, const char *rundir);
+
 /* The value of "section.key" in a run's config.ini, or "" when absent. */
 const char *report_cfg_get(const run_t *r, const char *key);
 

@@ -72,6 +72,33 @@ int report_plot_bands(report_t *R, const char *name, const char *title, const ch
     return gnuplot(R, file);
 }
 
+int report_plot_lines(report_t *R, const char *name, const char *title, const char *xlabel,
+                      const char *ylabel, int logy, const char *plot)
+{
+    char file[96];
+    snprintf(file, sizeof file, "%s.gp", name);
+    FILE *g = report_open_out(R, file);
+    if (!g) return -1;
+    fprintf(g, "# %s.gp - drawn by dqnlm-report; run: gnuplot %s.gp\n", name, name);
+    fprintf(g,
+            "set title '%s' noenhanced\nset xlabel '%s' noenhanced\nset ylabel '%s' noenhanced\n"
+            "set key top right noenhanced\nset grid\n%s",
+            title, xlabel, ylabel, logy ? "set logscale y\n" : "");
+    for (int pass = 0; pass < 2; pass++) {
+        if (pass == 0)
+            fprintf(g, "set terminal %s size 960,600 font 'sans,11'\nset output '%s.png'\n",
+                    R->png_term[0] ? R->png_term : "pngcairo", name);
+        else
+            fprintf(g,
+                    "set terminal svg size 960,600 font 'sans,11' background '#ffffff'\nset output "
+                    "'%s.svg'\n",
+                    name);
+        fprintf(g, "plot %s\n", plot);
+    }
+    fclose(g);
+    return gnuplot(R, file);
+}
+
 /* Interval plot of the final scores: IQM and CI per schedule. */
 int report_plot_final(report_t *R)
 {
