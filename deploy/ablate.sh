@@ -363,6 +363,7 @@ spec="" dir="" jobs="" slurm=0 report=1 report_only=0 sb_both=() sb_array=()
 need() { [ $# -ge 2 ] && [ -n "$2" ] || die "$1 needs a value (try --help)"; }
 while [ $# -gt 0 ]; do
     case "$1" in
+    --*=*) set -- "${1%%=*}" "${1#*=}" "${@:2}"; continue ;; # --opt=value
     --partition | --account | --time) need "$@"; sb_both+=("$1=$2"); shift 2 ;;
     --mem | --cpus-per-task) need "$@"; sb_array+=("$1=$2"); shift 2 ;;
     --sbatch-arg) need "$@"; sb_both+=("$2"); shift 2 ;;
