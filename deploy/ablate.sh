@@ -9,7 +9,8 @@
 #   deploy/ablate.sh --report DIR            # only (re)build DIR/report
 #   deploy/ablate.sh --run-one DIR INDEX     # one run of the grid (Slurm tasks)
 #
-# SPEC (docs/deploy.md, "Ablations"; examples in deploy/ablations/):
+# SPEC (docs/exploration.md, "Ablations"; --slurm options: docs/deploy.md;
+# examples in deploy/ablations/):
 #   [ablation] name, base (a profile name or .ini), seeds, seed_base, actors,
 #              ranks, jobs, snapshots, efficiency, window
 #   [variant NAME] section.key = value ...   (one section per variant; any

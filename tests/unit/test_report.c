@@ -425,6 +425,60 @@ static void test_one_aggregation(void **state)
     rm_dir(dir);
 }
 
+/* One run folder (no manifest.tsv), as if still running: no status files,
+ * learner.csv ending in half a row. Samples per insert between rows 1 and 2:
+ * (30 - 10) updates x batch 4 / (60 - 20) inserts = 2; over the run 30 x 4 /
+ * 60 = 2. Episodes' final_metric in nats: 2 ln 2 and 4 ln 2 nats are 2 and 4
+ * bits per byte, their trailing mean 3. */
+static void test_run_folder(void **state)
+{
+    (void)state;
+    char *dir = new_dir();
+    put(dir, "config.ini",
+        "[run]\nseed = 7\n\n[env]\nname = lm\n\n[replay]\nsamples_per_insert = 2\n\n"
+        "[learner]\nupdates = 100\nbatch = 4\n\n[actor]\ncount = 1\n");
+    put(dir, "learner.csv",
+        "time_s,updates,loss,q_mean,updates_per_s,replay_size,replay_inserts\n"
+        "1.000,10,0.5,1,10,20,20\n2.000,30,0.25,1.5,20,40,60\n3.0,50,0.1");
+    put(dir, "actor-0.csv",
+        "time_s,env_steps,episodes,return_mean,final_metric_mean,policy_lag\n"
+        "1.0,64,2,0.5,2.0794415,3\n2.0,128,4,0.5,2.0794415,1\n");
+    put(dir, "actor-0-episodes.csv",
+        "time_s,env,episode,steps,return,final_metric,explore_param,weights_version\n"
+        "1,0,1,32,0.25,1.3862944,0.1,1\n1,0,2,32,0.75,2.7725887,0.1,1\n2,0,3,32,0.5,nan");
+    run_report(dir, "--set ablation.gnuplot=");
+    char out[1100];
+    snprintf(out, sizeof out, "%s/report", dir);
+    char *dat = slurp(out, "learner.dat");
+    assert_non_null(strstr(dat, "\n10 1.000 0.5 1 20 20 nan\n30 2.000 0.25 1.5 40 60 2\n"));
+    assert_null(strstr(dat, "\n50 "));
+    free(dat);
+    dat = slurp(out, "episodes.dat");
+    assert_non_null(strstr(dat, "# actor 0\n32 0.25 2 0.25 2\n64 0.75 4 0.5 3\n\n"));
+    free(dat);
+    dat = slurp(out, "actors.dat");
+    assert_non_null(strstr(dat, "# actor 0\n64 1.000 3 0.5 3\n128 2.000 1 0.5 3\n"));
+    free(dat);
+    char *md = slurp(out, "summary.md");
+    assert_non_null(strstr(md, "State: **running**"));
+    assert_non_null(strstr(md, "| learner updates | 30 of 100 (30%) after 2.0 s |"));
+    assert_non_null(strstr(md, "| samples per insert, whole run | 2 ("));
+    assert_non_null(strstr(md, "target replay.samples_per_insert = 2 |"));
+    assert_non_null(strstr(md, "| actors | 1; 128 env steps, 2 episodes"));
+    assert_non_null(strstr(md, "actor | 3.0000 (2 episodes) |"));
+    assert_non_null(strstr(md, "| policy lag (weights versions), last row / largest | 1 / 3 |"));
+    assert_non_null(strstr(md, "### Final validation bits per byte of the training episodes"));
+    free(md);
+    /* ended: the status files say so */
+    put(dir, "replay.status", "[replay]\nstate = stopped\nexit = 0\n");
+    put(dir, "actor-0.status", "[actor]\nid = 0\nstate = stopped\nexit = 0\n");
+    run_report(dir, "--set ablation.gnuplot=");
+    md = slurp(out, "summary.md");
+    assert_non_null(strstr(md, "State: **ended**: replay server stopped (exit 0), 1 of 1 actors"));
+    free(md);
+    rm_dir(dir);
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 2) {
@@ -433,10 +487,9 @@ int main(int argc, char **argv)
     }
     report_bin = argv[1];
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_chain_known_answers),
-        cmocka_unit_test(test_iqm_and_intervals),
-        cmocka_unit_test(test_lm_heldout),
-        cmocka_unit_test(test_one_aggregation),
+        cmocka_unit_test(test_chain_known_answers), cmocka_unit_test(test_iqm_and_intervals),
+        cmocka_unit_test(test_lm_heldout),          cmocka_unit_test(test_one_aggregation),
+        cmocka_unit_test(test_run_folder),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
