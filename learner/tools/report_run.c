@@ -208,12 +208,12 @@ static void draw(runrep_t *X, int figs[7])
         figs[1] = report_plot_lines(
                       R, "q_mean", "Mean Q of the sampled batches", "learner updates", "mean Q", 0,
                       "'learner.dat' using 1:4 with lines lw 2 lc 1 title 'mean Q'") == 0;
-    actor_clause(X, c, sizeof c, "episodes.dat", 1, 2, 4, "points pt 7 ps 0.3");
+    actor_clause(X, c, sizeof c, "episodes.dat", 1, 2, 4, "points pt 7 ps 0.6");
     if (la)
         figs[2] = report_plot_lines(R, "return",
                                     "Episode return (points; lines: trailing mean of 20 episodes)",
                                     "env steps of the actor", "episode return", 0, c) == 0;
-    actor_clause(X, c, sizeof c, "episodes.dat", 1, 3, 5, "points pt 7 ps 0.3");
+    actor_clause(X, c, sizeof c, "episodes.dat", 1, 3, 5, "points pt 7 ps 0.6");
     if (la && X->bpb_any)
         figs[3] =
             report_plot_lines(
