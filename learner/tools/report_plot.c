@@ -126,7 +126,7 @@ int report_plot_final(report_t *R)
     if (!g) return -1;
     fprintf(g, "# final.gp - drawn by dqnlm-report from final.dat; run: gnuplot final.gp\n");
     fprintf(g,
-            "set title 'Score per schedule (%s): IQM and 95%% stratified-bootstrap interval' "
+            "set title 'Score per variant (%s): IQM and 95%% stratified-bootstrap interval' "
             "noenhanced\n",
             R->primary_name);
     fprintf(g,

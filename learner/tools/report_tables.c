@@ -178,7 +178,7 @@ static void efficiency_table(report_t *R)
                 "episode whose smoothed return (trailing window of %.0f env steps) is at least "
                 "that.\n\n",
                 100 * f, best, best_name, thr, R->window);
-        fprintf(outs[o], "| schedule | runs that reached it | median env steps | range (runs that "
+        fprintf(outs[o], "| variant | runs that reached it | median env steps | range (runs that "
                          "reached it) |\n|---|---|---|---|\n");
     }
     if (!(best > 0)) goto done;
@@ -339,7 +339,7 @@ static void write_missing(report_t *R)
         fprintf(md,
                 "%d of %d planned runs are left out of every statistic below (also in "
                 "[runs.csv](runs.csv)):\n\n"
-                "| run | schedule | seed | status | why |\n|---|---|---|---|---|\n",
+                "| run | variant | seed | status | why |\n|---|---|---|---|---|\n",
                 missing, R->n_runs);
         for (int i = 0; i < R->n_runs; i++) {
             const run_t *r = &R->runs[i];
@@ -384,7 +384,7 @@ static void write_improvement_efficiency(report_t *R)
     fprintf(md,
             "\n## Probability of improvement\n\n"
             "P(row better than column) on the %s: the probability that a random run of the row's "
-            "schedule "
+            "variant "
             "scores better than a random run of the column's%s (ties count one half), with a 95%% "
             "stratified-bootstrap interval. 0.5 = no difference; an interval excluding 0.5 is a "
             "difference beyond seed noise. ([improvement.csv](improvement.csv))\n\n",
@@ -444,7 +444,7 @@ static void write_profiles(report_t *R, const int figs_ok[5])
     FILE *md = R->md;
     fprintf(md,
             "## Performance profiles\n\n"
-            "For every threshold tau, the fraction of a schedule's scores (%s) %s than tau, with a "
+            "For every threshold tau, the fraction of a variant's scores (%s) %s than tau, with a "
             "95%% "
             "stratified-bootstrap band. A curve %s another everywhere is better at every "
             "threshold.\n\n",
