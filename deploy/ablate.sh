@@ -271,14 +271,15 @@ submit_slurm() {
         list=$(IFS=,; echo "${todo[*]}")
         jid=$(sbatch --parsable --array="$list" -n $((1 + actors + ranks)) -N 1 -J "abl-$name" \
             "${sb_both[@]}" "${sb_array[@]}" \
-            -o "$dir/slurm-%A_%a.out" "$bin/root/deploy/slurm/ablation-array.sbatch" "$dir")
+            -o "$dir/slurm-%A_%a.out" "$bin/root/deploy/slurm/ablation-array.sbatch" "$dir") ||
+            die "sbatch of the job array failed (see above)"
         jid=${jid%%;*}
         log "submitted job array $jid (${#todo[@]} tasks)"
         dep=(--dependency=afterany:"$jid")
     fi
     rjid=$(sbatch --parsable "${dep[@]}" -n 1 -N 1 -J "abl-$name-report" "${sb_both[@]}" \
         -o "$dir/slurm-report-%j.out" \
-        --wrap "\"$bin/ablate.sh\" --report \"$dir\"")
+        --wrap "\"$bin/ablate.sh\" --report \"$dir\"") || die "sbatch of the report job failed (see above)"
     log "report job ${rjid%%;*}: $dir/report/report.md when it ends"
 }
 
