@@ -247,12 +247,22 @@ write_base() {
 # runs without DONE), seed-major (every variant's first seed, then the
 # second, ...): an ablation cut short still compares variants on the same seeds.
 write_manifest() {
-    local s k i=0 rel
+    local s k i=0 rel old=0 v
+    # A folder set up by an ablate.sh from before variants runs its frozen
+    # copy, which reads "index schedule exploration seed run" rows: keep
+    # those for exploration-only specs.
+    grep -q read_variant "$bin/root/deploy/ablate.sh" || old=1
     {
-        printf 'index\tvariant\tsettings\tseed\trun\n'
+        if [ $old = 1 ]; then printf 'index\tschedule\texploration\tseed\trun\n'; else printf 'index\tvariant\tsettings\tseed\trun\n'; fi
         for s in "${variants[@]}"; do
+            v=${s#*	}
+            if [ $old = 1 ]; then
+                [[ "$v" == actor.exploration=* ]] && [[ "$v" != *" "* ]] ||
+                    die "$dir was set up by an older ablate.sh that varies only the exploration; give another --dir"
+                v=${v#actor.exploration=}
+            fi
             for ((k = 0; k < seeds; k++)); do
-                printf '%d\t%s\t%s\t%d\truns/%s/seed-%d\n' $i "${s%%	*}" "${s#*	}" $((seed_base + k)) "${s%%	*}" $((seed_base + k))
+                printf '%d\t%s\t%s\t%d\truns/%s/seed-%d\n' $i "${s%%	*}" "$v" $((seed_base + k)) "${s%%	*}" $((seed_base + k))
                 i=$((i + 1))
             done
         done
