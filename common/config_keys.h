@@ -214,8 +214,8 @@
       "gnuplot program for the trajectory figures; empty = write data and scripts only")           \
     /* [ablation] dqnlm-report: statistics and figures of an ablation (docs/exploration.md) */     \
     X(ablation, dir, STR, "", 0, 0,                                                                \
-      "ablation folder dqnlm-report reads (manifest.tsv, runs/), written by deploy/ablate.sh")     \
-    X(ablation, out, STR, "", 0, 0, "report folder; empty = ABLATION_DIR/report")                  \
+      "folder dqnlm-report reads: an ablation (manifest.tsv) or one run (config.ini)")             \
+    X(ablation, out, STR, "", 0, 0, "report folder; empty = DIR/report")                           \
     X(ablation, efficiency, REAL, "0.9", 0.01, 1,                                                  \
       "sample efficiency: env steps until a run's return curve reaches this fraction of the best " \
       "final return")                                                                              \

@@ -1,27 +1,38 @@
 #!/bin/bash
-# ablate.sh - runs an ablation of exploration schedules: a grid of schedules x
-# seeds, every run a whole dqnlm job in its own folder, then dqnlm-report.
+# ablate.sh - runs an ablation: a grid of named variants (any configuration
+# keys) x seeds, every run a whole dqnlm job in its own folder, locally or as
+# a Slurm job array, then dqnlm-report.
 #
-#   deploy/ablate.sh SPEC.ini [--dir DIR] [--jobs N] [--slurm] [--no-report]
+#   deploy/ablate.sh SPEC.ini [--dir DIR] [--jobs N] [--no-report]
+#                    [--slurm [--partition P] [--account A] [--time T]
+#                     [--mem M] [--cpus-per-task N] [--sbatch-arg ARG ...]]
 #   deploy/ablate.sh --report DIR            # only (re)build DIR/report
 #   deploy/ablate.sh --run-one DIR INDEX     # one run of the grid (Slurm tasks)
 #
-# SPEC (docs/exploration.md, "Ablations"; examples in deploy/ablations/):
+# SPEC (docs/exploration.md, "Ablations"; --slurm options: docs/deploy.md;
+# examples in deploy/ablations/):
 #   [ablation] name, base (a profile name or .ini), seeds, seed_base, actors,
 #              ranks, jobs, snapshots, efficiency, window
-#   [schedule NAME] exploration = SCHEDULE STRING      (one section each)
+#   [variant NAME] section.key = value ...   (one section per variant; any
+#              configuration keys, e.g. dqn.gamma = 0.95, lm.schedule = ...)
+#   [schedule NAME] exploration = SCHEDULE   (short for [variant NAME]
+#              actor.exploration = SCHEDULE)
 #   [SECTION] key = value   any other section: held-fixed overrides of the base
 # The folder (default runs/ablation-NAME) gets spec.ini, base.ini (the
 # effective configuration every run starts from), manifest.tsv (one row per
-# run) and runs/SCHEDULE/seed-S/ with each run's config, logs, metrics,
-# evaluation and a DONE marker. A run with DONE is skipped, so running the
-# same command again resumes an interrupted ablation; a run without it is
-# started again from scratch. --jobs N runs N at once (default: the CPUs
-# divided by the processes of one run). --slurm submits the missing runs as a
-# Slurm job array (deploy/slurm/ablation-array.sbatch) and the report as a
-# job that depends on it. The programs and the deploy scripts are copied into
-# DIR/bin first (the scripts under DIR/bin/root/deploy), so a rebuild or an
-# edit during a long ablation does not change them halfway.
+# run: index, variant, settings, seed, run folder) and runs/VARIANT/seed-S/
+# with each run's config, logs, metrics, evaluation and a DONE marker. A run
+# with DONE is skipped, so running the same command again resumes an
+# interrupted ablation; a run without it is started again from scratch.
+# --jobs N runs N at once (default: the CPUs divided by the processes of one
+# run). --slurm submits the missing runs as a Slurm job array
+# (deploy/slurm/ablation-array.sbatch, one task per run, 1 + ranks + actors
+# tasks of one node each) and the report as a job that depends on it;
+# --partition, --account and --time go to both, --mem and --cpus-per-task
+# (per task) to the array, each --sbatch-arg to both. The programs and the
+# deploy scripts are copied into DIR/bin first (the scripts under
+# DIR/bin/root/deploy), so a rebuild or an edit during a long ablation does
+# not change them halfway.
 set -euo pipefail
 # The deploy folder this copy runs from: the checkout's, or DIR/bin/root/deploy
 # (DIR/bin/ablate.sh is a link to the frozen copy there).
@@ -36,10 +47,10 @@ log() { echo "[$(date +%H:%M:%S)] $*"; }
 # run_one DIR INDEX: trains, evaluates (LM env) and marks one run DONE; a run
 # that fails gets FAILED with the reason, a stopped one STOPPED, neither DONE.
 run_one() {
-    local dir=$1 index=$2 row name expl seed rel
+    local dir=$1 index=$2 row name settings seed rel kv
     row=$(awk -F'\t' -v i="$index" 'NR > 1 && $1 == i' "$dir/manifest.tsv")
     [ -n "$row" ] || die "no run $index in $dir/manifest.tsv"
-    IFS=$'\t' read -r _ name expl seed rel <<<"$row"
+    IFS=$'\t' read -r _ name settings seed rel <<<"$row"
     run=$dir/$rel bin=$dir/bin
     local t0=$SECONDS snapshots
     updates=$(dq_ini_get "$dir/base.ini" learner updates)
@@ -52,10 +63,11 @@ run_one() {
     fi
     rm -rf "$run"
     mkdir -p "$run/logs" "$run/snapshots"
-    echo "$name	$expl	$seed" >"$run/run.info"
+    echo "$name	$settings	$seed" >"$run/run.info"
     run_what="run $index ($name, seed $seed)"
 
-    local sets=(--set actor.exploration="$expl" --set run.seed="$seed")
+    local sets=(--set run.seed="$seed")
+    for kv in $settings; do sets+=(--set "$kv"); done
     [ "$every" = 0 ] || sets+=(--set learner.checkpoint_every="$every")
     train "$dir" "${sets[@]}" >"$run/logs/train.log" 2>&1 &
     train_pid=$! child=""
@@ -139,9 +151,10 @@ evaluate() {
 
 # ================================================================ the grid
 # read_spec: checks SPEC and sets name, seeds, seed_base, actors, ranks,
-# base_file, schedules ("NAME<TAB>SCHEDULE" each) and overrides (--set ...).
+# base_file, variants ("NAME<TAB>KEY=VALUE KEY=VALUE..." each) and overrides
+# (--set ...).
 read_spec() {
-    local kv sec s e base
+    local kv sec s base
     local known=" name base seeds seed_base actors ranks jobs snapshots efficiency window "
     while IFS= read -r kv; do
         [[ "$known" == *" ${kv%%=*} "* ]] || die "$spec: [ablation] has no key '${kv%%=*}'"
@@ -159,22 +172,37 @@ read_spec() {
     *) base_file=$root/deploy/profiles/${base:-chain}.ini ;;
     esac
     [ -f "$base_file" ] || die "$spec: base profile '$base' not found ($base_file)"
-    schedules=() overrides=()
+    variants=() overrides=()
     while IFS= read -r sec; do
         case "$sec" in
         ablation) ;;
-        schedule\ *)
-            s=$(sed 's/^ *//; s/ *$//' <<<"${sec#schedule }")
-            [[ "$s" =~ ^[A-Za-z0-9._-]+$ ]] || die "$spec: schedule name '$s' (letters, digits, . _ -)"
-            e=$(dq_ini_get "$spec" "$sec" exploration)
-            [ -n "$e" ] || die "$spec: [$sec] needs exploration = SCHEDULE"
-            [ "$(dq_ini_keys "$spec" "$sec" | wc -l)" = 1 ] ||
-                die "$spec: [$sec] may only set exploration (everything else is held fixed)"
-            schedules+=("$s	$e") ;;
+        schedule\ * | variant\ *) read_variant "$sec" ;;
         *) while IFS= read -r kv; do overrides+=(--set "$sec.$kv"); done < <(dq_ini_keys "$spec" "$sec") ;;
         esac
     done < <(dq_ini_sections "$spec")
-    [ ${#schedules[@]} -ge 1 ] || die "$spec: no [schedule NAME] sections"
+    [ ${#variants[@]} -ge 1 ] || die "$spec: no [variant NAME] (or [schedule NAME]) sections"
+}
+
+# read_variant SECTION: one [variant NAME] or [schedule NAME] into variants.
+read_variant() {
+    local sec=$1 v kv settings="" n=0
+    v=$(sed 's/^[a-z]* *//; s/ *$//' <<<"$sec")
+    [[ "$v" =~ ^[A-Za-z0-9._-]+$ ]] || die "$spec: variant name '$v' in [$sec] (letters, digits, . _ -)"
+    for kv in "${variants[@]}"; do [ "${kv%%	*}" != "$v" ] || die "$spec: variant '$v' given twice"; done
+    while IFS= read -r kv; do
+        n=$((n + 1))
+        if [[ "$sec" == schedule\ * ]]; then
+            [ "${kv%%=*}" = exploration ] ||
+                die "$spec: [$sec] sets '${kv%%=*}': a [schedule] sets only exploration; use [variant $v] with section.key = value"
+            kv=actor.$kv
+        fi
+        [[ "${kv%%=*}" =~ ^[a-z_]+\.[a-z_0-9]+$ ]] ||
+            die "$spec: [$sec] key '${kv%%=*}' is not section.key (e.g. dqn.gamma = 0.95)"
+        [[ "$kv" != *[[:space:]]* ]] || die "$spec: [$sec] ${kv%%=*} = '${kv#*=}': values may not contain spaces"
+        settings+="${settings:+ }$kv"
+    done < <(dq_ini_keys "$spec" "$sec")
+    [ "$n" -ge 1 ] || die "$spec: [$sec] sets nothing (give section.key = value lines)"
+    variants+=("$v	$settings")
 }
 
 # freeze_programs: the binaries into DIR/bin, the deploy scripts into
@@ -195,9 +223,11 @@ freeze_programs() {
 }
 
 # write_base: DIR/base.ini, the effective configuration every run starts
-# from (it must not change between invocations), with every schedule checked.
+# from (it must not change between invocations), with every variant checked
+# (its keys and values by the configuration loader, an exploration schedule
+# by dqnlm-report).
 write_base() {
-    local s
+    local s kv sets
     "$bin/replay_server/dqnlm-replay" --config "$base_file" --set actor.count="$actors" "${overrides[@]}" \
         --set run.dir="$dir" --print-config >"$dir/base.ini.new" || die "bad base configuration (see above)"
     if [ -f "$dir/base.ini" ] && ! cmp -s "$dir/base.ini" "$dir/base.ini.new"; then
@@ -205,22 +235,34 @@ write_base() {
         die "$dir/base.ini differs from what $spec now gives (base profile changed?); give another --dir"
     fi
     mv "$dir/base.ini.new" "$dir/base.ini"
-    for s in "${schedules[@]}"; do
-        "$bin/dqnlm-report" --config "$dir/base.ini" --set actor.exploration="${s#*	}" >/dev/null ||
-            die "schedule ${s%%	*}: bad exploration '${s#*	}' (see above)"
+    for s in "${variants[@]}"; do
+        sets=()
+        for kv in ${s#*	}; do sets+=(--set "$kv"); done
+        "$bin/dqnlm-report" --config "$dir/base.ini" "${sets[@]}" >/dev/null ||
+            die "variant ${s%%	*}: bad settings '${s#*	}' (see above)"
     done
 }
 
 # write_manifest: DIR/manifest.tsv, one row per run; sets total and todo (the
-# runs without DONE), seed-major (every schedule's first seed, then the
-# second, ...): an ablation cut short still compares schedules on the same seeds.
+# runs without DONE), seed-major (every variant's first seed, then the
+# second, ...): an ablation cut short still compares variants on the same seeds.
 write_manifest() {
-    local s k i=0 rel
+    local s k i=0 rel old=0 v
+    # A folder set up by an ablate.sh from before variants runs its frozen
+    # copy, which reads "index schedule exploration seed run" rows: keep
+    # those for exploration-only specs.
+    grep -q read_variant "$bin/root/deploy/ablate.sh" || old=1
     {
-        printf 'index\tschedule\texploration\tseed\trun\n'
-        for s in "${schedules[@]}"; do
+        if [ $old = 1 ]; then printf 'index\tschedule\texploration\tseed\trun\n'; else printf 'index\tvariant\tsettings\tseed\trun\n'; fi
+        for s in "${variants[@]}"; do
+            v=${s#*	}
+            if [ $old = 1 ]; then
+                [[ "$v" == actor.exploration=* ]] && [[ "$v" != *" "* ]] ||
+                    die "$dir was set up by an older ablate.sh that varies only the exploration; give another --dir"
+                v=${v#actor.exploration=}
+            fi
             for ((k = 0; k < seeds; k++)); do
-                printf '%d\t%s\t%s\t%d\truns/%s/seed-%d\n' $i "${s%%	*}" "${s#*	}" $((seed_base + k)) "${s%%	*}" $((seed_base + k))
+                printf '%d\t%s\t%s\t%d\truns/%s/seed-%d\n' $i "${s%%	*}" "$v" $((seed_base + k)) "${s%%	*}" $((seed_base + k))
                 i=$((i + 1))
             done
         done
@@ -238,13 +280,16 @@ submit_slurm() {
     if [ ${#todo[@]} -gt 0 ]; then
         list=$(IFS=,; echo "${todo[*]}")
         jid=$(sbatch --parsable --array="$list" -n $((1 + actors + ranks)) -N 1 -J "abl-$name" \
-            -o "$dir/slurm-%A_%a.out" "$bin/root/deploy/slurm/ablation-array.sbatch" "$dir")
+            "${sb_both[@]}" "${sb_array[@]}" \
+            -o "$dir/slurm-%A_%a.out" "$bin/root/deploy/slurm/ablation-array.sbatch" "$dir") ||
+            die "sbatch of the job array failed (see above)"
         jid=${jid%%;*}
         log "submitted job array $jid (${#todo[@]} tasks)"
         dep=(--dependency=afterany:"$jid")
     fi
-    rjid=$(sbatch --parsable "${dep[@]}" -n 1 -N 1 -J "abl-$name-report" -o "$dir/slurm-report-%j.out" \
-        --wrap "\"$bin/ablate.sh\" --report \"$dir\"")
+    rjid=$(sbatch --parsable "${dep[@]}" -n 1 -N 1 -J "abl-$name-report" "${sb_both[@]}" \
+        -o "$dir/slurm-report-%j.out" \
+        --wrap "\"$bin/ablate.sh\" --report \"$dir\"") || die "sbatch of the report job failed (see above)"
     log "report job ${rjid%%;*}: $dir/report/report.md when it ends"
 }
 
@@ -326,14 +371,19 @@ if [ "${1:-}" = --run-one ]; then
     exit
 fi
 
-spec="" dir="" jobs="" slurm=0 report=1 report_only=0
+spec="" dir="" jobs="" slurm=0 report=1 report_only=0 sb_both=() sb_array=()
+need() { [ $# -ge 2 ] && [ -n "$2" ] || die "$1 needs a value (try --help)"; }
 while [ $# -gt 0 ]; do
     case "$1" in
-    --dir) dir=$2; shift 2 ;;
-    --jobs) jobs=$2; shift 2 ;;
+    --*=*) set -- "${1%%=*}" "${1#*=}" "${@:2}"; continue ;; # --opt=value
+    --partition | --account | --time) need "$@"; sb_both+=("$1=$2"); shift 2 ;;
+    --mem | --cpus-per-task) need "$@"; sb_array+=("$1=$2"); shift 2 ;;
+    --sbatch-arg) need "$@"; sb_both+=("$2"); shift 2 ;;
+    --dir) need "$@"; dir=$2; shift 2 ;;
+    --jobs) need "$@"; jobs=$2; shift 2 ;;
     --slurm) slurm=1; shift ;;
     --no-report) report=0; shift ;;
-    --report) report_only=1 dir=$2; shift 2 ;;
+    --report) need "$@"; report_only=1 dir=$2; shift 2 ;;
     -h|--help) awk 'NR > 1 && /^#/ {sub(/^# ?/, ""); print; next} NR > 1 {exit}' "$0"; exit 0 ;;
     -*) die "unknown option '$1' (try --help)" ;;
     *) [ -z "$spec" ] || die "one SPEC only"; spec=$1; shift ;;
@@ -349,6 +399,9 @@ fi
 [ -n "$spec" ] && [ -f "$spec" ] || die "give an ablation spec (try --help)"
 spec=$(cd "$(dirname "$spec")" && pwd)/$(basename "$spec")
 read_spec
+if [ $slurm = 0 ] && [ $((${#sb_both[@]} + ${#sb_array[@]})) -gt 0 ]; then
+    die "--partition, --account, --time, --mem, --cpus-per-task and --sbatch-arg are for --slurm"
+fi
 dir=${dir:-$root/runs/ablation-$name}
 mkdir -p "$dir"
 dir=$(cd "$dir" && pwd)
@@ -358,7 +411,7 @@ bin=$dir/bin
 write_base
 [ -f "$dir/spec.ini" ] || cp "$spec" "$dir/spec.ini"
 write_manifest
-log "ablation $name: ${#schedules[@]} schedules x $seeds seeds = $total runs in $dir"
+log "ablation $name: ${#variants[@]} variants x $seeds seeds = $total runs in $dir"
 log "$((total - ${#todo[@]})) finished runs skipped, ${#todo[@]} to run"
 
 if [ $slurm = 1 ]; then

@@ -69,6 +69,12 @@ int report_csv_split(char *line, char **f, int max)
     return n;
 }
 
+int report_line_complete(const char *line)
+{
+    size_t n = strlen(line);
+    return n > 0 && line[n - 1] == '\n';
+}
+
 int report_csv_col(char **f, int n, const char *name)
 {
     for (int i = 0; i < n; i++)
@@ -102,6 +108,21 @@ FILE *report_open_out(report_t *R, const char *name)
 
 /* ------------------------------------------------------------ reading runs */
 
+/* Adds the keys of a variant's settings ("section.key=value ...", or an
+ * exploration string in an older manifest) to R->varied. */
+static void note_varied(report_t *R, const char *settings)
+{
+    char buf[256], *save = NULL;
+    snprintf(buf, sizeof buf, "%s", R->settings ? settings : "actor.exploration=");
+    for (char *t = strtok_r(buf, " ", &save); t; t = strtok_r(NULL, " ", &save)) {
+        t[strcspn(t, "=")] = 0;
+        int k = 0;
+        while (k < R->n_varied && strcmp(R->varied[k], t)) k++;
+        if (k == R->n_varied && k < 32)
+            snprintf(R->varied[R->n_varied++], sizeof R->varied[0], "%s", t);
+    }
+}
+
 static int read_manifest(report_t *R)
 {
     char path[DQ_CONFIG_STR_MAX + 32], line[REPORT_LINE_MAX];
@@ -117,7 +138,12 @@ static int read_manifest(report_t *R)
     R->runs = report_calloc((size_t)cap, sizeof *R->runs);
     int lineno = 0;
     while (fgets(line, sizeof line, f)) {
-        if (lineno++ == 0) continue;
+        if (lineno++ == 0) {
+            /* index variant settings seed run (deploy/ablate.sh), or the older
+             * index schedule exploration seed run */
+            R->settings = strstr(line, "\tsettings\t") != NULL;
+            continue;
+        }
         line[strcspn(line, "\r\n")] = 0;
         if (!line[0]) continue;
         char *fld[5], *p = line;
@@ -145,6 +171,7 @@ static int read_manifest(report_t *R)
         snprintf(r->expl, sizeof r->expl, "%s", fld[2]);
         r->seed = atol(fld[3]);
         snprintf(r->rel, sizeof r->rel, "%s", fld[4]);
+        note_varied(R, fld[2]);
         r->final_ret = NAN;
         r->x_end = NAN;
         r->wall_s = NAN;
@@ -157,7 +184,7 @@ static int read_manifest(report_t *R)
     return DQ_OK;
 }
 
-static void read_config(run_t *r, const char *rundir)
+void report_read_config(run_t *r, const char *rundir)
 {
     char path[PATH_MAX_], line[REPORT_LINE_MAX], sec[64] = "";
     snprintf(path, sizeof path, "%s/config.ini", rundir);
@@ -228,7 +255,7 @@ static int read_episodes(run_t *r, const char *rundir)
         if (!f) continue;
         int c_steps = -1, c_ret = -1, c_fm = -1;
         double cum = 0;
-        while (fgets(line, sizeof line, f)) {
+        while (fgets(line, sizeof line, f) && report_line_complete(line)) {
             char *fld[32];
             int n = report_csv_split(line, fld, 32);
             if (c_steps < 0) {
@@ -259,12 +286,12 @@ static int read_episodes(run_t *r, const char *rundir)
 
 /* The controller's final bits per byte on each held-out instance of an
  * eval/episodes.csv (dqnlm-eval); seeds receives the instance seeds. */
-static int read_eval(const char *path, double *bpb, unsigned long long *seeds, int max)
+static int read_eval(const char *path, double *bpb, int *div, unsigned long long *seeds, int max)
 {
     FILE *f = fopen(path, "r");
     if (!f) return -1;
     char line[REPORT_LINE_MAX];
-    int n = 0, c_m = -1, c_seed = -1, c_bpb = -1, header = 1;
+    int n = 0, c_m = -1, c_seed = -1, c_bpb = -1, c_div = -1, header = 1;
     while (fgets(line, sizeof line, f)) {
         char *fld[16];
         int k = report_csv_split(line, fld, 16);
@@ -272,12 +299,14 @@ static int read_eval(const char *path, double *bpb, unsigned long long *seeds, i
             c_m = report_csv_col(fld, k, "method");
             c_seed = report_csv_col(fld, k, "instance_seed");
             c_bpb = report_csv_col(fld, k, "final_bpb");
+            c_div = report_csv_col(fld, k, "diverged");
             header = 0;
             if (c_m < 0 || c_seed < 0 || c_bpb < 0) break;
             continue;
         }
         if (k <= c_bpb || strcmp(fld[c_m], "controller") || n == max) continue;
         seeds[n] = strtoull(fld[c_seed], NULL, 10);
+        div[n] = c_div >= 0 && c_div < k && atoi(fld[c_div]) != 0;
         bpb[n++] = strtod(fld[c_bpb], NULL);
     }
     fclose(f);
@@ -341,21 +370,24 @@ static void read_snapshots(report_t *R, run_t *r, const char *rundir)
     qsort(us, (size_t)n, sizeof *us, cmp_long);
     us[n++] = atol(report_cfg_get(r, "learner.updates")); /* the final Q-network: eval/ */
     static double bpb[MAX_INST];
+    static int div[MAX_INST];
     static unsigned long long seeds[MAX_INST];
     for (int k = 0; k < n; k++) {
         if (k < n - 1)
             snprintf(path, sizeof path, "%s/snapshots/%ld/episodes.csv", rundir, us[k]);
         else
             snprintf(path, sizeof path, "%s/eval/episodes.csv", rundir);
-        int m = read_eval(path, bpb, seeds, MAX_INST);
-        if (m <= 0) continue;
-        double s = 0;
-        for (int i = 0; i < m; i++) s += bpb[i];
+        int m = read_eval(path, bpb, div, seeds, MAX_INST);
+        /* every snapshot on the instances of the final evaluation */
+        if (m != R->tasks || memcmp(seeds, R->inst_seed, (size_t)m * sizeof *seeds)) continue;
+        int nd = 0;
+        for (int i = 0; i < m; i++) nd += div[i];
         r->snap_u[r->n_snap] = us[k];
         r->snap_x[r->n_snap] = steps_at_update(rundir, (double)us[k]);
-        r->snap_mean[r->n_snap++] = s / m;
+        r->snap_div[r->n_snap] = nd;
+        r->snap_bpb[r->n_snap] = report_calloc((size_t)m, sizeof(double));
+        memcpy(r->snap_bpb[r->n_snap++], bpb, (size_t)m * sizeof *bpb);
     }
-    (void)R;
 }
 
 static void read_run(report_t *R, run_t *r)
@@ -386,7 +418,7 @@ static void read_run(report_t *R, run_t *r)
     char done[256];
     read_first_line(path, done, sizeof done);
     r->wall_s = strncmp(done, "wall_s=", 7) ? NAN : atof(done + 7);
-    read_config(r, rundir);
+    report_read_config(r, rundir);
     if (read_episodes(r, rundir) < 0) {
         r->status = RUN_FAILED;
         snprintf(r->why, sizeof r->why, "marked DONE but has no actor-*-episodes.csv rows");
@@ -394,9 +426,10 @@ static void read_run(report_t *R, run_t *r)
     }
     if (!strcmp(report_cfg_get(r, "env.name"), "lm")) {
         static double bpb[MAX_INST];
+        static int div[MAX_INST];
         static unsigned long long seeds[MAX_INST];
         snprintf(path, sizeof path, "%s/eval/episodes.csv", rundir);
-        int n = read_eval(path, bpb, seeds, MAX_INST);
+        int n = read_eval(path, bpb, div, seeds, MAX_INST);
         int bad = n <= 0;
         for (int i = 0; i < n; i++) bad |= !isfinite(bpb[i]);
         if (bad) {
@@ -416,6 +449,7 @@ static void read_run(report_t *R, run_t *r)
         }
         r->heldout = report_calloc((size_t)n, sizeof *r->heldout);
         memcpy(r->heldout, bpb, (size_t)n * sizeof *bpb);
+        for (int i = 0; i < n; i++) r->n_div += div[i];
         read_snapshots(R, r, rundir);
     }
     r->status = RUN_DONE;

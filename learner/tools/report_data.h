@@ -38,7 +38,7 @@ typedef struct {
 
 typedef struct {
     int index;
-    char schedule[64], expl[256], rel[512];
+    char schedule[64], expl[256], rel[512]; /* variant, settings, folder */
     long seed;
     run_status_t status;
     char why[512];
@@ -49,19 +49,27 @@ typedef struct {
     double *sm_ret, *sm_bpb; /* trailing-window means at each episode */
     double final_ret;
     double *heldout; /* (n_inst) final greedy bpb per held-out instance */
+    int n_div;       /* held-out instances whose final episode diverged */
     int n_snap;
-    double snap_x[MAX_SNAP], snap_mean[MAX_SNAP]; /* env steps, mean held-out bpb */
+    double snap_x[MAX_SNAP];    /* env steps at the snapshot */
+    double *snap_bpb[MAX_SNAP]; /* (n_inst) greedy bpb per held-out instance */
+    int snap_div[MAX_SNAP];     /* diverged instances at the snapshot */
     long snap_u[MAX_SNAP];
     char **cfg; /* "section.key = value" lines of config.ini, run folder replaced by RUN */
     int n_cfg;
 } run_t;
 
 typedef struct {
-    char name[64], expl[256];
-    int *runs; /* indices into runs[] of every manifest row */
+    char name[64], expl[256]; /* variant name, its settings (or exploration) */
+    int *runs;                /* indices into runs[] of every manifest row */
     int n, n_done;
     double *score; /* (n_done, tasks) primary score */
     double *ret;   /* (n_done) final return */
+    /* The final primary score, computed once (report_stats_scores) and used
+     * by the table, the final figure and the last point of the held-out
+     * curve: IQM over every (seed, task) score, stratified-bootstrap CI. */
+    double fin_m, fin_lo, fin_hi;
+    int div_scores, div_runs; /* diverged held-out scores, runs with any */
 } sched_t;
 
 typedef struct {
@@ -71,6 +79,9 @@ typedef struct {
     int n_runs;
     sched_t *sch;
     int n_sch;
+    int settings;        /* manifest column 3 is "settings" (KEY=VALUE ...), not "exploration" */
+    char varied[32][96]; /* the configuration keys the variants set */
+    int n_varied;
     int lm;    /* LM environment: held-out greedy scores exist */
     int tasks; /* strata of the primary score: held-out instances, or 1 */
     unsigned long long inst_seed[MAX_INST];
@@ -83,11 +94,19 @@ typedef struct {
     FILE *md;
 } report_t;
 
+/* Nonzero when a line read by fgets is complete (ends in a newline): a file
+ * being written may end in half a row, which readers skip. */
+int report_line_complete(const char *line);
+
 /* Reads R->dir/manifest.tsv and every run folder it lists into R->runs; sets
  * R->lm, R->tasks (held-out instances, or 1), R->dir_primary and
  * R->primary_name. A run that did not finish keeps its status and reason.
  * DQ_OK, or an error code after logging why (no or malformed manifest). */
 int report_read_runs(report_t *R);
+
+/* Reads RUNDIR/config.ini into r->cfg ("section.key = value" lines, the
+ * folder's path replaced by RUN); nothing when it is absent. */
+void report_read_config(run_t *r, const char *rundir);
 
 /* The value of "section.key" in a run's config.ini, or "" when absent. */
 const char *report_cfg_get(const run_t *r, const char *key);

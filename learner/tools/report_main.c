@@ -1,13 +1,15 @@
 /* report_main.c - dqnlm-report: the statistics, tables and figures of an
- * ablation of exploration schedules (docs/exploration.md, "Ablations").
+ * ablation (docs/deploy.md, "Ablations"), or the training figures of one run
+ * (report_run.h, docs/evaluation.md).
  *
  *   dqnlm-report --dir runs/ablation-NAME            # writes DIR/report/
+ *   dqnlm-report --dir runs/RUN                      # one run: RUN/report/summary.md
  *   dqnlm-report --config RUN/config.ini --set ablation.snapshot=CKPT \
  *                --set ablation.snapshot_qnet=OUT    # prints the updates
  *   dqnlm-report --set actor.exploration=SPEC        # checks a schedule string
  *
- * Reads what deploy/ablate.sh wrote: DIR/manifest.tsv (index, schedule,
- * exploration, seed, run folder) and every run folder: DONE (finished),
+ * Reads what deploy/ablate.sh wrote: DIR/manifest.tsv (index, variant,
+ * settings, seed, run folder; older: schedule, exploration) and every run folder: DONE (finished),
  * FAILED, config.ini, actor-*-episodes.csv, learner.csv, eval/episodes.csv and
  * snapshots/UPDATES/episodes.csv (LM env). A run without DONE is listed as
  * missing, failed or unfinished and left out of the statistics, never dropped
@@ -42,6 +44,7 @@
 #include "qnet.h"
 #include "report_data.h"
 #include "report_plot.h"
+#include "report_run.h"
 #include "report_stats.h"
 #include "report_tables.h"
 
@@ -146,14 +149,17 @@ static int report(report_t *R)
 int main(int argc, char **argv)
 {
     static const dq_cli_alias_t aliases[] = {
-        {"--dir", "ablation.dir", "ablation folder (deploy/ablate.sh)"},
+        {"--dir", "ablation.dir", "ablation folder (deploy/ablate.sh) or one run folder"},
         {"--out", "ablation.out", "report folder"},
         {NULL, NULL, NULL},
     };
     dq_cli_spec_t spec = {
         "dqnlm-report",
-        "Ablation report: learning curves with bootstrap bands, IQM tables, probability of "
-        "improvement, sample efficiency and performance profiles from an ablation folder.",
+        "Reports of runs. On an ablation folder (manifest.tsv): learning curves with bootstrap "
+        "bands, IQM tables, probability of improvement, sample efficiency and performance "
+        "profiles. On one run folder (config.ini, learner.csv; also while it runs): figures of "
+        "the learner loss, mean Q, episode return, training bits per byte, policy lag, replay "
+        "size and samples per insert, and summary.md.",
         aliases};
     dq_config_t cfg;
     int rc = dq_cli_parse(&spec, argc, argv, &cfg);
@@ -181,6 +187,6 @@ int main(int argc, char **argv)
     else
         snprintf(R.out, sizeof R.out, "%s/report", cfg.ablation_dir);
     dq_rng_seed(&R.rng, (uint64_t)cfg.ablation_seed);
-    rc = report(&R);
+    rc = report_is_run_dir(&R) ? report_run(&R) : report(&R);
     return rc == DQ_OK ? 0 : 1;
 }

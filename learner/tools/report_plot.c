@@ -72,6 +72,33 @@ int report_plot_bands(report_t *R, const char *name, const char *title, const ch
     return gnuplot(R, file);
 }
 
+int report_plot_lines(report_t *R, const char *name, const char *title, const char *xlabel,
+                      const char *ylabel, int logy, const char *plot)
+{
+    char file[96];
+    snprintf(file, sizeof file, "%s.gp", name);
+    FILE *g = report_open_out(R, file);
+    if (!g) return -1;
+    fprintf(g, "# %s.gp - drawn by dqnlm-report; run: gnuplot %s.gp\n", name, name);
+    fprintf(g,
+            "set title '%s' noenhanced\nset xlabel '%s' noenhanced\nset ylabel '%s' noenhanced\n"
+            "set key top right noenhanced\nset grid\n%s",
+            title, xlabel, ylabel, logy ? "set logscale y\n" : "");
+    for (int pass = 0; pass < 2; pass++) {
+        if (pass == 0)
+            fprintf(g, "set terminal %s size 960,600 font 'sans,11'\nset output '%s.png'\n",
+                    R->png_term[0] ? R->png_term : "pngcairo", name);
+        else
+            fprintf(g,
+                    "set terminal svg size 960,600 font 'sans,11' background '#ffffff'\nset output "
+                    "'%s.svg'\n",
+                    name);
+        fprintf(g, "plot %s\n", plot);
+    }
+    fclose(g);
+    return gnuplot(R, file);
+}
+
 /* Interval plot of the final scores: IQM and CI per schedule. */
 int report_plot_final(report_t *R)
 {
@@ -87,7 +114,11 @@ int report_plot_final(report_t *R)
         char *fld[12];
         int n = report_csv_split(line, fld, 12);
         if (row++ == 0 || n < 7) continue;
-        fprintf(f, "%d %s %s %s \"%s\"\n", row - 1, fld[4], fld[5], fld[6], fld[0]);
+        if (R->lm && n > 10 && atoi(fld[10]) > 0)
+            fprintf(f, "%d %s %s %s \"%s (%s diverged)\"\n", row - 1, fld[4], fld[5], fld[6],
+                    fld[0], fld[10]);
+        else
+            fprintf(f, "%d %s %s %s \"%s\"\n", row - 1, fld[4], fld[5], fld[6], fld[0]);
     }
     if (c) fclose(c);
     fclose(f);
@@ -95,7 +126,7 @@ int report_plot_final(report_t *R)
     if (!g) return -1;
     fprintf(g, "# final.gp - drawn by dqnlm-report from final.dat; run: gnuplot final.gp\n");
     fprintf(g,
-            "set title 'Score per schedule (%s): IQM and 95%% stratified-bootstrap interval' "
+            "set title 'Score per variant (%s): IQM and 95%% stratified-bootstrap interval' "
             "noenhanced\n",
             R->primary_name);
     fprintf(g,

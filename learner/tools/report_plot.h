@@ -18,6 +18,12 @@ void report_plot_detect(report_t *R);
 int report_plot_bands(report_t *R, const char *name, const char *title, const char *xlabel,
                       const char *ylabel, const char *key_pos, int points);
 
+/* Writes NAME.gp that draws `plot` (the clause after gnuplot's "plot", e.g.
+ * "'learner.dat' using 1:3 with lines title 'loss'") into NAME.png and
+ * NAME.svg (logy: a logarithmic y axis) and runs it; 0 when drawn. */
+int report_plot_lines(report_t *R, const char *name, const char *title, const char *xlabel,
+                      const char *ylabel, int logy, const char *plot);
+
 /* Writes final.dat from final.csv (report_tables.h) and final.gp, an interval
  * plot of every schedule's IQM and CI, and runs it; 0 when drawn. */
 int report_plot_final(report_t *R);

@@ -80,6 +80,17 @@ void report_stats_schedules(report_t *R)
     }
 }
 
+/* The one aggregation of a primary score (tables, figures, curves): the IQM
+ * over all (n runs x R->tasks) scores, and its 95% stratified-bootstrap
+ * interval (tasks are the strata, runs are resampled within each). */
+static void final_score(report_t *R, const double *score, int n, double *m, double *lo, double *hi)
+{
+    *m = *lo = *hi = NAN;
+    if (n <= 0) return;
+    *m = rl_iqm(score, (size_t)n * (size_t)R->tasks);
+    rl_iqm_ci(score, n, R->tasks, (int)R->cfg->ablation_boot, 0.05, &R->rng, lo, hi);
+}
+
 void report_stats_scores(report_t *R)
 {
     /* Common window: a share of the shortest finished run. */
@@ -116,8 +127,11 @@ void report_stats_scores(report_t *R)
             if (r->status != RUN_DONE) continue;
             S->ret[k] = r->final_ret;
             for (int t = 0; t < T; t++) S->score[k * T + t] = R->lm ? r->heldout[t] : r->final_ret;
+            S->div_scores += r->n_div;
+            S->div_runs += r->n_div > 0;
             k++;
         }
+        final_score(R, S->score, S->n_done, &S->fin_m, &S->fin_lo, &S->fin_hi);
     }
 }
 /* ------------------------------------------------------------ curves and profiles */
@@ -160,13 +174,42 @@ int report_stats_curve(report_t *R, int what, const char *name)
 }
 
 /* Held-out greedy bits per byte at the learner's snapshots: snapshot k of
- * every run is at the same update count; x = the median env steps there. */
+ * every run is at the same update count; x = the median env steps there; the
+ * value is the same aggregation as the final table's (final_score) over the
+ * runs' (seed, instance) scores at the snapshot, and the last point is the
+ * final table's number itself. */
+static void heldout_point(report_t *R, FILE *f, sched_t *S, int k, int n_snap)
+{
+    int T = R->tasks, n = 0, nd = 0;
+    long u = 0;
+    double *xs = report_calloc((size_t)S->n, sizeof *xs);
+    double *v = report_calloc((size_t)S->n * (size_t)T, sizeof *v);
+    for (int j = 0; j < S->n; j++) {
+        run_t *r = &R->runs[S->runs[j]];
+        if (r->status != RUN_DONE) continue;
+        /* the last point of every run is its final evaluation */
+        int kk = k == n_snap - 1 ? r->n_snap - 1 : k;
+        xs[n] = r->snap_x[kk];
+        memcpy(v + (size_t)n * T, r->snap_bpb[kk], (size_t)T * sizeof *v);
+        nd += r->snap_div[kk];
+        u = r->snap_u[kk];
+        n++;
+    }
+    qsort(xs, (size_t)n, sizeof *xs, report_cmp_double);
+    double m = S->fin_m, lo = S->fin_lo, hi = S->fin_hi;
+    if (k < n_snap - 1) final_score(R, v, n, &m, &lo, &hi);
+    fprintf(f, "%.1f %.6g %.6g %.6g %d %ld %d\n",
+            n % 2 ? xs[n / 2] : 0.5 * (xs[n / 2 - 1] + xs[n / 2]), m, lo, hi, n, u, nd);
+    free(xs);
+    free(v);
+}
+
 int report_stats_heldout_curve(report_t *R)
 {
     FILE *f = report_open_out(R, "curve_heldout_bpb.dat");
     if (!f) return -1;
-    fprintf(f,
-            "# env_steps iqm ci_low ci_high runs updates   (greedy policy, held-out instances)\n");
+    fprintf(f, "# env_steps iqm ci_low ci_high runs updates diverged   (greedy policy, held-out "
+               "instances; IQM over seeds x instances, stratified-bootstrap CI)\n");
     for (int s = 0; s < R->n_sch; s++) {
         sched_t *S = &R->sch[s];
         fprintf(f, "# schedule %s: %s\n", S->name, S->expl);
@@ -176,26 +219,8 @@ int report_stats_heldout_curve(report_t *R)
             if (r->status == RUN_DONE && r->n_snap < n_snap) n_snap = r->n_snap;
         }
         if (S->n_done == 0) n_snap = 0;
-        for (int k = 0; k < n_snap; k++) {
-            double xs[4096], v[4096];
-            int n = 0;
-            long u = 0;
-            for (int j = 0; j < S->n; j++) {
-                run_t *r = &R->runs[S->runs[j]];
-                if (r->status != RUN_DONE) continue;
-                /* the last point of every run is its final evaluation */
-                int kk = k == n_snap - 1 ? r->n_snap - 1 : k;
-                xs[n] = r->snap_x[kk];
-                v[n++] = r->snap_mean[kk];
-                u = r->snap_u[kk];
-            }
-            qsort(xs, (size_t)n, sizeof *xs, report_cmp_double);
-            double m, lo, hi;
-            report_stats_iqm_band(R, v, n, &m, &lo, &hi);
-            fprintf(f, "%.1f %.6g %.6g %.6g %d %ld\n",
-                    n % 2 ? xs[n / 2] : 0.5 * (xs[n / 2 - 1] + xs[n / 2]), m, lo, hi, n, u);
-        }
-        if (n_snap == 0) fprintf(f, "nan nan nan nan 0 0\n");
+        for (int k = 0; k < n_snap; k++) heldout_point(R, f, S, k, n_snap);
+        if (n_snap == 0) fprintf(f, "nan nan nan nan 0 0 0\n");
         fprintf(f, "\n\n");
     }
     fclose(f);

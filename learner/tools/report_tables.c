@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "log.h"
 #include "report_plot.h"
 #include "report_stats.h"
 #include "report_tables.h"
@@ -19,41 +20,54 @@ static void fmt_ci(char *buf, size_t len, double m, double lo, double hi, int di
         snprintf(buf, len, "%.*f [%.*f, %.*f]", digits, m, digits, lo, digits, hi);
 }
 
+/* The diverged held-out scores of a schedule, "-" with the chain env. */
+static void fmt_div(const report_t *R, const sched_t *S, char *buf, size_t len)
+{
+    if (!R->lm)
+        snprintf(buf, len, "-");
+    else
+        snprintf(buf, len, "%d of %d (%d of %d runs)", S->div_scores, S->n_done * R->tasks,
+                 S->div_runs, S->n_done);
+}
+
 static void final_table(report_t *R)
 {
     FILE *csv = report_open_out(R, "final.csv"), *md = report_open_out(R, "final.md");
     if (!csv || !md) goto done;
-    int T = R->tasks;
     fprintf(csv,
-            "schedule,exploration,runs_done,runs_planned,%s_iqm,ci_low,ci_high,final_return_iqm,"
-            "ret_ci_low,ret_ci_high\n",
-            R->lm ? "heldout_bpb" : "final_return");
+            "schedule,%s,runs_done,runs_planned,%s_iqm,ci_low,ci_high,final_return_iqm,"
+            "ret_ci_low,ret_ci_high,diverged_scores,diverged_runs\n",
+            R->settings ? "settings" : "exploration", R->lm ? "heldout_bpb" : "final_return");
+    const char *what = R->settings ? "settings" : "exploration";
     FILE *outs[2] = {md, R->md};
     for (int o = 0; o < 2; o++) {
         if (R->lm)
-            fprintf(outs[o], "| schedule | exploration | runs | held-out bits/byte (greedy), IQM "
-                             "[95%% CI] | final return, IQM [95%% CI] |\n|---|---|---|---|---|\n");
+            fprintf(outs[o],
+                    "| variant | %s | runs | held-out bits/byte (greedy), IQM "
+                    "[95%% CI] | diverged (scores, runs) | final return, IQM [95%% CI] "
+                    "|\n|---|---|---|---|---|---|\n",
+                    what);
         else
-            fprintf(outs[o], "| schedule | exploration | runs | final return, IQM [95%% CI] "
-                             "|\n|---|---|---|---|\n");
+            fprintf(outs[o],
+                    "| variant | %s | runs | final return, IQM [95%% CI] "
+                    "|\n|---|---|---|---|\n",
+                    what);
     }
     for (int s = 0; s < R->n_sch; s++) {
         sched_t *S = &R->sch[s];
-        double m = NAN, lo = NAN, hi = NAN, rm, rlo, rhi;
-        if (S->n_done > 0) {
-            m = rl_iqm(S->score, (size_t)S->n_done * T);
-            rl_iqm_ci(S->score, S->n_done, T, (int)R->cfg->ablation_boot, 0.05, &R->rng, &lo, &hi);
-        }
+        double rm, rlo, rhi;
         report_stats_iqm_band(R, S->ret, S->n_done, &rm, &rlo, &rhi);
-        fprintf(csv, "\"%s\",\"%s\",%d,%d,%.6f,%.6f,%.6f,%.6f,%.6f,%.6f\n", S->name, S->expl,
-                S->n_done, S->n, m, lo, hi, rm, rlo, rhi);
-        char a[96], b[96];
-        fmt_ci(a, sizeof a, m, lo, hi, 4);
+        fprintf(csv, "\"%s\",\"%s\",%d,%d,%.6f,%.6f,%.6f,%.6f,%.6f,%.6f,%d,%d\n", S->name, S->expl,
+                S->n_done, S->n, S->fin_m, S->fin_lo, S->fin_hi, rm, rlo, rhi, S->div_scores,
+                S->div_runs);
+        char a[96], b[96], d[96];
+        fmt_ci(a, sizeof a, S->fin_m, S->fin_lo, S->fin_hi, 4);
         fmt_ci(b, sizeof b, rm, rlo, rhi, 4);
+        fmt_div(R, S, d, sizeof d);
         for (int o = 0; o < 2; o++) {
             if (R->lm)
-                fprintf(outs[o], "| %s | `%s` | %d/%d | %s | %s |\n", S->name, S->expl, S->n_done,
-                        S->n, a, b);
+                fprintf(outs[o], "| %s | `%s` | %d/%d | %s | %s | %s |\n", S->name, S->expl,
+                        S->n_done, S->n, a, d, b);
             else
                 fprintf(outs[o], "| %s | `%s` | %d/%d | %s |\n", S->name, S->expl, S->n_done, S->n,
                         b);
@@ -62,6 +76,37 @@ static void final_table(report_t *R)
 done:
     if (csv) fclose(csv);
     if (md) fclose(md);
+}
+
+/* The warnings under the final table: too few seeds for the intervals, and
+ * diverged held-out scores (they sit at the cap, not at a loss reached). */
+static void final_warnings(report_t *R)
+{
+    int few = 0;
+    for (int s = 0; s < R->n_sch; s++) {
+        const sched_t *S = &R->sch[s];
+        if (S->n_done > 0 && S->n_done < 5) {
+            if (!few++) fprintf(R->md, "\n");
+            fprintf(R->md,
+                    "**Warning:** %s has %d finished seed%s: with fewer than 5 seeds the "
+                    "bootstrap intervals are not meaningful (a resample can only repeat the "
+                    "few runs there are); read the intervals as a range of the runs, not as a "
+                    "confidence interval.\n\n",
+                    S->name, S->n_done, S->n_done == 1 ? "" : "s");
+            DQ_WARN("%s: %d finished seed(s); bootstrap intervals need at least 5", S->name,
+                    S->n_done);
+        }
+    }
+    if (!R->lm) return;
+    int div = 0;
+    for (int s = 0; s < R->n_sch; s++) div += R->sch[s].div_scores;
+    fprintf(R->md,
+            "\nDiverged: %d held-out score%s in all (column above; also in the figures' "
+            "keys). A diverged episode (validation loss above `lm.diverge_factor` x the "
+            "instance's initial loss, or not finite) ends at once and scores that cap, "
+            "`lm.diverge_factor` x L0 in bits per byte (common/env/lm/lmenv.c), so it counts "
+            "as a bad score in the IQM rather than being dropped.\n",
+            div, div == 1 ? "" : "s");
 }
 
 static void improvement_table(report_t *R)
@@ -133,7 +178,7 @@ static void efficiency_table(report_t *R)
                 "episode whose smoothed return (trailing window of %.0f env steps) is at least "
                 "that.\n\n",
                 100 * f, best, best_name, thr, R->window);
-        fprintf(outs[o], "| schedule | runs that reached it | median env steps | range (runs that "
+        fprintf(outs[o], "| variant | runs that reached it | median env steps | range (runs that "
                          "reached it) |\n|---|---|---|---|\n");
     }
     if (!(best > 0)) goto done;
@@ -176,11 +221,23 @@ done:
     if (md) fclose(md);
 }
 
-/* Everything but the seed and the schedule must agree between finished runs. */
+/* "`a`, `b`": the keys the variants set. */
+static const char *varied_list(const report_t *R)
+{
+    static char buf[2048];
+    size_t o = 0;
+    buf[0] = 0;
+    for (int v = 0; v < R->n_varied && o < sizeof buf - 100; v++)
+        o += (size_t)snprintf(buf + o, sizeof buf - o, "%s`%s`", v ? ", " : "", R->varied[v]);
+    return buf;
+}
+
+/* Everything but the seed and what the variants set must agree between
+ * finished runs. */
 static void held_fixed(report_t *R)
 {
-    static const char *varied[] = {"run.seed", "actor.exploration", "replay.endpoint",
-                                   "learner.weights_endpoint", NULL};
+    static const char *fixed_varied[] = {"run.seed", "replay.endpoint", "learner.weights_endpoint",
+                                         NULL};
     const run_t *ref = NULL;
     int n_done = 0, n_diff = 0;
     for (int i = 0; i < R->n_runs; i++) {
@@ -197,9 +254,13 @@ static void held_fixed(report_t *R)
                        *b = k < r->n_cfg ? r->cfg[k] : "(none)";
             if (!strcmp(a, b)) continue;
             int skip = 0;
-            for (int v = 0; varied[v]; v++) {
-                size_t l = strlen(varied[v]);
-                skip |= !strncmp(a, varied[v], l) && a[l] == ' ';
+            for (int v = 0; fixed_varied[v]; v++) {
+                size_t l = strlen(fixed_varied[v]);
+                skip |= !strncmp(a, fixed_varied[v], l) && a[l] == ' ';
+            }
+            for (int v = 0; v < R->n_varied; v++) {
+                size_t l = strlen(R->varied[v]);
+                skip |= !strncmp(a, R->varied[v], l) && a[l] == ' ';
             }
             if (skip) continue;
             if (n_diff++ < 20)
@@ -211,13 +272,13 @@ static void held_fixed(report_t *R)
         fprintf(
             R->md,
             "Held fixed: every configuration key of the %d finished runs' config.ini agrees except "
-            "`run.seed` and `actor.exploration` (and the kernel-chosen loopback endpoints). "
+            "`run.seed` and what the variants set (%s; and the kernel-chosen loopback endpoints). "
             "The base configuration is [base.ini](../base.ini).\n",
-            n_done);
+            n_done, varied_list(R));
     else
         fprintf(R->md,
                 "\n**Warning:** %d configuration values differ between finished runs beyond the "
-                "seed and the schedule (listed above).\n",
+                "seed and the variants' settings (listed above).\n",
                 n_diff);
 }
 
@@ -236,9 +297,9 @@ static void write_intro(report_t *R)
         }
     for (int s = 0; s < R->n_sch; s++) seeds = R->sch[s].n > seeds ? R->sch[s].n : seeds;
 
-    fprintf(md, "# Ablation of exploration schedules\n\n");
+    fprintf(md, "# Ablation: %s\n\n", varied_list(R));
     fprintf(md,
-            "Folder `%s`: %d schedules x up to %d seeds = %d planned runs; **%d finished**, %d not "
+            "Folder `%s`: %d variants x up to %d seeds = %d planned runs; **%d finished**, %d not "
             "(listed below). Written by `dqnlm-report` from the run folders.\n\n",
             R->dir, R->n_sch, seeds, R->n_runs, n_done, R->n_runs - n_done);
     if (any)
@@ -252,8 +313,8 @@ static void write_intro(report_t *R)
 static void write_setup(report_t *R)
 {
     FILE *md = R->md;
-    fprintf(md, "## Setup\n\n| schedule | exploration (actor.exploration) | seeds (run.seed) | "
-                "finished |\n|---|---|---|---|\n");
+    fprintf(md, "## Setup\n\n| variant | %s | seeds (run.seed) | finished |\n|---|---|---|---|\n",
+            R->settings ? "settings" : "exploration (actor.exploration)");
     for (int s = 0; s < R->n_sch; s++) {
         sched_t *S = &R->sch[s];
         fprintf(md, "| %s | `%s` | ", S->name, S->expl);
@@ -278,7 +339,7 @@ static void write_missing(report_t *R)
         fprintf(md,
                 "%d of %d planned runs are left out of every statistic below (also in "
                 "[runs.csv](runs.csv)):\n\n"
-                "| run | schedule | seed | status | why |\n|---|---|---|---|---|\n",
+                "| run | variant | seed | status | why |\n|---|---|---|---|---|\n",
                 missing, R->n_runs);
         for (int i = 0; i < R->n_runs; i++) {
             const run_t *r = &R->runs[i];
@@ -312,6 +373,7 @@ static void write_final(report_t *R, const int figs_ok[5])
                 "([final.csv](final.csv))\n\n",
                 100 * R->cfg->ablation_window, R->cfg->ablation_boot);
     final_table(R);
+    final_warnings(R);
     if (figs_ok[4] >= 0 && report_plot_final(R) == 0)
         fprintf(md, "\n![final scores](final.png) ([SVG](final.svg))\n");
 }
@@ -322,7 +384,7 @@ static void write_improvement_efficiency(report_t *R)
     fprintf(md,
             "\n## Probability of improvement\n\n"
             "P(row better than column) on the %s: the probability that a random run of the row's "
-            "schedule "
+            "variant "
             "scores better than a random run of the column's%s (ties count one half), with a 95%% "
             "stratified-bootstrap interval. 0.5 = no difference; an interval excluding 0.5 is a "
             "difference beyond seed noise. ([improvement.csv](improvement.csv))\n\n",
@@ -365,9 +427,10 @@ static void write_curves(report_t *R, const int figs_ok[5])
             fprintf(md, "data in [curve_train_bpb.dat](curve_train_bpb.dat)\n\n");
         fprintf(md, "Evaluation: the greedy policy of the learner's snapshots (same update counts "
                     "in every run) on the "
-                    "held-out instances; x is the median env steps at the snapshot, the bar the "
-                    "95%% bootstrap "
-                    "interval of the IQM across seeds of each run's mean bits per byte:\n\n");
+                    "held-out instances; x is the median env steps at the snapshot, the point the "
+                    "IQM over seeds x instances and the bar its 95%% stratified-bootstrap "
+                    "interval, the same aggregation as the final table (the last point is the "
+                    "final table's number):\n\n");
         if (figs_ok[2])
             fprintf(md, "![held-out bpb](curve_heldout_bpb.png)\n\n[SVG](curve_heldout_bpb.svg), "
                         "data [curve_heldout_bpb.dat](curve_heldout_bpb.dat)\n\n");
@@ -381,7 +444,7 @@ static void write_profiles(report_t *R, const int figs_ok[5])
     FILE *md = R->md;
     fprintf(md,
             "## Performance profiles\n\n"
-            "For every threshold tau, the fraction of a schedule's scores (%s) %s than tau, with a "
+            "For every threshold tau, the fraction of a variant's scores (%s) %s than tau, with a "
             "95%% "
             "stratified-bootstrap band. A curve %s another everywhere is better at every "
             "threshold.\n\n",

@@ -1,11 +1,14 @@
 #!/bin/bash
 # ablation_slurm.sh BUILD_DIR - the Slurm path of deploy/ablate.sh on a real
 # single-node Slurm (slurmctld + slurmd + munged of this test only, on
-# loopback, ports from $$; helpers of tests/deploy_lib.sh): the chain-test
-# ablation (2 schedules x 2 seeds) is submitted with --slurm as a job array
-# plus a report job that depends on it; every array task must complete with
-# its run DONE, the report must build and count 4 finished runs. Then one
-# run's DONE is removed and --slurm again submits only that run.
+# loopback, ports from $$; helpers of tests/deploy_lib.sh): the chain-gamma
+# ablation (a non-exploration key: dqn.gamma, 2 variants x 2 seeds) is
+# submitted with --slurm and the sbatch options a site needs (--partition,
+# --time, --mem, --cpus-per-task, --sbatch-arg) as a job array plus a report
+# job that depends on it; the jobs must carry those options, every array task
+# must complete with its run DONE and its variant's gamma, the report must
+# build and count 4 finished runs. Then one run's DONE is removed and --slurm
+# again submits only that run.
 # Needs root and slurm-wlm/munge (skips otherwise). About 30-60 s.
 set -uo pipefail
 B=$(cd "$1" && pwd)
@@ -25,7 +28,8 @@ cd "$D"
 
 # submit: ablate.sh prints the array job and the report job
 submit() {
-    "$src/deploy/ablate.sh" "$src/deploy/ablations/chain-test.ini" --dir "$D/abl" --slurm >"$D/submit.log" 2>&1 ||
+    "$src/deploy/ablate.sh" "$src/deploy/ablations/chain-gamma.ini" --dir "$D/abl" --slurm \
+        --partition debug --time 10 --mem 1 --cpus-per-task 2 --sbatch-arg=--comment=dqnlm-abl >"$D/submit.log" 2>&1 ||
         { cat "$D/submit.log"; fail "ablate.sh --slurm failed"; }
     cat "$D/submit.log"
     array=$(sed -n 's/.*submitted job array \([0-9]*\).*/\1/p' "$D/submit.log")
@@ -36,6 +40,15 @@ submit() {
 t0=$SECONDS
 submit
 [ -n "$array" ] || fail "no job array submitted"
+# the site's options reached Slurm: the array's tasks and the report job
+ja=$(scontrol show job -o "${array}_0" | head -n 1) jr=$(scontrol show job -o "$report" | head -n 1)
+for kv in Partition=debug TimeLimit=00:10:00 MinMemoryNode=1M Comment=dqnlm-abl; do
+    grep -q " $kv " <<<" $ja " || fail "array task lacks $kv: $ja"
+done
+grep -q " MinCPUsNode=2 " <<<" $ja " || grep -q " CPUs/Task=2 " <<<" $ja " || fail "array task lacks 2 CPUs per task: $ja"
+for kv in Partition=debug TimeLimit=00:10:00 Comment=dqnlm-abl; do
+    grep -q " $kv " <<<" $jr " || fail "report job lacks $kv: $jr"
+done
 state=$(dl_wait_job "$report" 150)
 [ "$state" = COMPLETED ] || fail "report job ended $state"
 for t in 0 1 2 3; do
@@ -47,11 +60,13 @@ n=$(ls "$D"/abl/runs/*/seed-*/DONE 2>/dev/null | wc -l)
 grep -q '4 planned runs; \*\*4 finished\*\*' "$D/abl/report/report.md" || fail "the report does not count 4 finished runs"
 grep -q 'None: every planned run finished' "$D/abl/report/report.md" || fail "the report lists missing runs"
 [ -s "$D/abl/report/final.csv" ] && [ -s "$D/abl/report/improvement.csv" ] || fail "report tables missing"
-grep -q "cluster-task: actor rank 0 on" "$D"/abl/runs/linear/seed-2/logs/actor-0.log || fail "the run did not go through the cluster tasks"
+grep -q "cluster-task: actor rank 0 on" "$D"/abl/runs/gamma-0.5/seed-2/logs/actor-0.log || fail "the run did not go through the cluster tasks"
+grep -q '^gamma = 0.5$' "$D/abl/runs/gamma-0.5/seed-2/config.ini" || fail "gamma-0.5 did not run with dqn.gamma 0.5"
+grep -q '^| gamma-0.5 | `dqn.gamma=0.5 dqn.n_step=2` | 2/2 |' "$D/abl/report/report.md" || fail "no gamma-0.5 row in the report"
 echo "array: 4 runs and the report in $((SECONDS - t0)) s"
 
 # resubmitting after one run lost its DONE marker submits that run only
-rm "$D/abl/runs/linear/seed-1/DONE"
+rm "$D/abl/runs/gamma-0.5/seed-1/DONE"
 t0=$SECONDS
 submit
 grep -q '3 finished runs skipped, 1 to run' "$D/submit.log" || fail "resubmission did not skip the 3 finished runs"
@@ -60,7 +75,7 @@ state=$(dl_wait_job "$report" 120)
 [ "$state" = COMPLETED ] || fail "second report job ended $state"
 s=$(dl_job_state "${array}_2")
 [ "$s" = COMPLETED ] || fail "resubmitted task 2 ended $s"
-[ -f "$D/abl/runs/linear/seed-1/DONE" ] || fail "the resubmitted run is not DONE"
+[ -f "$D/abl/runs/gamma-0.5/seed-1/DONE" ] || fail "the resubmitted run is not DONE"
 grep -q '\*\*4 finished\*\*' "$D/abl/report/report.md" || fail "the second report does not count 4 finished runs"
 echo "resubmission: 1 run and the report in $((SECONDS - t0)) s"
 jobs_started=""

@@ -330,7 +330,8 @@ static void test_lm_heldout(void **state)
     /* held-out curve: snapshot at update 50 = 200 env steps (between the
      * learner rows 25 -> 100 and 75 -> 300), the final one at 400 */
     char *dat = slurp(out, "curve_heldout_bpb.dat");
-    assert_non_null(strstr(dat, "# schedule x: 0.1\n200.0 3 3 3 2 50\n400.0 2.1 2.1 2.1 2 100\n"));
+    assert_non_null(
+        strstr(dat, "# schedule x: 0.1\n200.0 3 3 3 2 50 0\n400.0 2.1 2.1 2.1 2 100 0\n"));
     free(dat);
     char *md = slurp(out, "report.md");
     assert_non_null(strstr(md, "held-out bits per byte"));
@@ -350,6 +351,134 @@ static void test_lm_heldout(void **state)
     rm_dir(dir);
 }
 
+/* One aggregation everywhere: a variant over a non-exploration key (the
+ * manifest's settings column), 2 seeds x 3 held-out instances, one of them
+ * diverged (at the cap). Seed 1 scores {2, 2, 7.44}, seed 2 {2, 3, 3}: the IQM
+ * over the 6 (seed, instance) scores is mean(2, 2, 3, 3) = 2.5, where "mean
+ * per run, then IQM" would say 3.24. The table, the final figure's data and
+ * the last point of the held-out curve must all say 2.5 with the same
+ * interval; the diverged score is counted; 2 seeds draw the warning. */
+static void test_one_aggregation(void **state)
+{
+    (void)state;
+    char *dir = new_dir();
+    put(dir, "manifest.tsv",
+        "index\tvariant\tsettings\tseed\trun\n"
+        "0\tg9\tdqn.gamma=0.9\t1\truns/g9/seed-1\n1\tg9\tdqn.gamma=0.9\t2\truns/g9/seed-2\n");
+    const double sc[2][3] = {{2, 2, 7.44}, {2, 3, 3}};
+    for (int k = 0; k < 2; k++) {
+        char rel[64], name[128];
+        snprintf(rel, sizeof rel, "runs/g9/seed-%d", k + 1);
+        lm_run(dir, rel, k + 1, 2.0);
+        snprintf(name, sizeof name, "%s/config.ini", rel);
+        put(dir, name,
+            "[run]\nseed = %d\n\n[env]\nname = lm\n\n[dqn]\ngamma = 0.9\n\n[learner]\nupdates = "
+            "100\n\n[actor]\ncount = 1\n",
+            k + 1);
+        snprintf(name, sizeof name, "%s/eval/episodes.csv", rel);
+        put(dir, name,
+            "method,lr_setting,lr,instance_seed,size,final_bpb,diverged\n"
+            "\"controller\",instance,0,11,2x48x4x32,%.6f,0\n"
+            "\"controller\",instance,0,12,2x48x4x32,%.6f,0\n"
+            "\"controller\",instance,0,13,2x48x4x32,%.6f,%d\n",
+            sc[k][0], sc[k][1], sc[k][2], sc[k][2] > 7);
+    }
+    run_report(dir, "--set ablation.gnuplot= --set ablation.boot=500");
+    char out[1100];
+    snprintf(out, sizeof out, "%s/report", dir);
+    double m = csv_value(out, "final.csv", "\"g9\"", 4),
+           lo = csv_value(out, "final.csv", "\"g9\"", 5),
+           hi = csv_value(out, "final.csv", "\"g9\"", 6);
+    assert_close(m, 2.5, 1e-9);
+    assert_true(lo <= m && m <= hi);
+    assert_close(csv_value(out, "final.csv", "\"g9\"", 10), 1, 0); /* diverged scores */
+    assert_close(csv_value(out, "final.csv", "\"g9\"", 11), 1, 0); /* runs with one */
+    /* the held-out curve's last point (the final evaluation, update 100) */
+    char *dat = slurp(out, "curve_heldout_bpb.dat"), *p = strstr(dat, "# schedule g9");
+    assert_non_null(p);
+    p = strstr(p, "\n400.0 ");
+    assert_non_null(p);
+    double cm, clo, chi;
+    int n, u, nd;
+    assert_int_equal(sscanf(p + 7, "%lf %lf %lf %d %d %d", &cm, &clo, &chi, &n, &u, &nd), 6);
+    assert_close(cm, m, 1e-6);
+    assert_close(clo, lo, 1e-5);
+    assert_close(chi, hi, 1e-5);
+    assert_int_equal(n, 2);
+    assert_int_equal(u, 100);
+    assert_int_equal(nd, 1);
+    free(dat);
+    /* the final figure's data: the same numbers */
+    char *fin = slurp(out, "final.dat");
+    char want[128];
+    snprintf(want, sizeof want, "1 %.6f %.6f %.6f \"g9 (1 diverged)\"", m, lo, hi);
+    if (!strstr(fin, want)) fail_msg("final.dat lacks '%s':\n%s", want, fin);
+    free(fin);
+    char *md = slurp(out, "report.md");
+    assert_non_null(strstr(md, "| 2/2 | 2.5000 ["));
+    assert_non_null(strstr(md, "| 1 of 6 (1 of 2 runs) |"));
+    assert_non_null(strstr(md, "**Warning:** g9 has 2 finished seeds"));
+    assert_non_null(strstr(md, "Diverged: 1 held-out score in all"));
+    assert_non_null(strstr(md, "what the variants set (`dqn.gamma`"));
+    assert_null(strstr(md, "**differs**"));
+    free(md);
+    rm_dir(dir);
+}
+
+/* One run folder (no manifest.tsv), as if still running: no status files,
+ * learner.csv ending in half a row. Samples per insert between rows 1 and 2:
+ * (30 - 10) updates x batch 4 / (60 - 20) inserts = 2; over the run 30 x 4 /
+ * 60 = 2. Episodes' final_metric in nats: 2 ln 2 and 4 ln 2 nats are 2 and 4
+ * bits per byte, their trailing mean 3. */
+static void test_run_folder(void **state)
+{
+    (void)state;
+    char *dir = new_dir();
+    put(dir, "config.ini",
+        "[run]\nseed = 7\n\n[env]\nname = lm\n\n[replay]\nsamples_per_insert = 2\n\n"
+        "[learner]\nupdates = 100\nbatch = 4\n\n[actor]\ncount = 1\n");
+    put(dir, "learner.csv",
+        "time_s,updates,loss,q_mean,updates_per_s,replay_size,replay_inserts\n"
+        "1.000,10,0.5,1,10,20,20\n2.000,30,0.25,1.5,20,40,60\n3.0,50,0.1");
+    put(dir, "actor-0.csv",
+        "time_s,env_steps,episodes,return_mean,final_metric_mean,policy_lag\n"
+        "1.0,64,2,0.5,2.0794415,3\n2.0,128,4,0.5,2.0794415,1\n");
+    put(dir, "actor-0-episodes.csv",
+        "time_s,env,episode,steps,return,final_metric,explore_param,weights_version\n"
+        "1,0,1,32,0.25,1.3862944,0.1,1\n1,0,2,32,0.75,2.7725887,0.1,1\n2,0,3,32,0.5,nan");
+    run_report(dir, "--set ablation.gnuplot=");
+    char out[1100];
+    snprintf(out, sizeof out, "%s/report", dir);
+    char *dat = slurp(out, "learner.dat");
+    assert_non_null(strstr(dat, "\n10 1.000 0.5 1 20 20 nan\n30 2.000 0.25 1.5 40 60 2\n"));
+    assert_null(strstr(dat, "\n50 "));
+    free(dat);
+    dat = slurp(out, "episodes.dat");
+    assert_non_null(strstr(dat, "# actor 0\n32 0.25 2 0.25 2\n64 0.75 4 0.5 3\n\n"));
+    free(dat);
+    dat = slurp(out, "actors.dat");
+    assert_non_null(strstr(dat, "# actor 0\n64 1.000 3 0.5 3\n128 2.000 1 0.5 3\n"));
+    free(dat);
+    char *md = slurp(out, "summary.md");
+    assert_non_null(strstr(md, "State: **running**"));
+    assert_non_null(strstr(md, "| learner updates | 30 of 100 (30%) after 2.0 s |"));
+    assert_non_null(strstr(md, "| samples per insert, whole run | 2 ("));
+    assert_non_null(strstr(md, "target replay.samples_per_insert = 2 |"));
+    assert_non_null(strstr(md, "| actors | 1; 128 env steps, 2 episodes"));
+    assert_non_null(strstr(md, "actor | 3.0000 (2 episodes) |"));
+    assert_non_null(strstr(md, "| policy lag (weights versions), last row / largest | 1 / 3 |"));
+    assert_non_null(strstr(md, "### Final validation bits per byte of the training episodes"));
+    free(md);
+    /* ended: the status files say so */
+    put(dir, "replay.status", "[replay]\nstate = stopped\nexit = 0\n");
+    put(dir, "actor-0.status", "[actor]\nid = 0\nstate = stopped\nexit = 0\n");
+    run_report(dir, "--set ablation.gnuplot=");
+    md = slurp(out, "summary.md");
+    assert_non_null(strstr(md, "State: **ended**: replay server stopped (exit 0), 1 of 1 actors"));
+    free(md);
+    rm_dir(dir);
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 2) {
@@ -358,9 +487,9 @@ int main(int argc, char **argv)
     }
     report_bin = argv[1];
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_chain_known_answers),
-        cmocka_unit_test(test_iqm_and_intervals),
-        cmocka_unit_test(test_lm_heldout),
+        cmocka_unit_test(test_chain_known_answers), cmocka_unit_test(test_iqm_and_intervals),
+        cmocka_unit_test(test_lm_heldout),          cmocka_unit_test(test_one_aggregation),
+        cmocka_unit_test(test_run_folder),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
