@@ -144,9 +144,15 @@ dq_stop() {
 
 # The one shutdown order: actors (stop producing, flush to a live replay
 # server), learner group (saves qnet.bin), replay server (checkpoints last).
-# A part already ended (its pid cleared) is skipped.
+# A part already ended (its pid cleared) is skipped. The actors get
+# actor.drain_timeout to have their last transitions acknowledged, plus 20 s
+# (a round of env steps to finish, start-up of the drain): an actor that
+# could not hand everything over exits 1 by itself, with the count.
 dq_stop_all() {
-    dq_stop actors "$dq_pid_actors"
+    local drain
+    drain=$(dq_ini_get "$dq_run_dir/config.ini" actor drain_timeout 2>/dev/null || true)
+    drain=$(awk -v d="${drain:-30}" 'BEGIN {printf "%d", (d == int(d) ? d : int(d) + 1) + 20}')
+    dq_stop actors "$dq_pid_actors" "$drain"
     dq_pid_actors=""
     dq_stop "learner group" "$dq_pid_learner"
     dq_pid_learner=""
