@@ -166,6 +166,9 @@
     X(learner, huber_delta, REAL, "1", 0, 1e9, "Huber loss threshold")                             \
     X(learner, updates, INT, "0", 0, 1e15, "updates before the group exits; 0 = until stopped")    \
     X(learner, min_replay, INT, "500", 1, 1e9, "replay size before the first update")              \
+    X(learner, replay_timeout, REAL, "600", 0, 1e9,                                                \
+      "seconds without any reply from the replay server before the group gives up (exit 1); "      \
+      "0 = wait forever")                                                                          \
     X(learner, target_sync, INT, "100", 1, 1e9, "updates between target-network copies")           \
     X(learner, publish_every, INT, "10", 1, 1e9, "updates between weight publications")            \
     X(learner, inflight, INT, "2", 1, 64, "SAMPLE requests each rank keeps in flight")             \

@@ -72,6 +72,7 @@ static int learner_run(learner_t *L)
     lmetrics_start(&M, L);
     int rc = sampler_wait_for_replay(L);
     if (rc == DQ_EINTERRUPTED) return DQ_OK;
+    if (rc == DQ_ETIMEOUT) return rc; /* every rank, after rank 0's ERROR */
     check(rc, "waiting for the replay server");
     if (L->rank == 0)
         DQ_INFO("training: batch %ld over %d rank(s)%s, lr %g, %s target, per_beta %g",
@@ -80,13 +81,17 @@ static int learner_run(learner_t *L)
                 cfg->learner_per_beta);
     publish_weights(L);
 
+    int lost = 0;
     while (max_updates == 0 || L->prog.updates < max_updates) {
         double stats[UPD_N];
         const dq_batch_t *b;
         check(sampler_fetch(L, &b), "sampling");
         check(update_gradients(L, b, stats), "gradient allreduce");
         double t2 = dq_now();
-        if (stats[UPD_STOP] > 0) break;
+        if (stats[UPD_STOP] > 0) {
+            lost = stats[UPD_LOST] > 0;
+            break;
+        }
         check(publish_priorities(L), "priorities");
         float gnorm = update_apply(L);
         if (L->prog.updates % (uint64_t)cfg->learner_publish_every == 0) publish_weights(L);
@@ -96,7 +101,13 @@ static int learner_run(learner_t *L)
         L->t_compute += dq_now() - t2;
         lmetrics_add(&M, L, stats, gnorm);
     }
-    return publish_final(L, M.t_start);
+    rc = publish_final(L, M.t_start);
+    if (!lost) return rc;
+    if (L->rank == 0)
+        DQ_ERROR("the learner group lost the replay server at %s (learner.replay_timeout = %g s); "
+                 "saved what it learned, exiting 1",
+                 cfg->replay_endpoint, cfg->learner_replay_timeout);
+    return DQ_ETIMEOUT;
 }
 
 /* Configuration, nets, run folder, sockets and metrics file of this rank. */
