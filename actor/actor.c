@@ -39,10 +39,11 @@ struct actor {
     uint64_t *ep_steps;         /* (n_envs) */
     dq_explore_t explore;
     dq_qnet_t net;
-    dq_qnet_ws_t ws;         /* rows: n_envs */
-    dq_qnet_ws_t ws_batch;   /* rows: batch capacity (priorities) */
-    float *q_batch, *q_next; /* (batch cap, n_actions) */
-    uint64_t weights_version, learner_version;
+    dq_qnet_ws_t ws;                       /* rows: n_envs */
+    dq_qnet_ws_t ws_batch;                 /* rows: batch capacity (priorities) */
+    float *q_batch, *q_next;               /* (batch cap, n_actions) */
+    uint64_t weights_run, weights_version; /* the weights the policy uses (0, 0: initial) */
+    uint64_t learner_run, learner_version; /* the newest publication seen */
     dq_rng_t rng;
 
     void *zctx, *weights;
@@ -211,6 +212,41 @@ void actor_destroy(actor_t **self_p)
     *self_p = NULL;
 }
 
+/* Versions the policy is behind the newest publication seen: all of the
+ * current learner run's when the weights in use are from an earlier run. */
+static uint64_t policy_lag(const actor_t *a)
+{
+    if (a->weights_run != a->learner_run) return a->learner_version;
+    return a->learner_version - a->weights_version;
+}
+
+/* Notes the newest publication and loads w if it supersedes the weights in
+ * use (dq_weights_supersede: another learner run, or a higher version). */
+static void take_weights(actor_t *a, const dq_weights_t *w)
+{
+    if (w->run != a->learner_run) {
+        a->learner_run = w->run;
+        a->learner_version = w->version;
+    } else if (w->version > a->learner_version) {
+        a->learner_version = w->version;
+    }
+    if (!dq_weights_supersede(a->weights_run, a->weights_version, w)) return;
+    int rc = dq_qnet_from_weights(&a->net, w);
+    if (rc < 0) {
+        DQ_WARN("weights version %" PRIu64 " of learner run %016" PRIx64
+                " do not fit this Q-network (%s); kept version %" PRIu64,
+                w->version, w->run, dq_strerror(rc), a->weights_version);
+        return;
+    }
+    if (w->run != a->weights_run)
+        DQ_INFO("weights of learner run %016" PRIx64 " from version %" PRIu64
+                "%s (had run %016" PRIx64 " version %" PRIu64 ")",
+                w->run, w->version, a->weights_version == 0 ? ", the first" : ", a new run",
+                a->weights_run, a->weights_version);
+    a->weights_run = w->run;
+    a->weights_version = w->version;
+}
+
 /* Takes the newest published weights, if any arrived (CONFLATE keeps one). */
 static void poll_weights(actor_t *a)
 {
@@ -223,23 +259,10 @@ static void poll_weights(actor_t *a)
         DQ_WARN("ignored a bad weights message: %s: %s", dq_errname(rc), why);
         return;
     }
-    if (m.type != DQ_MSG_WEIGHTS) {
+    if (m.type != DQ_MSG_WEIGHTS)
         DQ_WARN("ignored a '%s' message on the weights socket", dq_msg_type_name(m.type));
-    } else {
-        if (m.u.weights.version > a->learner_version) a->learner_version = m.u.weights.version;
-        if (m.u.weights.version > a->weights_version) {
-            rc = dq_qnet_from_weights(&a->net, &m.u.weights);
-            if (rc < 0)
-                DQ_WARN("weights version %" PRIu64
-                        " do not fit this Q-network (%s); kept version %" PRIu64,
-                        m.u.weights.version, dq_strerror(rc), a->weights_version);
-            else {
-                if (a->weights_version == 0)
-                    DQ_INFO("first weights received: version %" PRIu64, m.u.weights.version);
-                a->weights_version = m.u.weights.version;
-            }
-        }
-    }
+    else
+        take_weights(a, &m.u.weights);
     dq_msg_clear(&m);
 }
 
@@ -402,6 +425,7 @@ int actor_run(actor_t *a)
         a->id, a->n_actors, a->n_envs, a->envs[0].ops->name, a->obs_dim, a->n_actions, desc,
         dq_explore_param(&a->explore, a->id, a->n_actors, 0), cfg->replay_endpoint,
         a->outbox ? "" : " (sending off)");
+    if (a->outbox) DQ_INFO("actor %u: INSERT stream run %016" PRIx64, a->id, outbox_run(a->outbox));
 
     while (rc == DQ_OK && !dq_cli_stop_requested() &&
            (max_steps == 0 || a->env_steps < max_steps)) {

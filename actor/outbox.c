@@ -6,7 +6,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 #include <time.h>
 #include <unistd.h>
 #include <zmq.h>
@@ -97,21 +96,13 @@ fail:
     return DQ_ENET;
 }
 
-/* A random, non-zero id for this stream: a restarted actor process with the
- * same actor id gets a new one, and the server restarts its sequence numbers. */
-static uint64_t new_run_id(void)
-{
-    uint64_t id = 0;
-    if (getrandom(&id, sizeof id, 0) != (ssize_t)sizeof id || id == 0)
-        id = dq_rng_mix((uint64_t)getpid(), (uint64_t)time(NULL), (uint64_t)(dq_now() * 1e9)) | 1;
-    return id;
-}
-
 outbox_t *outbox_new(void *zctx, const char *endpoint, const outbox_config_t *cfg, char *why,
                      size_t whylen)
 {
     outbox_t *o = calloc(1, sizeof *o);
-    if (o) o->run = new_run_id();
+    /* A restarted actor process with the same actor id gets a new run id,
+     * and the server restarts its sequence numbers. */
+    if (o) o->run = dq_fresh_id();
     if (!o || cfg->max_unacked < 1 || strlen(endpoint) >= sizeof o->endpoint) {
         snprintf(why, whylen, o ? "bad outbox configuration" : "out of memory");
         free(o);
@@ -355,6 +346,8 @@ int outbox_drain(outbox_t *o)
     while (o->st.unacked > 0 && dq_now() < o->drain_deadline) outbox_poll(o, 50);
     return o->st.unacked > 0 ? DQ_ETIMEOUT : DQ_OK;
 }
+
+uint64_t outbox_run(const outbox_t *o) { return o->run; }
 
 void outbox_stats(const outbox_t *o, outbox_stats_t *s)
 {

@@ -86,6 +86,8 @@ void outbox_start_drain(outbox_t *o);
  * refused_items), DQ_ETIMEOUT otherwise. */
 int outbox_drain(outbox_t *o);
 void outbox_stats(const outbox_t *o, outbox_stats_t *s);
+/* INSERT.run of this stream: random, new for every outbox. */
+uint64_t outbox_run(const outbox_t *o);
 
 /* Order-independent content hash of a multiset of transitions: the sum (mod
  * 2^64) of a mixed word-wise hash of each transition's obs, action, reward,
