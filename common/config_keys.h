@@ -185,6 +185,9 @@
     X(learner, resume, BOOL, "false", 0, 0, "resume from RUN_DIR/learner.ckpt if it exists")       \
     X(learner, deterministic, BOOL, "false", 0, 0,                                                 \
       "rank 0 samples every whole batch, on demand, and scatters it (reproducible runs)")          \
+    X(learner, linger, BOOL, "false", 0, 0,                                                        \
+      "after learner.updates, write RUN_DIR/learner.done and keep sampling, without updates, "     \
+      "until stopped (the launchers set it, so stopping actors can drain)")                        \
     /* [eval] dqnlm-eval: the greedy controller against the baselines */                           \
     X(eval, qnet, STR, "", 0, 0, "Q-network file to evaluate; empty = RUN_DIR/qnet.bin")           \
     X(eval, instances, INT, "8", 1, 10000, "held-out LM instances every method is run on")         \
