@@ -186,7 +186,7 @@ dq_csv_last() {
 # What each part reported when it stopped (RUN_DIR/replay.status and
 # actor-ID.status), each actor's host and the last weights version it saw.
 dq_summary() {
-    local f i st
+    local f i st un
     f=$dq_run_dir/replay.status
     [ -f "$f" ] && st="$(dq_ini_get "$f" replay state), exit $(dq_ini_get "$f" replay exit)" || st="no status (killed?)"
     echo "  replay server: $st"
@@ -194,6 +194,8 @@ dq_summary() {
         f=$dq_run_dir/actor-$i.status
         if [ -f "$f" ]; then
             st="$(dq_ini_get "$f" actor transitions) transitions sent, $(dq_ini_get "$f" actor acknowledged) acknowledged"
+            un=$(dq_ini_get "$f" actor unacknowledged)
+            [ "${un:-0}" = 0 ] || st+=", $un NOT acknowledged (lost; exit $(dq_ini_get "$f" actor exit))"
         else
             st="no status (killed?)"
         fi
