@@ -1,5 +1,6 @@
 /* test_config.c - configuration: defaults, INI files, --set, and every error
  * message naming the file, line and key; docs/config.md documents every key. */
+#include <dirent.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -170,6 +171,31 @@ static void test_int_list(void **state)
     assert_int_equal(dq_config_parse_int_list("64,-1", v, 8, &n), DQ_ECONFIG);
 }
 
+/* Every profile in deploy/profiles/ loads under the strict rules (no key or
+ * section given twice). */
+static void test_profiles_load(void **state)
+{
+    (void)state;
+    const char *src = getenv("DQNLM_SRC");
+    if (!src) skip();
+    char dir[1024], path[1400];
+    snprintf(dir, sizeof dir, "%s/deploy/profiles", src);
+    DIR *d = opendir(dir);
+    assert_non_null(d);
+    int n = 0;
+    for (struct dirent *e; (e = readdir(d));) {
+        size_t len = strlen(e->d_name);
+        if (len < 5 || strcmp(e->d_name + len - 4, ".ini") != 0) continue;
+        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+        dq_config_t cfg;
+        dq_config_defaults(&cfg);
+        if (dq_config_load_file(&cfg, path, err, sizeof err) != DQ_OK) fail_msg("%s", err);
+        n++;
+    }
+    closedir(d);
+    assert_true(n >= 3);
+}
+
 static void test_docs_cover_every_key(void **state)
 {
     (void)state;
@@ -204,6 +230,7 @@ int main(void)
         cmocka_unit_test(test_missing_file),
         cmocka_unit_test(test_write_round_trip),
         cmocka_unit_test(test_int_list),
+        cmocka_unit_test(test_profiles_load),
         cmocka_unit_test(test_docs_cover_every_key),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
