@@ -152,7 +152,7 @@
       "send initial priorities |n-step TD error| from the local Q-network")                        \
     X(actor, ack_timeout, REAL, "30", 0.1, 86400,                                                  \
       "seconds without any reply, INSERTs outstanding, before reconnecting and resending")         \
-    X(actor, drain_timeout, REAL, "30", 0, 86400,                                                  \
+    X(actor, drain_timeout, REAL, "15", 0, 86400,                                                  \
       "seconds a stopping actor waits for its last transitions to be acknowledged")                \
     /* [learner] the MPI learner group */                                                          \
     X(learner, weights_endpoint, STR, "tcp://127.0.0.1:5556", 0, 0,                                \
