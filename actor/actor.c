@@ -39,10 +39,11 @@ struct actor {
     uint64_t *ep_steps;         /* (n_envs) */
     dq_explore_t explore;
     dq_qnet_t net;
-    dq_qnet_ws_t ws;         /* rows: n_envs */
-    dq_qnet_ws_t ws_batch;   /* rows: batch capacity (priorities) */
-    float *q_batch, *q_next; /* (batch cap, n_actions) */
-    uint64_t weights_version, learner_version;
+    dq_qnet_ws_t ws;                       /* rows: n_envs */
+    dq_qnet_ws_t ws_batch;                 /* rows: batch capacity (priorities) */
+    float *q_batch, *q_next;               /* (batch cap, n_actions) */
+    uint64_t weights_run, weights_version; /* the weights the policy uses (0, 0: initial) */
+    uint64_t learner_run, learner_version; /* the newest publication seen */
     dq_rng_t rng;
 
     void *zctx, *weights;
@@ -51,6 +52,7 @@ struct actor {
     uint32_t batch_cap;
 
     uint64_t env_steps, episodes, transitions, content_hash, explored_steps;
+    uint64_t unsent; /* assembled but never handed to the outbox (stopped with it full) */
     double t0, t_end, param_now;
     dq_metrics_t *metrics, *episodes_csv;
 };
@@ -102,6 +104,7 @@ static int open_sockets(actor_t *a, char *why, size_t whylen)
     outbox_config_t oc = {.actor = a->id,
                           .max_unacked = (int)cfg->actor_max_unacked,
                           .ack_timeout_s = cfg->actor_ack_timeout,
+                          .drain_timeout_s = cfg->actor_drain_timeout,
                           .max_bytes = (size_t)cfg->run_max_message_bytes,
                           .curve_server_public =
                               cfg->replay_curve ? cfg->replay_curve_public_key : NULL,
@@ -210,6 +213,41 @@ void actor_destroy(actor_t **self_p)
     *self_p = NULL;
 }
 
+/* Versions the policy is behind the newest publication seen: all of the
+ * current learner run's when the weights in use are from an earlier run. */
+static uint64_t policy_lag(const actor_t *a)
+{
+    if (a->weights_run != a->learner_run) return a->learner_version;
+    return a->learner_version - a->weights_version;
+}
+
+/* Notes the newest publication and loads w if it supersedes the weights in
+ * use (dq_weights_supersede: another learner run, or a higher version). */
+static void take_weights(actor_t *a, const dq_weights_t *w)
+{
+    if (w->run != a->learner_run) {
+        a->learner_run = w->run;
+        a->learner_version = w->version;
+    } else if (w->version > a->learner_version) {
+        a->learner_version = w->version;
+    }
+    if (!dq_weights_supersede(a->weights_run, a->weights_version, w)) return;
+    int rc = dq_qnet_from_weights(&a->net, w);
+    if (rc < 0) {
+        DQ_WARN("weights version %" PRIu64 " of learner run %016" PRIx64
+                " do not fit this Q-network (%s); kept version %" PRIu64,
+                w->version, w->run, dq_strerror(rc), a->weights_version);
+        return;
+    }
+    if (w->run != a->weights_run)
+        DQ_INFO("weights of learner run %016" PRIx64 " from version %" PRIu64
+                "%s (had run %016" PRIx64 " version %" PRIu64 ")",
+                w->run, w->version, a->weights_version == 0 ? ", the first" : ", a new run",
+                a->weights_run, a->weights_version);
+    a->weights_run = w->run;
+    a->weights_version = w->version;
+}
+
 /* Takes the newest published weights, if any arrived (CONFLATE keeps one). */
 static void poll_weights(actor_t *a)
 {
@@ -222,23 +260,10 @@ static void poll_weights(actor_t *a)
         DQ_WARN("ignored a bad weights message: %s: %s", dq_errname(rc), why);
         return;
     }
-    if (m.type != DQ_MSG_WEIGHTS) {
+    if (m.type != DQ_MSG_WEIGHTS)
         DQ_WARN("ignored a '%s' message on the weights socket", dq_msg_type_name(m.type));
-    } else {
-        if (m.u.weights.version > a->learner_version) a->learner_version = m.u.weights.version;
-        if (m.u.weights.version > a->weights_version) {
-            rc = dq_qnet_from_weights(&a->net, &m.u.weights);
-            if (rc < 0)
-                DQ_WARN("weights version %" PRIu64
-                        " do not fit this Q-network (%s); kept version %" PRIu64,
-                        m.u.weights.version, dq_strerror(rc), a->weights_version);
-            else {
-                if (a->weights_version == 0)
-                    DQ_INFO("first weights received: version %" PRIu64, m.u.weights.version);
-                a->weights_version = m.u.weights.version;
-            }
-        }
-    }
+    else
+        take_weights(a, &m.u.weights);
     dq_msg_clear(&m);
 }
 
@@ -260,16 +285,23 @@ static void set_priorities(actor_t *a)
     }
 }
 
+/* Hands the batch to the outbox; only what it took counts as sent (and goes
+ * into the content hash). A batch it could not take by the drain deadline is
+ * counted in a->unsent and dropped, and DQ_ETIMEOUT returned. */
 static int flush_batch(actor_t *a)
 {
     if (a->batch.count == 0) return DQ_OK;
-    a->content_hash += outbox_content_hash(&a->batch);
-    a->transitions += a->batch.count;
     int rc = DQ_OK;
     if (a->outbox) {
         if (a->cfg->actor_priorities) set_priorities(a);
         rc = outbox_push(a->outbox, &a->batch);
-        if (rc < 0 && rc != DQ_EINTERRUPTED) DQ_ERROR("cannot send an INSERT: %s", dq_strerror(rc));
+        if (rc < 0 && rc != DQ_ETIMEOUT) DQ_ERROR("cannot send an INSERT: %s", dq_strerror(rc));
+    }
+    if (rc == DQ_OK) {
+        a->content_hash += outbox_content_hash(&a->batch);
+        a->transitions += a->batch.count;
+    } else {
+        a->unsent += a->batch.count;
     }
     a->batch.count = 0;
     return rc;
@@ -326,6 +358,59 @@ static int step_env(actor_t *a, int e, int action, float recorded, window_t *w)
     return DQ_OK;
 }
 
+static void log_summary(const actor_t *a, const outbox_stats_t *os)
+{
+    DQ_INFO("actor %u: %" PRIu64 " env steps, %" PRIu64 " episodes, %" PRIu64
+            " transitions sent, %" PRIu64 " acknowledged%s; %.1f env steps/s",
+            a->id, a->env_steps, a->episodes, a->transitions, os->acked_items,
+            os->unacked ? " (replay server stopped answering)" : "",
+            (double)a->env_steps / (a->t_end - a->t0));
+    DQ_INFO("actor %u: content hash %016" PRIx64 " over %" PRIu64 " transitions; %" PRIu64
+            " INSERTs, %" PRIu64 " resent, %" PRIu64 " duplicate acks, %" PRIu64
+            " disconnects, %" PRIu64 " reopens, %" PRIu64 " server timeouts, %" PRIu64
+            " refused, %.2f s waiting for acks",
+            a->id, a->content_hash, a->transitions, os->pushed_msgs, os->resent_msgs,
+            os->duplicate_acks, os->disconnects, os->reopens, os->server_timeouts, os->refused,
+            os->blocked_s);
+}
+
+/* Transitions assembled and not acknowledged: never handed over, still
+ * outstanding, or refused by the server. */
+static uint64_t lost_transitions(const actor_t *a, const outbox_stats_t *os)
+{
+    return a->outbox ? a->unsent + (os->pushed_items - os->acked_items) : 0;
+}
+
+/* The end of a run, however it ended: close unfinished n-step windows as
+ * truncations (bootstrapping from the current observation), hand over what
+ * is left and wait, up to actor.drain_timeout, for every acknowledgement.
+ * DQ_ETIMEOUT (after an ERROR naming the count) when anything assembled was
+ * not acknowledged. */
+static int actor_drain(actor_t *a)
+{
+    const dq_config_t *cfg = a->cfg;
+    if (a->outbox) outbox_start_drain(a->outbox);
+    for (int e = 0; e < a->n_envs; e++) {
+        nstep_truncate(&a->nsteps[e], a->obs + (size_t)e * a->obs_dim, &a->batch);
+        if (a->batch.count >= (uint32_t)cfg->actor_batch) flush_batch(a);
+    }
+    flush_batch(a);
+    outbox_stats_t os = {0};
+    if (a->outbox) {
+        outbox_drain(a->outbox);
+        outbox_stats(a->outbox, &os);
+    }
+    uint64_t lost = lost_transitions(a, &os);
+    log_summary(a, &os);
+    if (lost == 0) return DQ_OK;
+    DQ_ERROR("actor %u: %" PRIu64 " transition(s) not acknowledged by the replay server within "
+             "actor.drain_timeout = %g s: %" PRIu64 " never handed over (the send window was "
+             "full), %" PRIu64 " in %d unacknowledged INSERT(s), %" PRIu64 " refused",
+             a->id, lost, cfg->actor_drain_timeout, a->unsent,
+             os.pushed_items - os.acked_items - os.refused_items, os.unacked, os.refused_items);
+    return DQ_ETIMEOUT;
+}
+
 int actor_run(actor_t *a)
 {
     const dq_config_t *cfg = a->cfg;
@@ -341,6 +426,7 @@ int actor_run(actor_t *a)
         a->id, a->n_actors, a->n_envs, a->envs[0].ops->name, a->obs_dim, a->n_actions, desc,
         dq_explore_param(&a->explore, a->id, a->n_actors, 0), cfg->replay_endpoint,
         a->outbox ? "" : " (sending off)");
+    if (a->outbox) DQ_INFO("actor %u: INSERT stream run %016" PRIx64, a->id, outbox_run(a->outbox));
 
     while (rc == DQ_OK && !dq_cli_stop_requested() &&
            (max_steps == 0 || a->env_steps < max_steps)) {
@@ -370,35 +456,10 @@ int actor_run(actor_t *a)
         }
         if (a->env_steps - w.steps >= (uint64_t)cfg->actor_metrics_every) metrics_row(a, &w);
     }
-    if (rc == DQ_EINTERRUPTED) rc = DQ_OK;
     a->t_end = dq_now();
-    /* Close unfinished n-step windows as truncations (bootstrapping from the
-     * current observation), send what is left, wait for every ack. */
-    for (int e = 0; e < a->n_envs; e++) {
-        nstep_truncate(&a->nsteps[e], a->obs + (size_t)e * a->obs_dim, &a->batch);
-        if (a->batch.count >= (uint32_t)cfg->actor_batch && rc == DQ_OK) rc = flush_batch(a);
-    }
-    if (rc == DQ_OK) rc = flush_batch(a);
-    if (rc == DQ_EINTERRUPTED) rc = DQ_OK;
-    outbox_stats_t os = {0};
-    if (a->outbox) {
-        if (outbox_drain(a->outbox, 10.0) < 0) DQ_WARN("replay server stopped answering");
-        outbox_stats(a->outbox, &os);
-    }
+    int drain_rc = actor_drain(a);
     metrics_row(a, &w);
-    DQ_INFO("actor %u: %" PRIu64 " env steps, %" PRIu64 " episodes, %" PRIu64
-            " transitions sent, %" PRIu64 " acknowledged%s; %.1f env steps/s",
-            a->id, a->env_steps, a->episodes, a->transitions, os.acked_items,
-            os.unacked ? " (replay server stopped answering)" : "",
-            (double)a->env_steps / (a->t_end - a->t0));
-    DQ_INFO("actor %u: content hash %016" PRIx64 " over %" PRIu64 " transitions; %" PRIu64
-            " INSERTs, %" PRIu64 " resent, %" PRIu64 " duplicate acks, %" PRIu64
-            " disconnects, %" PRIu64 " reopens, %" PRIu64 " server timeouts, %" PRIu64
-            " refused, %.2f s waiting for acks",
-            a->id, a->content_hash, a->transitions, os.pushed_msgs, os.resent_msgs,
-            os.duplicate_acks, os.disconnects, os.reopens, os.server_timeouts, os.refused,
-            os.blocked_s);
-    return rc;
+    return rc < 0 ? rc : drain_rc;
 }
 
 void actor_summary(const actor_t *a, actor_summary_t *s)
@@ -411,5 +472,6 @@ void actor_summary(const actor_t *a, actor_summary_t *s)
                            .transitions = a->transitions,
                            .content_hash = a->content_hash,
                            .acked = os.acked_items,
+                           .unacknowledged = lost_transitions(a, &os),
                            .steps_per_s = (double)a->env_steps / (end - a->t0)};
 }

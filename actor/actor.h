@@ -25,15 +25,18 @@ typedef struct actor actor_t;
 
 typedef struct {
     uint64_t env_steps, episodes;
-    uint64_t transitions;  /* assembled (sent, or dropped when actor.send = false) */
-    uint64_t content_hash; /* outbox_content_hash of every transition assembled */
-    uint64_t acked;        /* transitions acknowledged by the replay server */
-    double steps_per_s;    /* over the whole run */
+    uint64_t transitions;    /* handed to the outbox (all assembled when actor.send = false) */
+    uint64_t content_hash;   /* outbox_content_hash of those transitions */
+    uint64_t acked;          /* transitions acknowledged by the replay server */
+    uint64_t unacknowledged; /* assembled and not acknowledged (never sent, outstanding, refused) */
+    double steps_per_s;      /* over the whole run */
 } actor_summary_t;
 
 actor_t *actor_new(const dq_config_t *cfg, char *why, size_t whylen);
 /* Runs until actor.max_steps env steps or a stop signal, then sends what is
- * left and waits (bounded) for every acknowledgement. */
+ * left and waits up to actor.drain_timeout for every acknowledgement.
+ * Returns DQ_ETIMEOUT (after an ERROR naming the count) when any transition
+ * assembled was not acknowledged. */
 int actor_run(actor_t *a);
 void actor_summary(const actor_t *a, actor_summary_t *s);
 void actor_destroy(actor_t **self_p);

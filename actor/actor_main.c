@@ -8,9 +8,13 @@
  * actor/outbox.c (sequence numbers, acknowledgements, resends); docs/exploration.md
  * describes both.
  *
- * When it has stopped (every transition sent and acknowledged, or the wait
- * for acknowledgements given up) it writes RUN_DIR/actor-ID.status, an INI
- * file the deploy scripts read instead of the log:
+ * On SIGTERM/SIGINT (or at actor.max_steps) it stops stepping, hands over
+ * what it holds and waits up to actor.drain_timeout seconds for every
+ * acknowledgement. Exit status 0 when every transition it assembled was
+ * acknowledged; 1 (after an ERROR naming the count) when any was not, or on
+ * any other failure; 2 for a bad command line or configuration. Then it
+ * writes RUN_DIR/actor-ID.status, an INI file the deploy scripts read instead
+ * of the log:
  *
  *   [actor]
  *   id = 3
@@ -18,7 +22,7 @@
  *   exit = 0                         ; this program's exit status
  *   env_steps = 20000
  *   episodes = 812
- *   transitions = 20000              ; assembled (and sent unless actor.send = false)
+ *   transitions = 20000              ; handed over to be sent (all assembled if actor.send = false)
  *   acknowledged = 20000             ; acknowledged by the replay server
  *   stopped_at = 1712345678.123456   ; wall clock, seconds since the epoch
  */
@@ -43,9 +47,9 @@ static void write_status(const dq_config_t *cfg, const actor_summary_t *s, int e
     int n = snprintf(text, sizeof text,
                      "[actor]\nid = %ld\nstate = stopped\nexit = %d\nenv_steps = %" PRIu64
                      "\nepisodes = %" PRIu64 "\ntransitions = %" PRIu64 "\nacknowledged = %" PRIu64
-                     "\nstopped_at = %lld.%06ld\n",
+                     "\nunacknowledged = %" PRIu64 "\nstopped_at = %lld.%06ld\n",
                      cfg->actor_id, exit_code, s->env_steps, s->episodes, s->transitions, s->acked,
-                     (long long)ts.tv_sec, ts.tv_nsec / 1000);
+                     s->unacknowledged, (long long)ts.tv_sec, ts.tv_nsec / 1000);
     if (dq_file_write_atomic(path, text, (size_t)n) < 0) DQ_WARN("cannot write %s", path);
 }
 

@@ -28,7 +28,7 @@
     X(explored_frac,     "%.4f",                                                                   \
       steps ? (double)(a->explored_steps - w->explored) / (double)steps : NAN)                     \
     X(weights_version,   "%" PRIu64,   a->weights_version)                                         \
-    X(policy_lag,        "%" PRIu64,   a->learner_version - a->weights_version)                    \
+    X(policy_lag,        "%" PRIu64,   policy_lag(a))                                              \
     X(send_queue,        "%d",         os.unacked)                                                 \
     X(sent,              "%" PRIu64,   os.pushed_items)                                            \
     X(acked,             "%" PRIu64,   os.acked_items)                                             \

@@ -2,10 +2,10 @@
 #include "outbox.h"
 
 #include <inttypes.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 #include <time.h>
 #include <unistd.h>
 #include <zmq.h>
@@ -38,7 +38,8 @@ struct outbox {
     uint64_t base;    /* oldest seq not yet released (acked seqs below it are freed) */
     uint64_t next;    /* seq of the next INSERT */
     int connected;
-    double last_progress; /* last reply, (re)connect, or start of waiting */
+    double last_progress;  /* last reply, (re)connect, or start of waiting */
+    double drain_deadline; /* INFINITY until the drain starts (a stop, or outbox_start_drain) */
     outbox_stats_t st;
 };
 
@@ -95,21 +96,13 @@ fail:
     return DQ_ENET;
 }
 
-/* A random, non-zero id for this stream: a restarted actor process with the
- * same actor id gets a new one, and the server restarts its sequence numbers. */
-static uint64_t new_run_id(void)
-{
-    uint64_t id = 0;
-    if (getrandom(&id, sizeof id, 0) != (ssize_t)sizeof id || id == 0)
-        id = dq_rng_mix((uint64_t)getpid(), (uint64_t)time(NULL), (uint64_t)(dq_now() * 1e9)) | 1;
-    return id;
-}
-
 outbox_t *outbox_new(void *zctx, const char *endpoint, const outbox_config_t *cfg, char *why,
                      size_t whylen)
 {
     outbox_t *o = calloc(1, sizeof *o);
-    if (o) o->run = new_run_id();
+    /* A restarted actor process with the same actor id gets a new run id,
+     * and the server restarts its sequence numbers. */
+    if (o) o->run = dq_fresh_id();
     if (!o || cfg->max_unacked < 1 || strlen(endpoint) >= sizeof o->endpoint) {
         snprintf(why, whylen, o ? "bad outbox configuration" : "out of memory");
         free(o);
@@ -129,6 +122,7 @@ outbox_t *outbox_new(void *zctx, const char *endpoint, const outbox_config_t *cf
         return NULL;
     }
     o->last_progress = dq_now();
+    o->drain_deadline = INFINITY;
     return o;
 }
 
@@ -207,6 +201,7 @@ static void on_reply(outbox_t *o, const dq_msg_t *m)
         DQ_ERROR("replay server refused INSERT %" PRIu64 " (%u transitions): %s: %s", s, sl->items,
                  m->u.error.name, m->u.error.message);
         o->st.refused++;
+        o->st.refused_items += sl->items;
         sl->state = SLOT_ACKED;
         o->st.unacked--;
         release_acked(o);
@@ -296,12 +291,28 @@ int outbox_poll(outbox_t *o, int timeout_ms)
     return DQ_OK;
 }
 
+void outbox_start_drain(outbox_t *o)
+{
+    if (isinf(o->drain_deadline)) o->drain_deadline = dq_now() + o->cfg.drain_timeout_s;
+}
+
+/* The moment waiting must end: none before the drain starts; a stop request
+ * starts it. */
+static double wait_deadline(outbox_t *o)
+{
+    if (dq_cli_stop_requested()) outbox_start_drain(o);
+    return o->drain_deadline;
+}
+
 int outbox_push(outbox_t *o, const dq_batch_t *b)
 {
     if (o->next - o->base >= (uint64_t)o->cfg.max_unacked) {
         double t0 = dq_now();
         while (o->next - o->base >= (uint64_t)o->cfg.max_unacked) {
-            if (dq_cli_stop_requested()) return DQ_EINTERRUPTED;
+            if (dq_now() >= wait_deadline(o)) {
+                o->st.blocked_s += dq_now() - t0;
+                return DQ_ETIMEOUT;
+            }
             int rc = outbox_poll(o, 50);
             if (rc < 0) return rc;
         }
@@ -325,15 +336,18 @@ int outbox_push(outbox_t *o, const dq_batch_t *b)
     o->st.unacked++;
     o->st.pushed_msgs++;
     o->st.pushed_items += b->count;
-    return outbox_poll(o, 0);
+    outbox_poll(o, 0); /* the INSERT is taken: a socket failure now is resent later */
+    return DQ_OK;
 }
 
-int outbox_drain(outbox_t *o, double timeout_s)
+int outbox_drain(outbox_t *o)
 {
-    double deadline = dq_now() + timeout_s;
-    while (o->st.unacked > 0 && dq_now() < deadline) outbox_poll(o, 50);
+    outbox_start_drain(o);
+    while (o->st.unacked > 0 && dq_now() < o->drain_deadline) outbox_poll(o, 50);
     return o->st.unacked > 0 ? DQ_ETIMEOUT : DQ_OK;
 }
+
+uint64_t outbox_run(const outbox_t *o) { return o->run; }
 
 void outbox_stats(const outbox_t *o, outbox_stats_t *s)
 {

@@ -201,6 +201,12 @@ void dq_cli_install_stop_handlers(void)
     sa.sa_flags = 0; /* no SA_RESTART: blocking zmq/poll calls return EINTR */
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
+    /* SIGUSR1 too, unless it is ignored (deploy/cluster-task.sh ignores it and
+     * turns it into one SIGTERM): mpirun forwards SIGUSR1 to every rank, while
+     * its own SIGTERM aborts the job with exit status 1 however the ranks end. */
+    struct sigaction old;
+    if (sigaction(SIGUSR1, NULL, &old) == 0 && old.sa_handler != SIG_IGN)
+        sigaction(SIGUSR1, &sa, NULL);
 }
 
 int dq_cli_stop_requested(void) { return stop_flag != 0; }

@@ -47,8 +47,11 @@ int dq_cli_has_config(int argc, char **argv);
  * Returns like dq_cli_parse. */
 int dq_program_start(const dq_cli_spec_t *spec, int argc, char **argv, dq_config_t *cfg);
 
-/* SIGINT and SIGTERM set a flag (and interrupt blocking calls); a second
- * signal while stopping restores the default action. */
+/* SIGINT, SIGTERM and SIGUSR1 (unless ignored when the program started) set
+ * a flag (and interrupt blocking calls); a second signal while stopping
+ * restores the default action. SIGUSR1 is how an mpirun group is stopped
+ * cleanly: mpirun forwards it to every rank, whereas mpirun's own SIGTERM
+ * handler aborts the job (exit status 1 even when every rank exits 0). */
 void dq_cli_install_stop_handlers(void);
 int dq_cli_stop_requested(void);
 

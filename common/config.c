@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 
 #include "err.h"
 
@@ -159,13 +160,55 @@ void dq_config_defaults(dq_config_t *cfg)
     }
 }
 
+#define N_SECTIONS_MAX 64
+
 typedef struct {
     dq_config_t *cfg;
     FILE *file;
     int line;      /* lines read so far: the line the handler is looking at */
     int fail_line; /* line of the first rejected entry, 0 if none */
     char msg[512];
+    int indented;         /* the line just read starts with a blank */
+    char prev_name[64];   /* the key of the previous entry (inih's multi-line rule) */
+    int key_line[N_KEYS]; /* line where each key was set, 0 = not yet */
+    char sections[N_SECTIONS_MAX][64];
+    int section_line[N_SECTIONS_MAX];
+    int n_sections;
 } load_ctx_t;
+
+/* A "[name]" header on the line just read: a name seen before is an error
+ * (inih reports sections only through the keys that follow them, so a
+ * repeated header is found here, where the lines pass). */
+static void note_section(load_ctx_t *ctx, const char *text)
+{
+    while (*text == ' ' || *text == '\t') text++;
+    if (*text != '[') return;
+    const char *end = strchr(text + 1, ']');
+    if (!end || ctx->fail_line) return;
+    size_t n = (size_t)(end - text - 1);
+    if (n >= sizeof ctx->sections[0]) n = sizeof ctx->sections[0] - 1;
+    for (int i = 0; i < ctx->n_sections; i++) {
+        if (strlen(ctx->sections[i]) == n && !strncmp(ctx->sections[i], text + 1, n)) {
+            snprintf(ctx->msg, sizeof ctx->msg,
+                     ": section [%s] appears again (first on line %d); give each section once",
+                     ctx->sections[i], ctx->section_line[i]);
+            ctx->fail_line = ctx->line;
+            return;
+        }
+    }
+    if (ctx->n_sections == N_SECTIONS_MAX) return; /* unknown sections fail at their first key */
+    memcpy(ctx->sections[ctx->n_sections], text + 1, n);
+    ctx->sections[ctx->n_sections][n] = '\0';
+    ctx->section_line[ctx->n_sections++] = ctx->line;
+}
+
+static int at_end(FILE *f)
+{
+    int c = fgetc(f);
+    if (c == EOF) return 1;
+    ungetc(c, f);
+    return 0;
+}
 
 /* inih's fgets-like reader; counting lines here gives the handler its line
  * number (Debian's libinih does not pass one). */
@@ -173,8 +216,44 @@ static char *read_line(char *str, int num, void *stream)
 {
     load_ctx_t *ctx = stream;
     char *r = fgets(str, num, ctx->file);
-    if (r) ctx->line++;
+    if (!r) return r;
+    ctx->line++;
+    size_t n = strlen(str);
+    if (!ctx->fail_line && n + 1 == (size_t)num && str[n - 1] != '\n' && !at_end(ctx->file)) {
+        /* inih would read the rest as a line of its own */
+        snprintf(ctx->msg, sizeof ctx->msg, ": line longer than %d characters", num - 2);
+        ctx->fail_line = ctx->line;
+    }
+    ctx->indented = str[0] == ' ' || str[0] == '\t';
+    note_section(ctx, str);
     return r;
+}
+
+/* A key set twice in one file is an error naming both lines. Debian's inih
+ * joins an indented line to the previous key (multi-line values), which
+ * would read as that key set again: say so instead. */
+static int check_repeat(load_ctx_t *ctx, const char *section, const char *name)
+{
+    int section_known;
+    const dq_config_key_t *k = find_key(section, name, &section_known);
+    if (ctx->indented && !strcmp(name, ctx->prev_name)) {
+        snprintf(ctx->msg, sizeof ctx->msg,
+                 ": indented line continues the value of %s.%s; multi-line values are not "
+                 "supported (remove the indentation)",
+                 section, name);
+        return DQ_ECONFIG;
+    }
+    snprintf(ctx->prev_name, sizeof ctx->prev_name, "%s", name);
+    if (!k) return DQ_OK; /* dq_config_set_value names the unknown key */
+    size_t i = (size_t)(k - key_table);
+    if (ctx->key_line[i]) {
+        snprintf(ctx->msg, sizeof ctx->msg,
+                 ": duplicate key %s.%s (first set on line %d); give each key once", section, name,
+                 ctx->key_line[i]);
+        return DQ_ECONFIG;
+    }
+    ctx->key_line[i] = ctx->line;
+    return DQ_OK;
 }
 
 static int on_ini_entry(void *user, const char *section, const char *name, const char *value)
@@ -186,33 +265,65 @@ static int on_ini_entry(void *user, const char *section, const char *name, const
         snprintf(ctx->msg, sizeof ctx->msg, ": key '%s' appears before any [section]", name);
         rc = DQ_ECONFIG;
     } else {
-        rc = dq_config_set_value(ctx->cfg, section, name, value, "", ctx->msg, sizeof ctx->msg);
+        rc = check_repeat(ctx, section, name);
+        if (rc == DQ_OK)
+            rc = dq_config_set_value(ctx->cfg, section, name, value, "", ctx->msg, sizeof ctx->msg);
     }
     if (rc < 0) ctx->fail_line = ctx->line;
     return 1;
 }
 
+/* Opens path for reading; a folder or anything but a regular file or a pipe
+ * is refused by name (fopen would open a folder, and reading it give nothing). */
+static FILE *open_config(const char *path, char *err, size_t errlen)
+{
+    FILE *f = fopen(path, "r");
+    struct stat st;
+    if (!f) {
+        snprintf(err, errlen, "%s: cannot open config file: %s", path, strerror(errno));
+        return NULL;
+    }
+    if (fstat(fileno(f), &st) == 0 && !S_ISREG(st.st_mode) && !S_ISFIFO(st.st_mode) &&
+        !S_ISCHR(st.st_mode)) {
+        snprintf(err, errlen, "%s: is %s, not a config file", path,
+                 S_ISDIR(st.st_mode) ? "a folder" : "not a regular file");
+        fclose(f);
+        return NULL;
+    }
+    return f;
+}
+
 int dq_config_load_file(dq_config_t *cfg, const char *path, char *err, size_t errlen)
 {
-    load_ctx_t ctx = {.cfg = cfg};
-    ctx.file = fopen(path, "r");
-    if (!ctx.file) {
-        snprintf(err, errlen, "%s: cannot open config file: %s", path, strerror(errno));
+    load_ctx_t *ctx = calloc(1, sizeof *ctx);
+    if (!ctx) {
+        snprintf(err, errlen, "%s: out of memory", path);
+        return DQ_ENOMEM;
+    }
+    ctx->cfg = cfg;
+    int rc = DQ_OK;
+    ctx->file = open_config(path, err, errlen);
+    if (!ctx->file) {
+        free(ctx);
         return DQ_EIO;
     }
-    int syntax_line = ini_parse_stream(read_line, &ctx, on_ini_entry, &ctx);
-    fclose(ctx.file);
+    int syntax_line = ini_parse_stream(read_line, ctx, on_ini_entry, ctx);
+    int read_error = ferror(ctx->file) ? errno : 0;
+    fclose(ctx->file);
     /* Report whichever error comes first in the file. */
-    if (ctx.fail_line && (syntax_line <= 0 || ctx.fail_line < syntax_line)) {
-        snprintf(err, errlen, "%s:%d%s", path, ctx.fail_line, ctx.msg);
-        return DQ_ECONFIG;
-    }
-    if (syntax_line != 0) {
+    if (read_error) {
+        snprintf(err, errlen, "%s:%d: read error: %s", path, ctx->line + 1, strerror(read_error));
+        rc = DQ_EIO;
+    } else if (ctx->fail_line && (syntax_line <= 0 || ctx->fail_line < syntax_line)) {
+        snprintf(err, errlen, "%s:%d%s", path, ctx->fail_line, ctx->msg);
+        rc = DQ_ECONFIG;
+    } else if (syntax_line != 0) {
         snprintf(err, errlen, "%s:%d: syntax error (expected [section] or key = value)", path,
                  syntax_line);
-        return DQ_ECONFIG;
+        rc = DQ_ECONFIG;
     }
-    return DQ_OK;
+    free(ctx);
+    return rc;
 }
 
 int dq_config_set(dq_config_t *cfg, const char *assignment, const char *source, char *err,

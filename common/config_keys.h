@@ -163,6 +163,8 @@
       "send initial priorities |n-step TD error| from the local Q-network")                        \
     X(actor, ack_timeout, REAL, "30", 0.1, 86400,                                                  \
       "seconds without any reply, INSERTs outstanding, before reconnecting and resending")         \
+    X(actor, drain_timeout, REAL, "15", 0, 86400,                                                  \
+      "seconds a stopping actor waits for its last transitions to be acknowledged")                \
     /* [learner] the MPI learner group */                                                          \
     X(learner, weights_endpoint, STR, "tcp://127.0.0.1:5556", 0, 0,                                \
       "ZeroMQ PUB endpoint rank 0 binds for weights")                                              \
@@ -175,6 +177,9 @@
     X(learner, huber_delta, REAL, "1", 0, 1e9, "Huber loss threshold")                             \
     X(learner, updates, INT, "0", 0, 1e15, "updates before the group exits; 0 = until stopped")    \
     X(learner, min_replay, INT, "500", 1, 1e9, "replay size before the first update")              \
+    X(learner, replay_timeout, REAL, "600", 0, 1e9,                                                \
+      "seconds without any reply from the replay server before the group gives up (exit 1); "      \
+      "0 = wait forever")                                                                          \
     X(learner, target_sync, INT, "100", 1, 1e9, "updates between target-network copies")           \
     X(learner, publish_every, INT, "10", 1, 1e9, "updates between weight publications")            \
     X(learner, inflight, INT, "2", 1, 64, "SAMPLE requests each rank keeps in flight")             \
@@ -191,6 +196,9 @@
     X(learner, resume, BOOL, "false", 0, 0, "resume from RUN_DIR/learner.ckpt if it exists")       \
     X(learner, deterministic, BOOL, "false", 0, 0,                                                 \
       "rank 0 samples every whole batch, on demand, and scatters it (reproducible runs)")          \
+    X(learner, linger, BOOL, "false", 0, 0,                                                        \
+      "after learner.updates, write RUN_DIR/learner.done and keep sampling, without updates, "     \
+      "until stopped (the launchers set it, so stopping actors can drain)")                        \
     /* [eval] dqnlm-eval: the greedy controller against the baselines */                           \
     X(eval, qnet, STR, "", 0, 0, "Q-network file to evaluate; empty = RUN_DIR/qnet.bin")           \
     X(eval, instances, INT, "8", 1, 10000, "held-out LM instances every method is run on")         \

@@ -2,6 +2,9 @@
 #include "rng.h"
 
 #include <math.h>
+#include <sys/random.h>
+#include <time.h>
+#include <unistd.h>
 
 uint64_t dq_mix64(uint64_t z)
 {
@@ -61,4 +64,16 @@ double dq_rng_normal(dq_rng_t *rng)
     double u1 = dq_rng_uniform(rng), u2 = dq_rng_uniform(rng);
     if (u1 < 1e-300) u1 = 1e-300;
     return sqrt(-2.0 * log(u1)) * cos(6.283185307179586 * u2);
+}
+
+uint64_t dq_fresh_id(void)
+{
+    uint64_t id = 0;
+    if (getrandom(&id, sizeof id, 0) == (ssize_t)sizeof id && id != 0) return id;
+    struct timespec a, b;
+    clock_gettime(CLOCK_REALTIME, &a);
+    clock_gettime(CLOCK_MONOTONIC, &b);
+    return dq_rng_mix((uint64_t)getpid(), (uint64_t)a.tv_sec * 1000000000u + (uint64_t)a.tv_nsec,
+                      (uint64_t)b.tv_nsec) |
+           1;
 }

@@ -26,5 +26,9 @@ uint64_t dq_rng_below(dq_rng_t *rng, uint64_t n);
 double dq_rng_uniform(dq_rng_t *rng);
 /* Standard normal (Box-Muller, one value per call). */
 double dq_rng_normal(dq_rng_t *rng);
+/* A random, non-zero 64-bit id from the kernel (getrandom), or from the pid
+ * and clocks if that fails: the run id of a process's stream (an actor's
+ * INSERTs, a learner group's WEIGHTS), new at every start. */
+uint64_t dq_fresh_id(void);
 
 #endif

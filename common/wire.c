@@ -354,3 +354,8 @@ int dq_msg_validate(const dq_msg_t *m, char *why, size_t whylen)
     ctx_t c = {dq_msg_type_name(m->type), why, whylen};
     return wire_validate(&c, m);
 }
+
+int dq_weights_supersede(uint64_t run, uint64_t version, const dq_weights_t *w)
+{
+    return w->run != run || w->version > version;
+}

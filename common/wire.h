@@ -109,13 +109,19 @@ typedef struct {
 } dq_update_priorities_t;
 
 typedef struct {
-    uint64_t version; /* increases with every publication */
+    uint64_t run;     /* random id of the publishing learner group, new at every start */
+    uint64_t version; /* increases with every publication of that run */
     uint64_t step;    /* learner updates done */
     uint32_t n_layers;
     uint32_t shape[DQ_QNET_MAX_LAYERS][2]; /* (in, out) of each dense layer */
     uint32_t n_floats;                     /* length of blob; equals the sum of in*out + out */
     float *blob;                           /* layer by layer: W (in, out) row-major, then b (out) */
 } dq_weights_t;
+
+/* Whether a receiver holding weights (run, version) takes w: always when w
+ * comes from another learner run (a restarted learner counts its versions
+ * from 1 again), else only when w is newer. */
+int dq_weights_supersede(uint64_t run, uint64_t version, const dq_weights_t *w);
 
 typedef struct {
     char name[DQ_STAT_NAME_MAX];

@@ -434,12 +434,14 @@ static int decode_update_priorities(ctx_t *c, const msgpack_object_map *map,
 
 static int decode_weights(ctx_t *c, const msgpack_object_map *map, dq_weights_t *w)
 {
-    static const char *const names[] = {"version", "step", "n_layers", "shape", "n_floats", "blob"};
-    const msgpack_object *f[6], *shape;
+    static const char *const names[] = {"version",  "step", "n_layers", "shape",
+                                        "n_floats", "blob", "run"};
+    const msgpack_object *f[7], *shape;
     const unsigned char *blob;
     uint64_t n_layers = 0, n_floats = 0;
     int rc;
-    if ((rc = collect(c, map, names, 6, f)) ||
+    if ((rc = collect(c, map, names, 7, f)) ||
+        (rc = get_uint(c, f[6], "run", 0, UINT64_MAX, &w->run)) ||
         (rc = get_uint(c, f[0], "version", 0, UINT64_MAX, &w->version)) ||
         (rc = get_uint(c, f[1], "step", 0, UINT64_MAX, &w->step)) ||
         (rc = get_uint(c, f[2], "n_layers", 1, DQ_QNET_MAX_LAYERS, &n_layers)) ||

@@ -151,8 +151,8 @@ static size_t plan(const dq_msg_t *m, size_t *guess)
         return BATCH_FIELDS + 4;
     case DQ_MSG_UPDATE_PRIORITIES: *guess += 13 * (size_t)m->u.update_priorities.count; return 4;
     case DQ_MSG_WEIGHTS:
-        *guess += 4 * (size_t)m->u.weights.n_floats + 16 * DQ_QNET_MAX_LAYERS;
-        return 6;
+        *guess += 4 * (size_t)m->u.weights.n_floats + 16 * DQ_QNET_MAX_LAYERS + 16;
+        return 7;
     case DQ_MSG_STATS: return 1 + (m->u.stats.paged != 0);
     case DQ_MSG_CHECKPOINT: return 1;
     case DQ_MSG_STATS_REPLY: *guess += 60 * (size_t)m->u.stats_reply.count; return 1;
@@ -163,6 +163,7 @@ static size_t plan(const dq_msg_t *m, size_t *guess)
 
 static void put_weights(enc_t *e, const dq_weights_t *w)
 {
+    put_uint(e, "run", w->run);
     put_uint(e, "version", w->version);
     put_uint(e, "step", w->step);
     put_uint(e, "n_layers", w->n_layers);

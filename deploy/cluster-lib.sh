@@ -35,7 +35,7 @@ source "$DQ_ROOT/deploy/ini.sh"
 dq_profile=chain dq_run_dir="" dq_sets=() dq_ranks="" dq_actors="" dq_bind='*' dq_port_base='*'
 dq_hostfile="" dq_grid="" dq_srun_mpi=${DQNLM_SRUN_MPI:-pmix} dq_resume=""
 declare -gA dq_rows0=() # rows each metric file had when this job started (resume)
-dq_pid_replay="" dq_pid_learner="" dq_pid_actors=""
+dq_pid_replay="" dq_pid_learner="" dq_pid_actors="" dq_stop_status=0 dq_learner_status=0
 
 # Open MPI refuses to run as root unless told; only root is told.
 dq_allow_root_mpi() {
@@ -162,7 +162,7 @@ dq_wait_started() {
 }
 
 # dq_stop NAME PID [SECONDS]: SIGUSR1, then SIGKILL after SECONDS (default
-# 20). PID is an mpirun, an srun or a cluster-task.sh: mpirun and srun
+# 20); the exit status goes to dq_stop_status. PID is an mpirun, an srun or a cluster-task.sh: mpirun and srun
 # forward SIGUSR1 to every task, where cluster-task.sh turns it into SIGTERM
 # for the program; their own SIGTERM handling would SIGKILL the tasks within
 # a second.
@@ -179,16 +179,25 @@ dq_stop() {
         dq_log "the $name did not stop within ${3:-20} s; killing it"
         kill -KILL "$pid" 2>/dev/null || true
     fi
-    wait "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null && dq_stop_status=0 || dq_stop_status=$?
 }
 
 # The one shutdown order: actors (stop producing, flush to a live replay
 # server), learner group (saves qnet.bin), replay server (checkpoints last).
-# A part already ended (its pid cleared) is skipped.
+# A part already ended (its pid cleared) is skipped. The actors get
+# actor.drain_timeout to have their last transitions acknowledged, plus 20 s
+# (a round of env steps to finish, start-up of the drain): an actor that
+# could not hand everything over exits 1 by itself, with the count.
 dq_stop_all() {
-    dq_stop actors "$dq_pid_actors"
+    local drain
+    drain=$(dq_ini_get "$dq_run_dir/config.ini" actor drain_timeout 2>/dev/null || true)
+    drain=$(awk -v d="${drain:-30}" 'BEGIN {printf "%d", (d == int(d) ? d : int(d) + 1) + 20}')
+    dq_stop actors "$dq_pid_actors" "$drain"
     dq_pid_actors=""
-    dq_stop "learner group" "$dq_pid_learner"
+    if [ -n "$dq_pid_learner" ]; then
+        dq_stop "learner group" "$dq_pid_learner"
+        dq_learner_status=$dq_stop_status
+    fi
     dq_pid_learner=""
     dq_stop "replay server" "$dq_pid_replay"
     dq_pid_replay=""
@@ -217,7 +226,7 @@ dq_csv_last() {
 # What each part reported when it stopped (RUN_DIR/replay.status and
 # actor-ID.status), each actor's host and the last weights version it saw.
 dq_summary() {
-    local f i st
+    local f i st un
     f=$dq_run_dir/replay.status
     [ -f "$f" ] && st="$(dq_ini_get "$f" replay state), exit $(dq_ini_get "$f" replay exit)" || st="no status (killed?)"
     echo "  replay server: $st"
@@ -225,6 +234,8 @@ dq_summary() {
         f=$dq_run_dir/actor-$i.status
         if [ -f "$f" ]; then
             st="$(dq_ini_get "$f" actor transitions) transitions sent, $(dq_ini_get "$f" actor acknowledged) acknowledged"
+            un=$(dq_ini_get "$f" actor unacknowledged)
+            [ "${un:-0}" = 0 ] || st+=", $un NOT acknowledged (lost; exit $(dq_ini_get "$f" actor exit))"
         else
             st="no status (killed?)"
         fi
@@ -276,7 +287,7 @@ dq_start_parts() {
     cfg+=(--set replay.endpoint="$addr")
 
     dq_launch_learner "$DQ_TASK" learner "$dq_run_dir" "$DQ_BIN/learner/dqnlm-learner" "${cfg[@]}" \
-        --set learner.weights_endpoint="$weights_bind"
+        --set learner.weights_endpoint="$weights_bind" --set learner.linger=true
     dq_pid_learner=$!
     dq_wait_started learner "$dq_pid_learner" || return 1
     addr=$(dq_connect_address learner)
@@ -288,12 +299,14 @@ dq_start_parts() {
 }
 
 # dq_watch: progress (a line when it changed, at most every 5 s) until the
-# learner group ends; 1 when the replay server ends first, or the actors fail
-# (actors that reached actor.max_steps and exited 0 leave the learner to
-# finish). `sleep & wait` lets a signal's trap run at once.
+# learner group has spent its budget (it wrote RUN_DIR/learner.done and keeps
+# sampling, learner.linger, until it is stopped) or ended; 1 when the replay
+# server ends first, or the actors fail (actors that reached actor.max_steps
+# and exited 0 leave the learner to finish). `sleep & wait` lets a signal's
+# trap run at once.
 dq_watch() {
     local tick=0 line last="" st
-    while kill -0 "$dq_pid_learner" 2>/dev/null; do
+    while kill -0 "$dq_pid_learner" 2>/dev/null && [ ! -f "$dq_run_dir/learner.done" ]; do
         if ! kill -0 "$dq_pid_replay" 2>/dev/null; then
             dq_log "the replay server exited early; stopping"
             return 1
@@ -343,16 +356,25 @@ dq_run() {
     dq_allow_root_mpi
     trap 'dq_on_signal SIGTERM 143' TERM
     trap 'dq_on_signal SIGINT 130' INT
-    rm -f "$dq_run_dir"/{replay,weights}.endpoint "$dq_run_dir"/*.host "$dq_run_dir"/*.status "$dq_run_dir/qnet.bin"
+    rm -f "$dq_run_dir"/{replay,weights}.endpoint "$dq_run_dir"/*.host "$dq_run_dir"/*.status \
+        "$dq_run_dir/qnet.bin" "$dq_run_dir/learner.done"
     dq_log "run folder $dq_run_dir; ${dq_ranks} learner rank(s), ${dq_actors} actor(s)"
 
     dq_start_parts || { dq_stop_all; exit 1; }
     dq_log "replay server, learner group and actors started; SIGINT (Ctrl-C) or SIGTERM stops them in order"
     dq_watch || { dq_stop_all; dq_summary; exit 1; }
     local status=0
-    wait "$dq_pid_learner" || status=$?
-    dq_pid_learner=""
-    dq_stop_all
+    if [ -f "$dq_run_dir/learner.done" ]; then
+        # The budget is spent and the group still samples: the actors drain
+        # into a rate limiter that still admits inserts, then the group stops.
+        dq_log "the learner group spent its budget; stopping the job in order"
+        dq_stop_all
+        status=$dq_learner_status
+    else
+        wait "$dq_pid_learner" || status=$?
+        dq_pid_learner=""
+        dq_stop_all
+    fi
     trap - TERM INT
     dq_progress
     dq_summary

@@ -21,13 +21,21 @@
  * the number of ranks, and a resumed run continues exactly.
  *
  * A stop signal reaches ranks at different moments; the per-update allreduce
- * carries a stop flag so every rank leaves after the same update.
+ * carries a stop flag so every rank leaves after the same update. Stop a
+ * group with SIGUSR1 to mpirun (forwarded to the ranks) or SIGTERM to the
+ * ranks: exit status 0. mpirun's own SIGTERM makes mpirun exit 1.
+ *
+ * learner.replay_timeout: without any reply from the replay server for that
+ * long the group gives up (ERROR, qnet.bin saved if it trained, exit 1).
+ * learner.linger (set by the launchers): after the budget, RUN_DIR/learner.done
+ * and sampling without updates until stopped, so stopping actors can drain.
  *
  * Modules: lstate.c (the rank's state, setup, resume), sampler.c (batches),
  * update.c (gradients, allreduce, Adam, target), publish.c (weights,
  * priorities, final files), lmetrics.c (learner.csv). They return dq_err_t
  * codes; this file aborts the group on a failed collective.
  */
+#include <inttypes.h>
 #include <mpi.h>
 #include <stdio.h>
 
@@ -35,6 +43,7 @@
 #include "cli.h"
 #include "config.h"
 #include "err.h"
+#include "fileio.h"
 #include "lmetrics.h"
 #include "log.h"
 #include "lstate.h"
@@ -64,6 +73,32 @@ static void check(int rc, const char *what)
     MPI_Abort(MPI_COMM_WORLD, 1);
 }
 
+/* learner.linger, once the budget is spent (qnet.bin saved): rank 0 writes
+ * RUN_DIR/learner.done, and every rank keeps sampling, discarding the batches,
+ * until a stop request, so that the rate limiter keeps admitting the inserts
+ * of actors that are being stopped (they drain, docs/deploy.md). Collective:
+ * the ranks agree on the stop after every batch. DQ_ETIMEOUT when the replay
+ * server was lost meanwhile. */
+static int linger(learner_t *L)
+{
+    if (L->rank == 0) {
+        char path[DQ_CONFIG_STR_MAX + 32], text[96];
+        snprintf(path, sizeof path, "%s/learner.done", L->cfg->run_dir);
+        int n = snprintf(text, sizeof text, "[learner]\nstate = done\nupdates = %" PRIu64 "\n",
+                         L->prog.updates);
+        if (dq_file_write_atomic(path, text, (size_t)n) < 0) DQ_WARN("cannot write %s", path);
+        DQ_INFO("budget spent; sampling without updates until stopped (learner.linger)");
+    }
+    for (;;) {
+        const dq_batch_t *b;
+        check(sampler_fetch(L, &b), "sampling");
+        int flag = b ? 0 : L->replay_lost ? 2 : 1, any = 0;
+        check(LEARNER_MPI(MPI_Allreduce(&flag, &any, 1, MPI_INT, MPI_MAX, MPI_COMM_WORLD)),
+              "stop allreduce");
+        if (any) return any == 2 ? DQ_ETIMEOUT : DQ_OK;
+    }
+}
+
 static int learner_run(learner_t *L)
 {
     const dq_config_t *cfg = L->cfg;
@@ -72,6 +107,7 @@ static int learner_run(learner_t *L)
     lmetrics_start(&M, L);
     int rc = sampler_wait_for_replay(L);
     if (rc == DQ_EINTERRUPTED) return DQ_OK;
+    if (rc == DQ_ETIMEOUT) return rc; /* every rank, after rank 0's ERROR */
     check(rc, "waiting for the replay server");
     if (L->rank == 0)
         DQ_INFO("training: batch %ld over %d rank(s)%s, lr %g, %s target, per_beta %g",
@@ -80,13 +116,18 @@ static int learner_run(learner_t *L)
                 cfg->learner_per_beta);
     publish_weights(L);
 
+    int lost = 0, stopped = 0;
     while (max_updates == 0 || L->prog.updates < max_updates) {
         double stats[UPD_N];
         const dq_batch_t *b;
         check(sampler_fetch(L, &b), "sampling");
         check(update_gradients(L, b, stats), "gradient allreduce");
         double t2 = dq_now();
-        if (stats[UPD_STOP] > 0) break;
+        if (stats[UPD_STOP] > 0) {
+            lost = stats[UPD_LOST] > 0;
+            stopped = 1;
+            break;
+        }
         check(publish_priorities(L), "priorities");
         float gnorm = update_apply(L);
         if (L->prog.updates % (uint64_t)cfg->learner_publish_every == 0) publish_weights(L);
@@ -96,7 +137,17 @@ static int learner_run(learner_t *L)
         L->t_compute += dq_now() - t2;
         lmetrics_add(&M, L, stats, gnorm);
     }
-    return publish_final(L, M.t_start);
+    rc = publish_final(L, M.t_start);
+    if (!stopped && cfg->learner_linger) {
+        int lrc = linger(L);
+        lost = lrc == DQ_ETIMEOUT;
+    }
+    if (!lost) return rc;
+    if (L->rank == 0)
+        DQ_ERROR("the learner group lost the replay server at %s (learner.replay_timeout = %g s); "
+                 "saved what it learned, exiting 1",
+                 cfg->replay_endpoint, cfg->learner_replay_timeout);
+    return DQ_ETIMEOUT;
 }
 
 /* Configuration, nets, run folder, sockets and metrics file of this rank. */

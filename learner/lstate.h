@@ -43,6 +43,9 @@ typedef struct {
     float *pack;     /* deterministic mode: scatter buffers, (batch, rec) and (share, rec) */
     float *unpack;
     double replay_size, replay_inserts; /* from the last STATS reply (rank 0) */
+    double t_last_reply;                /* dq_now() of the last reply from the replay server */
+    int replay_lost; /* no reply for learner.replay_timeout: this rank gives up */
+    uint64_t run_id; /* rank 0: WEIGHTS.run, random, new at every start of the group */
     double t_wait, t_compute, t_allreduce;
     dq_metrics_t *metrics;
     char ckpt_path[DQ_CONFIG_STR_MAX + 32];

@@ -13,13 +13,20 @@
 #include "err.h"
 #include "log.h"
 #include "net.h"
+#include "rng.h"
 
 void publish_weights(learner_t *L)
 {
     if (L->rank != 0) return;
+    if (L->run_id == 0) {
+        L->run_id = dq_fresh_id();
+        DQ_INFO("publishing weights as learner run %016" PRIx64 " from version %" PRIu64, L->run_id,
+                L->prog.version + 1);
+    }
     dq_msg_t m = {.type = DQ_MSG_WEIGHTS};
     L->prog.version++;
     dq_qnet_to_weights(&L->online, L->prog.version, L->prog.updates, &m.u.weights);
+    m.u.weights.run = L->run_id;
     int rc = dq_net_send(L->pub, &m, &L->buf, ZMQ_DONTWAIT);
     if (rc < 0 && rc != DQ_ETIMEOUT) DQ_WARN("cannot publish weights: %s", dq_strerror(rc));
 }

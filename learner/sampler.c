@@ -31,6 +31,21 @@ static int send_request(learner_t *L, dq_msg_type_t type, uint32_t n)
 
 int sampler_request_stats(learner_t *L) { return send_request(L, DQ_MSG_STATS, 0); }
 
+/* Whether the replay server has been silent for learner.replay_timeout
+ * seconds (counted from the last reply, or from since if that is later);
+ * logs the ERROR once and marks this rank as having lost it. */
+static int replay_gone(learner_t *L, double since)
+{
+    double limit = L->cfg->learner_replay_timeout, last = L->t_last_reply;
+    if (since > last) last = since;
+    if (limit <= 0 || dq_now() - last < limit) return 0;
+    DQ_ERROR("rank %d: no reply from the replay server at %s for %.0f s "
+             "(learner.replay_timeout = %g s); giving up",
+             L->rank, L->cfg->replay_endpoint, dq_now() - last, limit);
+    L->replay_lost = 1;
+    return 1;
+}
+
 /* Forgets an outstanding SAMPLE id; returns 1 if it was one. */
 static int retire_sample(learner_t *L, uint64_t id)
 {
@@ -72,8 +87,9 @@ static int take_reply(learner_t *L, uint32_t n)
 }
 
 /* Waits for the next ITEMS reply (handling other replies on the way) into
- * L->items, keeping `want` requests of n items outstanding. Returns DQ_OK or
- * DQ_EINTERRUPTED on a stop request. */
+ * L->items, keeping `want` requests of n items outstanding. Returns DQ_OK,
+ * DQ_EINTERRUPTED on a stop request, or DQ_ETIMEOUT when the replay server
+ * was silent for learner.replay_timeout (L->replay_lost set). */
 static int next_items(learner_t *L, int want, uint32_t n)
 {
     double t0 = dq_now(), warned = t0;
@@ -83,6 +99,7 @@ static int next_items(learner_t *L, int want, uint32_t n)
         if (dq_cli_stop_requested()) return DQ_EINTERRUPTED;
         zmq_pollitem_t item = {L->replay, 0, ZMQ_POLLIN, 0};
         if (zmq_poll(&item, 1, 200) <= 0) {
+            if (replay_gone(L, t0)) return DQ_ETIMEOUT;
             if (dq_now() - warned > 30.0) {
                 DQ_WARN("rank %d: no reply from the replay server at %s for %.0f s", L->rank,
                         L->cfg->replay_endpoint, dq_now() - t0);
@@ -94,6 +111,7 @@ static int next_items(learner_t *L, int want, uint32_t n)
         int rc = dq_net_recv(L->replay, &L->items, (size_t)L->cfg->run_max_message_bytes,
                              ZMQ_DONTWAIT, why, sizeof why);
         if (rc == DQ_ETIMEOUT || rc == DQ_EINTERRUPTED) continue;
+        L->t_last_reply = dq_now();
         if (rc < 0) {
             DQ_WARN("rank %d: bad reply from the replay server: %s: %s", L->rank, dq_errname(rc),
                     why);
@@ -160,12 +178,14 @@ static int scatter_batch(learner_t *L)
 }
 
 /* Rank 0: polls the replay server's STATS until it holds learner.min_replay
- * items; returns 0 on a stop request, 1 otherwise. */
+ * items; returns 0 on a stop request, -1 when the server was silent for
+ * learner.replay_timeout, 1 otherwise. */
 static int poll_replay_size(learner_t *L)
 {
-    double last_log = 0;
+    double last_log = 0, t0 = dq_now();
     while (L->replay_size < (double)L->cfg->learner_min_replay) {
         if (dq_cli_stop_requested()) return 0;
+        if (replay_gone(L, t0)) return -1;
         send_request(L, DQ_MSG_STATS, 0);
         zmq_pollitem_t item = {L->replay, 0, ZMQ_POLLIN, 0};
         if (zmq_poll(&item, 1, 1000) > 0) {
@@ -173,6 +193,7 @@ static int poll_replay_size(learner_t *L)
             char why[256];
             if (dq_net_recv(L->replay, &m, (size_t)L->cfg->run_max_message_bytes, ZMQ_DONTWAIT, why,
                             sizeof why) == DQ_OK) {
+                L->t_last_reply = dq_now();
                 if (m.type == DQ_MSG_STATS_REPLY) note_stats(L, &m.u.stats_reply);
                 dq_msg_clear(&m);
             }
@@ -193,7 +214,8 @@ int sampler_wait_for_replay(learner_t *L)
     int go = L->rank == 0 ? poll_replay_size(L) : 1;
     int rc = LEARNER_MPI(MPI_Bcast(&go, 1, MPI_INT, 0, MPI_COMM_WORLD));
     if (rc < 0) return rc;
-    return go ? DQ_OK : DQ_EINTERRUPTED;
+    if (go < 0) L->replay_lost = 1; /* every rank: the group gives up together */
+    return go > 0 ? DQ_OK : go == 0 ? DQ_EINTERRUPTED : DQ_ETIMEOUT;
 }
 
 int sampler_fetch(learner_t *L, const dq_batch_t **out)

@@ -16,6 +16,7 @@ static void local_gradients(learner_t *L, const dq_batch_t *b, double *stats)
     dq_qnet_zero_grad(&L->online);
     if (!b) {
         stats[UPD_STOP] = 1;
+        stats[UPD_LOST] = L->replay_lost;
         return;
     }
     dqn_stats_t st;

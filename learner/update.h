@@ -12,8 +12,9 @@
 /* Fields of the per-update allreduce besides the gradients: sums over ranks,
  * except UPD_MAX_TD (a maximum) and UPD_STOP (> 0 when any rank had no batch:
  * a stop request reaches ranks at different moments, and this flag makes
- * every rank leave after the same update). */
-enum { UPD_LOSS, UPD_Q, UPD_ABS_TD, UPD_MAX_TD, UPD_COUNT, UPD_STOP, UPD_INVALID, UPD_N };
+ * every rank leave after the same update; UPD_LOST > 0 when that was because
+ * a rank lost the replay server, so every rank fails together). */
+enum { UPD_LOSS, UPD_Q, UPD_ABS_TD, UPD_MAX_TD, UPD_COUNT, UPD_STOP, UPD_INVALID, UPD_LOST, UPD_N };
 
 /* Collective: gradients of this rank's batch b (NULL: this rank stops) into
  * L->online.grads and TD errors into L->td, then the allreduce of gradients

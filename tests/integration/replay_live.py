@@ -365,7 +365,7 @@ def case_hostile():
         add(mut(type=t), "UNKNOWN_TYPE")
     add(mut(type=5), "TYPE")
     for t, extra in (("ack", {"seq": 1, "count": 1, "duplicate": False}),
-                     ("weights", {"version": 1, "step": 1, "n_layers": 1, "shape": [[1, 1]],
+                     ("weights", {"run": 1, "version": 1, "step": 1, "n_layers": 1, "shape": [[1, 1]],
                                   "n_floats": 2, "blob": f32([0.0, 0.0])})):
         add(dict({"type": t, "v": 1}, **extra), "UNKNOWN_TYPE")       # valid, not served
     for k in ("actor", "seq", "count", "obs_dim", "obs", "next_obs", "action", "reward",

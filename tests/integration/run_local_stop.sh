@@ -8,6 +8,12 @@
 #     actor-ID.status (stopped_at) before the learner's qnet.bin (mtime),
 #     before the replay server's replay.status (stopped_at);
 #   - the actors flushed to a live server: transitions acknowledged, exit 0.
+# Then a job with a budget (learner.updates = 1500, the chain profile's rate
+# limiter on): the learner group spends it, writes learner.done and keeps
+# sampling (learner.linger) while the actors are stopped, so they drain:
+#   - run-local.sh exits 0, the learner saved after exactly 1500 updates;
+#   - every actor exited 0 with unacknowledged = 0 (nothing held back by the
+#     rate limiter is lost).
 set -uo pipefail
 B=$(cd "$1" && pwd)
 src=$(cd "$(dirname "$0")/../.." && pwd)
@@ -55,4 +61,17 @@ for a in 0 1; do
 done
 echo "learner saved at $learner_t, replay server stopped at $replay_t"
 grep -q 'stop requested (SIGINT)' "$D/out.log" || fail "run-local.sh did not report the stop"
+
+timeout 120 "$src/deploy/run-local.sh" --profile chain --actors 2 --ranks 2 --run-dir "$D/budget" \
+    --set learner.updates=1500 --set learner.min_replay=1000 >"$D/budget.log" 2>&1 && st=0 || st=$?
+[ "$st" = 0 ] || { tail -n 20 "$D/budget.log"; fail "the budgeted job exited $st, expected 0"; }
+grep -q "saved the Q-network after 1500 updates" "$D/budget/logs/learner-0.log" || fail "the learner did not save after 1500 updates"
+[ -f "$D/budget/learner.done" ] || fail "no learner.done after the budget was spent"
+for a in 0 1; do
+    f=$D/budget/actor-$a.status
+    [ "$(dq_ini_get "$f" actor exit)" = 0 ] || fail "budgeted job: actor $a exited $(dq_ini_get "$f" actor exit)"
+    [ "$(dq_ini_get "$f" actor unacknowledged)" = 0 ] ||
+        fail "budgeted job: actor $a lost $(dq_ini_get "$f" actor unacknowledged) transitions"
+    echo "budgeted job: actor $a: $(dq_ini_get "$f" actor acknowledged) of $(dq_ini_get "$f" actor transitions) acknowledged"
+done
 ok=1

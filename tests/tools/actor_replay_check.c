@@ -3,6 +3,13 @@
  *
  *   actor_replay_check ENDPOINT [MAX_BYTES]
  *   -> "size 40000 distinct 40000 hash 0123456789abcdef samples 532480"
+ *   actor_replay_check ENDPOINT --resend ACTOR RUN_HEX SEQ OBS_DIM
+ *   -> "ack duplicate 1 count 0 duplicates 3 4 size 40000 40000"
+ *
+ * --resend sends one INSERT (one transition) as actor ACTOR's stream RUN_HEX
+ * with sequence number SEQ, as a resend after a lost ack would, and prints
+ * the ACK's duplicate flag and count with the server's duplicates counter
+ * and size before and after (exit 1 on any other reply).
  *
  * Asks STATS for the table size, then SAMPLEs (uniform, with replacement)
  * until it has seen as many distinct item keys as the table holds, and sums
@@ -31,19 +38,71 @@ static int request(void *sock, dq_msg_t *req, dq_msg_t *rep, size_t max_bytes)
     char why[256];
     int rc = dq_net_send(sock, req, &buf, 0);
     dq_buf_free(&buf);
-    if (rc < 0) return rc;
+    if (rc < 0) {
+        fprintf(stderr, "actor_replay_check: cannot send '%s': %s\n", dq_msg_type_name(req->type),
+                dq_strerror(rc));
+        return rc;
+    }
     rc = dq_net_recv(sock, rep, max_bytes, 0, why, sizeof why);
     if (rc < 0) fprintf(stderr, "actor_replay_check: %s: %s\n", dq_errname(rc), why);
     return rc;
 }
 
+/* STATS value NAME, or -1 when absent or unanswered. */
+static double stat_of(void *sock, const char *name, size_t max_bytes)
+{
+    dq_msg_t req = {.type = DQ_MSG_STATS, .u.stats.id = 2}, rep;
+    double v = -1;
+    if (request(sock, &req, &rep, max_bytes) < 0) return -1;
+    for (uint32_t i = 0; rep.type == DQ_MSG_STATS_REPLY && i < rep.u.stats_reply.count; i++)
+        if (strcmp(rep.u.stats_reply.stats[i].name, name) == 0)
+            v = rep.u.stats_reply.stats[i].value;
+    dq_msg_clear(&rep);
+    return v;
+}
+
+static int resend(void *sock, char **argv, size_t max_bytes)
+{
+    uint32_t dim = (uint32_t)strtoul(argv[6], NULL, 10);
+    dq_msg_t m = {.type = DQ_MSG_INSERT}, rep;
+    m.u.insert.actor = (uint32_t)strtoul(argv[3], NULL, 10);
+    m.u.insert.run = strtoull(argv[4], NULL, 16);
+    m.u.insert.seq = strtoull(argv[5], NULL, 10);
+    if (dim == 0 || dq_batch_alloc(&m.u.insert.batch, 1, dim, 0) < 0) return 2;
+    dq_batch_t *b = &m.u.insert.batch;
+    b->count = 1;
+    memset(b->obs, 0, dim * sizeof(float));
+    memset(b->next_obs, 0, dim * sizeof(float));
+    b->action[0] = 0, b->reward[0] = 0.0f, b->version[0] = 0;
+    b->discount[0] = 0.5f, b->epsilon[0] = 0.1f;
+    double dup0 = stat_of(sock, "duplicates", max_bytes), size0 = stat_of(sock, "size", max_bytes);
+    int rc = request(sock, &m, &rep, max_bytes);
+    dq_batch_free(b);
+    if (rc < 0) return 1;
+    if (rep.type != DQ_MSG_ACK) {
+        fprintf(stderr, "actor_replay_check: INSERT answered with '%s'%s%s\n",
+                dq_msg_type_name(rep.type), rep.type == DQ_MSG_ERROR ? ": " : "",
+                rep.type == DQ_MSG_ERROR ? rep.u.error.message : "");
+        dq_msg_clear(&rep);
+        return 1;
+    }
+    printf("ack duplicate %d count %" PRIu32 " duplicates %.0f %.0f size %.0f %.0f\n",
+           rep.u.ack.duplicate, rep.u.ack.count, dup0, stat_of(sock, "duplicates", max_bytes),
+           size0, stat_of(sock, "size", max_bytes));
+    dq_msg_clear(&rep);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 2) {
-        fprintf(stderr, "usage: actor_replay_check ENDPOINT [MAX_BYTES]\n");
+        fprintf(stderr, "usage: actor_replay_check ENDPOINT [MAX_BYTES]\n"
+                        "       actor_replay_check ENDPOINT --resend ACTOR RUN_HEX SEQ OBS_DIM\n");
         return 2;
     }
-    size_t max_bytes = argc > 2 ? (size_t)strtoull(argv[2], NULL, 10) : (size_t)64 << 20;
+    int resending = argc == 7 && strcmp(argv[2], "--resend") == 0;
+    size_t max_bytes =
+        argc > 2 && !resending ? (size_t)strtoull(argv[2], NULL, 10) : (size_t)64 << 20;
     void *ctx = zmq_ctx_new(), *sock = zmq_socket(ctx, ZMQ_DEALER);
     int timeout = 20000, rc = 1;
     zmq_setsockopt(sock, ZMQ_RCVTIMEO, &timeout, sizeof timeout);
@@ -51,6 +110,12 @@ int main(int argc, char **argv)
     if (zmq_connect(sock, argv[1]) != 0) {
         fprintf(stderr, "actor_replay_check: cannot connect to %s\n", argv[1]);
         return 2;
+    }
+    if (resending) {
+        rc = resend(sock, argv, max_bytes);
+        zmq_close(sock);
+        zmq_ctx_term(ctx);
+        return rc;
     }
     dq_msg_t req = {.type = DQ_MSG_STATS, .u.stats.id = 1}, rep;
     if (request(sock, &req, &rep, max_bytes) < 0 || rep.type != DQ_MSG_STATS_REPLY) {

@@ -1,5 +1,6 @@
 /* test_config.c - configuration: defaults, INI files, --set, and every error
  * message naming the file, line and key; docs/config.md documents every key. */
+#include <dirent.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -81,6 +82,44 @@ static void test_file_errors_name_line_and_key(void **state)
     expect_file_error("[learner\nlr = 1\n", ":1", "syntax error");
 }
 
+/* A key given twice, a section given twice, an indented line (which inih
+ * would join to the previous value) and an over-long line are errors naming
+ * the line; keys of the same name in different sections are not repeats. */
+static void test_repeats_are_errors(void **state)
+{
+    (void)state;
+    expect_file_error("[learner]\nlr = 1e-3\nbatch = 8\nlr = 2e-3\n", ":4",
+                      "duplicate key learner.lr (first set on line 2)");
+    expect_file_error("[learner]\nlr = 1e-3\n\n[env]\nname = chain\n[learner]\nbatch = 8\n", ":6",
+                      "section [learner] appears again (first on line 1)");
+    /* a repeated section is refused even when it holds no keys */
+    expect_file_error("[dqn]\ngamma = 0.5\n[dqn]\n", ":3", "section [dqn] appears again");
+    expect_file_error("[learner]\nlr = 1e-3\n  2e-3\n", ":3",
+                      "indented line continues the value of learner.lr");
+    char longline[400];
+    snprintf(longline, sizeof longline, "[run]\ndir = /tmp/%0300d\n", 7);
+    expect_file_error(longline, ":2", "line longer than");
+    dq_config_t cfg;
+    dq_config_defaults(&cfg);
+    const char *p = write_tmp("[learner]\nbatch = 16\n[actor]\nbatch = 4\n");
+    assert_int_equal(dq_config_load_file(&cfg, p, err, sizeof err), DQ_OK);
+    assert_int_equal(cfg.learner_batch, 16);
+    assert_int_equal(cfg.actor_batch, 4);
+    /* the same key in two files (or a file and --set) is an override, not a repeat */
+    assert_int_equal(dq_config_load_file(&cfg, p, err, sizeof err), DQ_OK);
+    remove(p);
+}
+
+/* --config on a folder is refused with its path; so is a file that cannot be read. */
+static void test_folder_is_refused(void **state)
+{
+    (void)state;
+    dq_config_t cfg;
+    dq_config_defaults(&cfg);
+    assert_int_equal(dq_config_load_file(&cfg, "/tmp", err, sizeof err), DQ_EIO);
+    if (!strstr(err, "/tmp: is a folder, not a config file")) fail_msg("error '%s'", err);
+}
+
 static void test_set_errors(void **state)
 {
     (void)state;
@@ -151,6 +190,31 @@ static void test_int_list(void **state)
     assert_int_equal(dq_config_parse_int_list("64,-1", v, 8, &n), DQ_ECONFIG);
 }
 
+/* Every profile in deploy/profiles/ loads under the strict rules (no key or
+ * section given twice). */
+static void test_profiles_load(void **state)
+{
+    (void)state;
+    const char *src = getenv("DQNLM_SRC");
+    if (!src) skip();
+    char dir[1024], path[1400];
+    snprintf(dir, sizeof dir, "%s/deploy/profiles", src);
+    DIR *d = opendir(dir);
+    assert_non_null(d);
+    int n = 0;
+    for (struct dirent *e; (e = readdir(d));) {
+        size_t len = strlen(e->d_name);
+        if (len < 5 || strcmp(e->d_name + len - 4, ".ini") != 0) continue;
+        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+        dq_config_t cfg;
+        dq_config_defaults(&cfg);
+        if (dq_config_load_file(&cfg, path, err, sizeof err) != DQ_OK) fail_msg("%s", err);
+        n++;
+    }
+    closedir(d);
+    assert_true(n >= 3);
+}
+
 static void test_docs_cover_every_key(void **state)
 {
     (void)state;
@@ -179,10 +243,13 @@ int main(void)
         cmocka_unit_test(test_defaults_are_valid),
         cmocka_unit_test(test_file_and_set),
         cmocka_unit_test(test_file_errors_name_line_and_key),
+        cmocka_unit_test(test_repeats_are_errors),
+        cmocka_unit_test(test_folder_is_refused),
         cmocka_unit_test(test_set_errors),
         cmocka_unit_test(test_missing_file),
         cmocka_unit_test(test_write_round_trip),
         cmocka_unit_test(test_int_list),
+        cmocka_unit_test(test_profiles_load),
         cmocka_unit_test(test_docs_cover_every_key),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -93,6 +93,7 @@ static dq_msg_t make_weights(void)
 {
     dq_msg_t m = {.type = DQ_MSG_WEIGHTS};
     dq_weights_t *w = &m.u.weights;
+    w->run = 0xfedcba9876543210ULL; /* all 64 bits travel */
     w->version = 12;
     w->step = 3400;
     w->n_layers = 3;
@@ -139,6 +140,7 @@ static dq_msg_t make_any(dq_msg_type_t t)
     case DQ_MSG_ITEMS: return make_items(3, 4);
     case DQ_MSG_UPDATE_PRIORITIES: return make_update(3);
     case DQ_MSG_WEIGHTS: {
+        m.u.weights.run = 7;
         m.u.weights.version = 1;
         m.u.weights.n_layers = 2;
         m.u.weights.shape[0][0] = 2, m.u.weights.shape[0][1] = 2;
@@ -224,6 +226,7 @@ static void assert_msg_equal(const dq_msg_t *a, const dq_msg_t *b)
     }
     case DQ_MSG_WEIGHTS: {
         const dq_weights_t *x = &a->u.weights, *y = &b->u.weights;
+        assert_true(x->run == y->run);
         assert_true(x->version == y->version);
         assert_true(x->step == y->step);
         assert_int_equal(x->n_layers, y->n_layers);
@@ -1268,6 +1271,105 @@ static void test_pack_round_trip(void **state)
     dq_batch_free(&b);
 }
 
+/* A string of exactly the field's capacity (table name 32 bytes, stats key
+ * 48) is refused with RANGE naming the field; one byte less decodes unchanged. */
+static void test_string_limits(void **state)
+{
+    (void)state;
+    msgpack_sbuffer sb;
+    msgpack_sbuffer_init(&sb);
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+#define KEY(s) msgpack_pack_str_with_body(&pk, s, strlen(s))
+    char name[DQ_STAT_NAME_MAX + 1];
+    for (size_t len = DQ_TABLE_NAME_MAX - 1; len <= DQ_TABLE_NAME_MAX; len++) {
+        memset(name, 't', len);
+        name[len] = '\0';
+        name[0] = 'T', name[len - 1] = 'z';
+        msgpack_sbuffer_clear(&sb);
+        msgpack_pack_map(&pk, 5);
+        KEY("type"), KEY("sample");
+        KEY("v"), msgpack_pack_uint8(&pk, 1);
+        KEY("table"), KEY(name);
+        KEY("n"), msgpack_pack_uint8(&pk, 4);
+        KEY("id"), msgpack_pack_uint8(&pk, 2);
+        if (len == DQ_TABLE_NAME_MAX) {
+            expect(sb.data, sb.size, DQ_ERANGE, "sample.table: str of 32 bytes, at most 31");
+            continue;
+        }
+        dq_msg_t m;
+        assert_int_equal(dq_msg_decode(sb.data, sb.size, MAX_BYTES, &m, why, sizeof why), DQ_OK);
+        assert_string_equal(m.u.sample.table, name);
+        dq_msg_clear(&m);
+    }
+    for (size_t len = DQ_STAT_NAME_MAX - 1; len <= DQ_STAT_NAME_MAX; len++) {
+        memset(name, 's', len);
+        name[len] = '\0';
+        name[0] = 'S', name[len - 1] = 'z';
+        msgpack_sbuffer_clear(&sb);
+        msgpack_pack_map(&pk, 3);
+        KEY("type"), KEY("stats_reply");
+        KEY("v"), msgpack_pack_uint8(&pk, 1);
+        KEY("stats"), msgpack_pack_map(&pk, 2);
+        KEY("size"), msgpack_pack_uint8(&pk, 3);
+        KEY(name), msgpack_pack_double(&pk, 0.25);
+        if (len == DQ_STAT_NAME_MAX) {
+            expect(sb.data, sb.size, DQ_ERANGE, "str of 48 bytes, at most 47");
+            continue;
+        }
+        dq_msg_t m;
+        assert_int_equal(dq_msg_decode(sb.data, sb.size, MAX_BYTES, &m, why, sizeof why), DQ_OK);
+        assert_int_equal(m.u.stats_reply.count, 2);
+        assert_string_equal(m.u.stats_reply.stats[1].name, name);
+        assert_true(m.u.stats_reply.stats[1].value == 0.25);
+        dq_msg_clear(&m);
+    }
+#undef KEY
+    msgpack_sbuffer_destroy(&sb);
+}
+
+/* Which WEIGHTS a receiver takes: any from another learner run (a restarted
+ * learner counts from version 1 again), and from the same run only newer
+ * ones. A WEIGHTS without "run" is refused as MISSING. */
+static void test_weights_supersede(void **state)
+{
+    (void)state;
+    dq_weights_t w = {.run = 0xabc, .version = 5};
+    assert_true(dq_weights_supersede(0, 0, &w));       /* the first weights */
+    assert_true(dq_weights_supersede(0xabc, 4, &w));   /* newer, same run */
+    assert_false(dq_weights_supersede(0xabc, 5, &w));  /* the same publication again */
+    assert_false(dq_weights_supersede(0xabc, 9, &w));  /* older, same run */
+    assert_true(dq_weights_supersede(0x123, 900, &w)); /* a new run, lower version: taken */
+    w.version = 1;
+    assert_true(dq_weights_supersede(0x123, 900, &w));
+
+    dq_msg_t m = make_weights();
+    dq_buf_t buf = {0};
+    assert_int_equal(dq_msg_encode(&m, &buf), DQ_OK);
+    msgpack_unpacked u;
+    msgpack_unpacked_init(&u);
+    assert_int_equal(msgpack_unpack_next(&u, (const char *)buf.data, buf.len, NULL),
+                     MSGPACK_UNPACK_SUCCESS);
+    msgpack_object_map *map = &u.data.via.map;
+    int found = 0;
+    for (uint32_t k = 0; k < map->size; k++) /* rename "run" so it is missing */
+        if (map->ptr[k].key.via.str.size == 3 && !memcmp(map->ptr[k].key.via.str.ptr, "run", 3)) {
+            map->ptr[k].key.via.str.ptr = "rux";
+            found = 1;
+        }
+    assert_true(found);
+    msgpack_sbuffer sb;
+    msgpack_sbuffer_init(&sb);
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+    msgpack_pack_object(&pk, u.data);
+    expect(sb.data, sb.size, DQ_EMISSING, "weights: missing required field 'run'");
+    msgpack_sbuffer_destroy(&sb);
+    msgpack_unpacked_destroy(&u);
+    dq_buf_free(&buf);
+    dq_msg_clear(&m);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1286,6 +1388,8 @@ int main(void)
         cmocka_unit_test(test_buffer_reuse),
         cmocka_unit_test(test_hand_built),
         cmocka_unit_test(test_stats_actor_from),
+        cmocka_unit_test(test_string_limits),
+        cmocka_unit_test(test_weights_supersede),
         cmocka_unit_test(test_pack_round_trip),
         cmocka_unit_test(test_garbage_never_crashes),
         cmocka_unit_test(test_speed_256x16),
