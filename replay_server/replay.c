@@ -167,6 +167,7 @@ static void note_run(replay_actor_t *a, uint64_t run)
         a->restarts++;
         a->next_seq = 0;
         a->blocked = 0;
+        a->timeout_hi = 0;
     }
     a->run = run;
 }
@@ -183,6 +184,12 @@ static int check_insert(replay_t *r, const dq_insert_t *ins, replay_actor_t **ap
                  ins->actor, r->max_actors);
         return DQ_ERANGE;
     }
+    if (grow_actors(r, (size_t)ins->actor + 1) < 0) {
+        snprintf(why, whylen, "out of memory for actor %" PRIu32, ins->actor);
+        return DQ_ENOMEM;
+    }
+    *ap = &r->actors[ins->actor];
+    note_run(*ap, ins->run);
     if (ins->seq == UINT64_MAX) {
         snprintf(why, whylen,
                  "insert.seq = %" PRIu64 " (2^64-1) of actor %" PRIu32
@@ -202,13 +209,19 @@ static int check_insert(replay_t *r, const dq_insert_t *ins, replay_actor_t **ap
                  b->obs_dim);
         return DQ_ESHAPE;
     }
-    if (grow_actors(r, (size_t)ins->actor + 1) < 0) {
-        snprintf(why, whylen, "out of memory for actor %" PRIu32, ins->actor);
-        return DQ_ENOMEM;
-    }
-    *ap = &r->actors[ins->actor];
-    note_run(*ap, ins->run);
     return DQ_OK;
+}
+
+/* Seq, the one a blocked actor had to resend first, is settled (stored or
+ * refused for its content): the block ends once every seq answered TIMEOUT
+ * is settled, else the next one in order is awaited. */
+static void settle_resend(replay_actor_t *a, uint64_t seq)
+{
+    if (!a->blocked || seq > a->resend_from) return;
+    if (seq >= a->timeout_hi)
+        a->blocked = 0;
+    else
+        a->resend_from = seq + 1;
 }
 
 /* Whether the insert is already held (seq below the actor's next_seq); a
@@ -237,7 +250,7 @@ static int store(replay_t *r, replay_actor_t *a, const dq_insert_t *ins, dq_ack_
         a->gaps++;
         r->c.gaps++;
     }
-    if (a->blocked && ins->seq <= a->resend_from) a->blocked = 0;
+    settle_resend(a, ins->seq);
     a->seen = 1;
     a->next_seq = ins->seq + 1;
     a->inserts += b->count;
@@ -253,19 +266,23 @@ static int store(replay_t *r, replay_actor_t *a, const dq_insert_t *ins, dq_ack_
 int replay_insert(replay_t *r, const dq_insert_t *ins, dq_ack_t *ack, char *why, size_t whylen)
 {
     *ack = (dq_ack_t){.seq = ins->seq};
-    replay_actor_t *a;
+    replay_actor_t *a = NULL;
     int rc = check_insert(r, ins, &a, why, whylen);
-    if (rc < 0) return rc;
-    if (is_duplicate(r, a, ins, ack)) return DQ_OK;
-    if (a->blocked && ins->seq > a->resend_from) {
+    if (rc == DQ_OK && is_duplicate(r, a, ins, ack)) return DQ_OK;
+    if (a && a->blocked && ins->seq > a->resend_from) {
+        /* Refused until the earlier ones come (even one whose content is bad:
+         * it is judged in its turn), and resent in order after them. */
+        if (ins->seq > a->timeout_hi) a->timeout_hi = ins->seq;
         snprintf(why, whylen,
                  "insert seq %" PRIu64 " of actor %" PRIu32 " refused: seq %" PRIu64
                  " timed out and must be resent first",
                  ins->seq, ins->actor, a->resend_from);
         return DQ_ETIMEOUT;
     }
-    if (!ratelimiter_can_insert(&r->rl, ins->batch.count)) return REPLAY_WAIT;
-    return store(r, a, ins, ack, why, whylen);
+    if (rc == DQ_OK && !ratelimiter_can_insert(&r->rl, ins->batch.count)) return REPLAY_WAIT;
+    if (rc == DQ_OK) rc = store(r, a, ins, ack, why, whylen);
+    if (rc < 0 && a) settle_resend(a, ins->seq); /* refused for good: not awaited */
+    return rc;
 }
 
 int replay_apply_logged(replay_t *r, const dq_insert_t *ins, dq_ack_t *ack, char *why,
@@ -286,6 +303,7 @@ void replay_insert_timed_out(replay_t *r, uint32_t actor, uint64_t run, uint64_t
     note_run(a, run);
     if (a->seen && seq < a->next_seq) return; /* already held: nothing to wait for */
     if (!a->blocked || seq < a->resend_from) a->resend_from = seq;
+    if (!a->blocked || seq > a->timeout_hi) a->timeout_hi = seq;
     a->blocked = 1;
     a->seen = 1;
 }

@@ -60,6 +60,11 @@
 #define REPLAY_ACTOR_FIELD_(field, doc) uint64_t field;
 typedef struct {
     uint64_t seen; /* 1 once the actor sent anything (implied by a checkpoint record) */
+    /* While blocked: the highest seq answered TIMEOUT. The actor resends
+     * resend_from..timeout_hi in order, and until the last of them is stored
+     * nothing above the next expected seq is taken (not checkpointed: the
+     * waiting inserts do not survive a restart either). */
+    uint64_t timeout_hi;
     REPLAY_ACTOR_FIELDS(REPLAY_ACTOR_FIELD_)
 } replay_actor_t;
 

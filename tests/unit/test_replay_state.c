@@ -155,6 +155,30 @@ static void test_exactly_once(void **state)
     assert_int_equal(replay_actor(r, 3)->gaps, 1);
     assert_int_equal(replay_table_size(replay_table(r)), 90);
 
+    /* 13 and 14 timed out, and 15 was refused while blocked. Once 13's resend
+     * is stored, 16 (sent before the actor read those replies) must not be
+     * taken ahead of 14 and 15's resends: it would make them look like
+     * duplicates and lose them. */
+    replay_insert_timed_out(r, 3, 0, 13);
+    replay_insert_timed_out(r, 3, 0, 14);
+    assert_int_equal(insert(r, 3, 15, 10, 0, &ack), DQ_ETIMEOUT);
+    assert_int_equal(insert(r, 3, 13, 10, 0, &ack), DQ_OK);
+    assert_int_equal(insert(r, 3, 16, 10, 0, &ack), DQ_ETIMEOUT);
+    assert_int_equal(insert(r, 3, 14, 10, 0, &ack), DQ_OK);
+    /* 15's resend has a bad shape: refused in its turn, for good. */
+    dq_insert_t bad;
+    make_insert(&bad, 3, 15, 10, 5, 0);
+    assert_int_equal(replay_insert(r, &bad, &ack, why, sizeof why), DQ_ESHAPE);
+    dq_batch_free(&bad.batch);
+    assert_int_equal(insert(r, 3, 16, 10, 0, &ack), DQ_OK);
+    assert_int_equal(ack.duplicate, 0);
+    assert_int_equal(insert(r, 3, 17, 10, 0, &ack), DQ_OK);
+    a = replay_actor(r, 3);
+    assert_int_equal(a->duplicates, 3);
+    assert_int_equal(a->gaps, 2); /* 16 after the refused 15 */
+    assert_int_equal(a->blocked, 0);
+    assert_int_equal(replay_table_size(replay_table(r)), 130);
+
     /* Out-of-range actor and batch size. */
     cfg.replay_max_actors = 4;
     replay_destroy(&r);
@@ -369,7 +393,10 @@ static void assert_same_state(replay_t *a, replay_t *b)
         const replay_actor_t *aa = replay_actor(a, id), *ab = replay_actor(b, id);
         assert_non_null(aa);
         assert_non_null(ab);
-        assert_memory_equal(aa, ab, sizeof *aa);
+        assert_int_equal(aa->seen, ab->seen);
+#define SAME_FIELD_(field, doc) assert_int_equal(aa->field, ab->field);
+        REPLAY_ACTOR_FIELDS(SAME_FIELD_) /* what a checkpoint keeps */
+#undef SAME_FIELD_
     }
     const ratelimiter_t *ra = replay_limiter(a), *rb = replay_limiter(b);
     assert_int_equal(ra->inserts, rb->inserts);
