@@ -142,9 +142,11 @@ static int bench_one(const lm_config_t *cfg, int steps, const char *script, int 
 int main(int argc, char **argv)
 {
     const char *script = NULL;
-    int quick = 0, both = 0;
+    int quick = 0, both = 0, only = -1;
     for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--quick") == 0)
+        if (strcmp(argv[i], "--size") == 0 && i + 1 < argc)
+            only = atoi(argv[++i]);
+        else if (strcmp(argv[i], "--quick") == 0)
             quick = 1;
         else if (strcmp(argv[i], "--attn-both") == 0)
             both = 1;
@@ -161,6 +163,7 @@ int main(int argc, char **argv)
     const int ns = quick ? 2 : 3;
     int rc = 0;
     for (int i = 0; i < ns; i++) {
+        if (only >= 0 && i != only) continue;
         lm_config_t c = {.vocab = 256,
                          .max_seq = sizes[i].T,
                          .channels = sizes[i].C,

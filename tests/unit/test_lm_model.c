@@ -396,7 +396,9 @@ static void test_model_gradient(void **state)
 }
 
 /* A forward with B < max_batch computes the same losses as the first B rows of
- * a full batch; the same seed gives identical weights. */
+ * a full batch (up to rounding: OpenBLAS picks its small-matrix kernels, whose
+ * summation order differs, by the row count); the same seed gives identical
+ * weights. */
 static void test_partial_batch_and_determinism(void **state)
 {
     (void)state;
@@ -420,7 +422,10 @@ static void test_partial_batch_and_determinism(void **state)
     float first[16];
     memcpy(first, a.acts.losses, sizeof first);
     assert_int_equal(lm_forward(&a, tok, tgt, 2, &lpart), DQ_OK);
-    assert_memory_equal(first, a.acts.losses, sizeof first);
+    for (int i = 0; i < 16; i++)
+        if (fabsf(first[i] - a.acts.losses[i]) > 1e-5f * fabsf(first[i]))
+            fail_msg("position %d: loss %.9g with B=4, %.9g with B=2", i, (double)first[i],
+                     (double)a.acts.losses[i]);
     assert_true(fabsf(lfull - logf(256.0f)) < 0.1f); /* near uniform at init */
     /* errors */
     assert_int_equal(lm_forward(&a, tok, tgt, 5, NULL), DQ_ERANGE);

@@ -23,7 +23,7 @@
 
 #if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__) && \
     !defined(__SANITIZE_ADDRESS__)
-#define LM_VEC __attribute__((target_clones("avx2", "default")))
+#define LM_VEC __attribute__((target_clones("arch=x86-64-v4", "avx2", "default")))
 #else
 #define LM_VEC
 #endif
@@ -55,6 +55,58 @@ static inline float lm_expf(float x)
     return p * sc;
 }
 
+/* Reductions in LM_LANES independent partial sums (then added in a fixed
+ * order), so that they vectorise without reassociation flags: the sum of a
+ * row is the same in every clone and every caller (training forward,
+ * inference, tests). */
+#define LM_LANES 16
+static inline float lanes_total(const float *acc)
+{
+    float s = 0.0f;
+    for (int j = 0; j < LM_LANES; j++) s += acc[j];
+    return s;
+}
+
+static inline float row_sum(const float *x, int n)
+{
+    float acc[LM_LANES] = {0};
+    int i = 0;
+    for (; i + LM_LANES <= n; i += LM_LANES)
+        for (int j = 0; j < LM_LANES; j++) acc[j] += x[i + j];
+    for (int j = 0; i < n; i++, j++) acc[j] += x[i];
+    return lanes_total(acc);
+}
+
+static inline float row_max(const float *x, int n)
+{
+    float acc[LM_LANES];
+    for (int j = 0; j < LM_LANES; j++) acc[j] = x[0];
+    int i = 0;
+    for (; i + LM_LANES <= n; i += LM_LANES)
+        for (int j = 0; j < LM_LANES; j++) acc[j] = x[i + j] > acc[j] ? x[i + j] : acc[j];
+    for (int j = 0; i < n; i++, j++) acc[j] = x[i] > acc[j] ? x[i] : acc[j];
+    float m = acc[0];
+    for (int j = 1; j < LM_LANES; j++) m = acc[j] > m ? acc[j] : m;
+    return m;
+}
+
+/* sum_i (x[i] - m)^2 */
+static inline float row_sqdev(const float *x, float m, int n)
+{
+    float acc[LM_LANES] = {0};
+    int i = 0;
+    for (; i + LM_LANES <= n; i += LM_LANES)
+        for (int j = 0; j < LM_LANES; j++) {
+            const float d = x[i + j] - m;
+            acc[j] += d * d;
+        }
+    for (int j = 0; i < n; i++, j++) {
+        const float d = x[i] - m;
+        acc[j] += d * d;
+    }
+    return lanes_total(acc);
+}
+
 void lm_encoder_forward(float *out, const int *inp, const float *wte, const float *wpe, int B,
                         int T, int C)
 {
@@ -82,6 +134,7 @@ void lm_encoder_backward(float *dwte, float *dwpe, const float *dout, const int 
         }
 }
 
+LM_VEC
 void lm_layernorm_forward(float *out, float *mean, float *rstd, const float *inp, const float *w,
                           const float *b, int N, int C)
 {
@@ -89,22 +142,16 @@ void lm_layernorm_forward(float *out, float *mean, float *rstd, const float *inp
     for (int n = 0; n < N; n++) {
         const float *x = inp + (size_t)n * C;
         float *o = out + (size_t)n * C;
-        float m = 0.0f;
-        for (int i = 0; i < C; i++) m += x[i];
-        m /= (float)C;
-        float v = 0.0f;
-        for (int i = 0; i < C; i++) {
-            float d = x[i] - m;
-            v += d * d;
-        }
-        v /= (float)C;
-        float s = 1.0f / sqrtf(v + eps);
+        const float m = row_sum(x, C) / (float)C;
+        const float v = row_sqdev(x, m, C) / (float)C;
+        const float s = 1.0f / sqrtf(v + eps);
         for (int i = 0; i < C; i++) o[i] = (x[i] - m) * s * w[i] + b[i];
         mean[n] = m;
         rstd[n] = s;
     }
 }
 
+LM_VEC
 void lm_layernorm_backward(float *dinp, float *dw, float *db, const float *dout, const float *inp,
                            const float *w, const float *mean, const float *rstd, int N, int C)
 {
@@ -113,15 +160,23 @@ void lm_layernorm_backward(float *dinp, float *dw, float *db, const float *dout,
         const float *x = inp + (size_t)n * C;
         float *dx = dinp + (size_t)n * C;
         const float m = mean[n], s = rstd[n];
-        float dnorm_mean = 0.0f, dnorm_norm_mean = 0.0f;
-        for (int i = 0; i < C; i++) {
-            float norm = (x[i] - m) * s;
-            float dnorm = w[i] * d[i];
-            dnorm_mean += dnorm;
-            dnorm_norm_mean += dnorm * norm;
+        float am[LM_LANES] = {0}, anm[LM_LANES] = {0};
+        int i0 = 0;
+        for (; i0 + LM_LANES <= C; i0 += LM_LANES)
+            for (int j = 0; j < LM_LANES; j++) {
+                const float norm = (x[i0 + j] - m) * s;
+                const float dnorm = w[i0 + j] * d[i0 + j];
+                am[j] += dnorm;
+                anm[j] += dnorm * norm;
+            }
+        for (int j = 0; i0 < C; i0++, j++) {
+            const float norm = (x[i0] - m) * s;
+            const float dnorm = w[i0] * d[i0];
+            am[j] += dnorm;
+            anm[j] += dnorm * norm;
         }
-        dnorm_mean /= (float)C;
-        dnorm_norm_mean /= (float)C;
+        const float dnorm_mean = lanes_total(am) / (float)C;
+        const float dnorm_norm_mean = lanes_total(anm) / (float)C;
         for (int i = 0; i < C; i++) {
             float norm = (x[i] - m) * s;
             float dnorm = w[i] * d[i];
@@ -176,12 +231,9 @@ static void gather_kv(float *kt, float *vt, const float *inp, int T, int C, int 
  * causal query sees), zeros after them. Inlined into each vectorised clone. */
 static inline void softmax_causal_row(float *a, int n, int T)
 {
-    float maxv = a[0];
-    for (int t2 = 1; t2 < n; t2++) maxv = a[t2] > maxv ? a[t2] : maxv;
+    const float maxv = row_max(a, n);
     for (int t2 = 0; t2 < n; t2++) a[t2] = lm_expf(a[t2] - maxv);
-    float sum = 0.0f;
-    for (int t2 = 0; t2 < n; t2++) sum += a[t2];
-    const float inv = 1.0f / sum;
+    const float inv = 1.0f / row_sum(a, n);
     for (int t2 = 0; t2 < n; t2++) a[t2] *= inv;
     for (int t2 = n; t2 < T; t2++) a[t2] = 0.0f;
 }
@@ -376,21 +428,109 @@ void lm_residual_forward(float *out, const float *a, const float *b, int n)
 }
 
 LM_VEC
+void lm_residual_bias(float *out, const float *x, const float *bias, int N, int C)
+{
+    for (int n = 0; n < N; n++) {
+        const float *xr = x + (size_t)n * C;
+        float *o = out + (size_t)n * C;
+        for (int i = 0; i < C; i++) o[i] = xr[i] + bias[i];
+    }
+}
+
+void lm_matmul_forward_acc(float *out, const float *inp, const float *w, int N, int IC, int OC)
+{
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, N, OC, IC, 1.0f, inp, IC, w, IC, 1.0f, out,
+                OC);
+}
+
+/* AdamW on elements [j0, j0 + len): moments, parameters, and each element's
+ * p^2 (before) and update^2 into p2, u2 (len floats). */
+static inline void adamw_block(float *restrict p, const float *restrict g, float *restrict m,
+                               float *restrict v, const unsigned char *restrict mask, size_t j0,
+                               size_t len, const lm_adamw_consts_t *k, float *restrict p2,
+                               float *restrict u2)
+{
+    const float b1 = k->beta1, b2 = k->beta2, sm = k->step_m, isb = k->inv_sqrt_bc2, eps = k->eps;
+    const float dec = k->decay;
+    for (size_t i = 0; i < len; i++) {
+        const size_t j = j0 + i;
+        const float gj = g[j];
+        const float mj = b1 * m[j] + (1.0f - b1) * gj;
+        const float vj = b2 * v[j] + (1.0f - b2) * gj * gj;
+        m[j] = mj;
+        v[j] = vj;
+        const float pj = p[j];
+        const float u = sm * mj / (sqrtf(vj) * isb + eps) + dec * (float)mask[j] * pj;
+        p2[i] = pj * pj;
+        u2[i] = u * u;
+        p[j] = pj - u;
+    }
+}
+
+LM_VEC
+double lm_sum_squares(const float *x, size_t n)
+{
+    double s = 0.0;
+    for (size_t j0 = 0; j0 < n; j0 += 512) {
+        const int len = (int)(n - j0 < 512 ? n - j0 : 512);
+        s += (double)row_sqdev(x + j0, 0.0f, len);
+    }
+    return s;
+}
+
+/* Blocks of AdamW elements whose squares are summed in float (row_sum's
+ * lanes) before going into the double totals. */
+#define LM_ADAMW_BLOCK 512
+
+LM_VEC
+void lm_adamw_update(float *p, const float *g, float *m, float *v, const unsigned char *mask,
+                     size_t n, const lm_adamw_consts_t *k, double *sum_p2, double *sum_u2)
+{
+    float p2[LM_ADAMW_BLOCK], u2[LM_ADAMW_BLOCK];
+    double sp = 0.0, su = 0.0;
+    for (size_t j0 = 0; j0 < n; j0 += LM_ADAMW_BLOCK) {
+        const size_t len = n - j0 < LM_ADAMW_BLOCK ? n - j0 : LM_ADAMW_BLOCK;
+        adamw_block(p, g, m, v, mask, j0, len, k, p2, u2);
+        sp += (double)row_sum(p2, (int)len);
+        su += (double)row_sum(u2, (int)len);
+    }
+    *sum_p2 = sp;
+    *sum_u2 = su;
+}
+
+/* One row of softmax cross-entropy: p (may be NULL: not written) = softmax(z),
+ * returns -log p[target] (target < 0: 0). The same arithmetic for training and
+ * inference, so their losses agree exactly. */
+static inline float xent_row(float *p, const float *z, int target, int V, float *ework)
+{
+    const float maxv = row_max(z, V);
+    float *e = p ? p : ework;
+    for (int i = 0; i < V; i++) e[i] = lm_expf(z[i] - maxv);
+    const float sum = row_sum(e, V);
+    if (p) {
+        const float inv = 1.0f / sum;
+        for (int i = 0; i < V; i++) p[i] *= inv;
+    }
+    return target >= 0 ? logf(sum) - (z[target] - maxv) : 0.0f;
+}
+
+LM_VEC
 void lm_softmax_xent_forward(float *probs, float *losses, const float *logits, const int *targets,
                              int N, int V)
 {
     for (int n = 0; n < N; n++) {
-        const float *z = logits + (size_t)n * V;
-        float *p = probs + (size_t)n * V;
-        float maxv = z[0];
-        for (int i = 1; i < V; i++) maxv = z[i] > maxv ? z[i] : maxv;
-        for (int i = 0; i < V; i++) p[i] = lm_expf(z[i] - maxv);
-        float sum = 0.0f;
-        for (int i = 0; i < V; i++) sum += p[i];
-        const float inv = 1.0f / sum;
-        for (int i = 0; i < V; i++) p[i] *= inv;
-        if (targets && losses) losses[n] = logf(sum) - (z[targets[n]] - maxv);
+        const float l = xent_row(probs + (size_t)n * V, logits + (size_t)n * V,
+                                 targets && losses ? targets[n] : -1, V, NULL);
+        if (targets && losses) losses[n] = l;
     }
+}
+
+LM_VEC
+void lm_xent_loss_forward(float *losses, float *work, const float *logits, const int *targets,
+                          int N, int V)
+{
+    for (int n = 0; n < N; n++)
+        losses[n] = xent_row(NULL, logits + (size_t)n * V, targets[n], V, work);
 }
 
 void lm_softmax_xent_backward(float *dlogits, const float *probs, const int *targets, int N, int V)

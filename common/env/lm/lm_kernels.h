@@ -10,6 +10,8 @@
 #ifndef DQ_LM_KERNELS_H
 #define DQ_LM_KERNELS_H
 
+#include <stddef.h>
+
 /* out (B,T,C) = wte[inp[b,t]] + wpe[t]; inp (B,T), wte (V,C), wpe (T,C). */
 void lm_encoder_forward(float *out, const int *inp, const float *wte, const float *wpe, int B,
                         int T, int C);
@@ -55,11 +57,33 @@ void lm_gelu_backward(float *dinp, const float *inp, const float *dout, int n);
 /* out += inp, n floats (residual connection forward is out = a + b). */
 void lm_residual_forward(float *out, const float *a, const float *b, int n);
 
+/* out (N,C) = x + bias per row: the residual stream plus a projection's bias,
+ * into which the projection's sgemm then adds (lm_matmul_forward_acc). */
+void lm_residual_bias(float *out, const float *x, const float *bias, int N, int C);
+/* out (N,OC) += inp (N,IC) · w^T. */
+void lm_matmul_forward_acc(float *out, const float *inp, const float *w, int N, int IC, int OC);
+
+/* One AdamW pass over n contiguous parameters (see lm_adamw_step): per-step
+ * constants, decay = lr * weight_decay applied where mask[j] is 1. Returns the
+ * sums of p^2 (before the step) and of the update^2. */
+typedef struct {
+    float beta1, beta2, eps, step_m, inv_sqrt_bc2, decay;
+} lm_adamw_consts_t;
+void lm_adamw_update(float *p, const float *g, float *m, float *v, const unsigned char *mask,
+                     size_t n, const lm_adamw_consts_t *k, double *sum_p2, double *sum_u2);
+
+/* sum of x[i]^2 (float partial sums over blocks of 512, added in double). */
+double lm_sum_squares(const float *x, size_t n);
+
 /* Softmax of logits (N,V) into probs, losses (N) = -log probs[target]. */
 void lm_softmax_xent_forward(float *probs, float *losses, const float *logits, const int *targets,
                              int N, int V);
 /* Gradient of mean(losses) w.r.t. logits: dlogits (N,V) += (probs - onehot) / N.
  * (N here is the number of positions the mean is taken over.) */
+/* Inference: losses (N) = -log softmax(logits)[target] without storing the
+ * probabilities (the same arithmetic as lm_softmax_xent_forward); work: V floats. */
+void lm_xent_loss_forward(float *losses, float *work, const float *logits, const int *targets,
+                          int N, int V);
 void lm_softmax_xent_backward(float *dlogits, const float *probs, const int *targets, int N, int V);
 
 #endif

@@ -471,12 +471,7 @@ dq_err_t lm_backward(lm_model_t *m)
 float lm_grad_norm(const lm_model_t *m)
 {
     if (!m || !m->grads_memory) return 0.0f;
-    double s = 0.0;
-    for (size_t i = 0; i < m->num_params; i++) {
-        const double g = m->grads_memory[i];
-        s += g * g;
-    }
-    return (float)sqrt(s);
+    return (float)sqrt(lm_sum_squares(m->grads_memory, m->num_params));
 }
 
 float lm_clip_grad_norm(lm_model_t *m, float max_norm)
@@ -509,29 +504,17 @@ dq_err_t lm_adamw_step(lm_model_t *m, const lm_adamw_config_t *opt, float lr,
     const float bc2 = 1.0f - (float)pow(b2, (double)m->step);
     /* update = lr * mhat / (sqrt(vhat) + eps), folded into per-step constants */
     const float step_m = lr / bc1, inv_sqrt_bc2 = 1.0f / sqrtf(bc2);
+    /* One vectorised pass over the contiguous arrays; the decay mask selects
+     * the matrices. */
+    const lm_adamw_consts_t k = {.beta1 = b1,
+                                 .beta2 = b2,
+                                 .eps = eps,
+                                 .step_m = step_m,
+                                 .inv_sqrt_bc2 = inv_sqrt_bc2,
+                                 .decay = lr * wd};
     double sum_p2 = 0.0, sum_u2 = 0.0;
-    float *p = m->params_memory, *g = m->grads_memory, *mm = m->m_memory, *vv = m->v_memory;
-    size_t off = 0;
-    for (int t = 0; t < LM_NUM_PARAM_TENSORS; t++) {
-        const size_t n = m->param_sizes[t];
-        const float decay = k_decay[t] ? lr * wd : 0.0f;
-        double sp = 0.0, su = 0.0;
-        for (size_t j = off; j < off + n; j++) {
-            const float gj = g[j];
-            const float mj = b1 * mm[j] + (1.0f - b1) * gj;
-            const float vj = b2 * vv[j] + (1.0f - b2) * gj * gj;
-            mm[j] = mj;
-            vv[j] = vj;
-            const float pj = p[j];
-            const float u = step_m * mj / (sqrtf(vj) * inv_sqrt_bc2 + eps) + decay * pj;
-            sp += (double)pj * pj;
-            su += (double)u * u;
-            p[j] = pj - u;
-        }
-        sum_p2 += sp;
-        sum_u2 += su;
-        off += n;
-    }
+    lm_adamw_update(m->params_memory, m->grads_memory, m->m_memory, m->v_memory, m->decay_mask,
+                    m->num_params, &k, &sum_p2, &sum_u2);
     if (stats) {
         const double n = (double)m->num_params;
         stats->param_rms = (float)sqrt(sum_p2 / n);
