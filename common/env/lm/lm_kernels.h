@@ -53,6 +53,8 @@ void lm_attention_backward(float *dinp, float *work, const float *dout, const fl
 void lm_gelu_forward(float *out, const float *inp, int n);
 /* dinp += dout * gelu'(inp). */
 void lm_gelu_backward(float *dinp, const float *inp, const float *dout, int n);
+/* dinp = dout * gelu'(inp) (written, not accumulated: no zeroing first). */
+void lm_gelu_backward_set(float *dinp, const float *inp, const float *dout, int n);
 
 /* out += inp, n floats (residual connection forward is out = a + b). */
 void lm_residual_forward(float *out, const float *a, const float *b, int n);
@@ -85,5 +87,8 @@ void lm_softmax_xent_forward(float *probs, float *losses, const float *logits, c
 void lm_xent_loss_forward(float *losses, float *work, const float *logits, const int *targets,
                           int N, int V);
 void lm_softmax_xent_backward(float *dlogits, const float *probs, const int *targets, int N, int V);
+/* The same, written (=) instead of accumulated. */
+void lm_softmax_xent_backward_set(float *dlogits, const float *probs, const int *targets, int N,
+                                  int V);
 
 #endif

@@ -445,8 +445,7 @@ dq_err_t lm_backward(lm_model_t *m)
     const lm_acts_t *a = &m->acts;
 
     memset(m->grads_memory, 0, m->num_params * sizeof(float));
-    memset(dlogits, 0, (size_t)N * V * sizeof(float));
-    lm_softmax_xent_backward(dlogits, a->probs, m->targets, N, V);
+    lm_softmax_xent_backward_set(dlogits, a->probs, m->targets, N, V);
     memset(dln, 0, NC * sizeof(float));
     lm_matmul_backward(dln, g->wte, NULL, dlogits, a->lnf, p->wte, N, C, V);
     const float *xL = L > 0 ? a->residual3 + (size_t)(L - 1) * BTmax * C : a->encoded;
@@ -464,8 +463,7 @@ dq_err_t lm_backward(lm_model_t *m)
         memset(dfchg, 0, NC * 4 * sizeof(float));
         lm_matmul_backward(dfchg, g->fcprojw + (size_t)l * 4 * C * C, g->fcprojb + l * C, dres,
                            fchg, p->fcprojw + (size_t)l * 4 * C * C, N, 4 * C, C);
-        memset(dfch, 0, NC * 4 * sizeof(float));
-        lm_gelu_backward(dfch, fch, dfchg, N * 4 * C);
+        lm_gelu_backward_set(dfch, fch, dfchg, N * 4 * C);
         memset(dln, 0, NC * sizeof(float));
         lm_matmul_backward(dln, g->fcw + (size_t)l * 4 * C * C, g->fcb + l * 4 * C, dfch, ln2,
                            p->fcw + (size_t)l * 4 * C * C, N, C, 4 * C);
