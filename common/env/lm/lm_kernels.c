@@ -90,6 +90,17 @@ static inline float row_max(const float *x, int n)
     return m;
 }
 
+/* sum_i x[i] y[i] */
+static inline float row_dot(const float *x, const float *y, int n)
+{
+    float acc[LM_LANES] = {0};
+    int i = 0;
+    for (; i + LM_LANES <= n; i += LM_LANES)
+        for (int j = 0; j < LM_LANES; j++) acc[j] += x[i + j] * y[i + j];
+    for (int j = 0; i < n; i++, j++) acc[j] += x[i] * y[i];
+    return lanes_total(acc);
+}
+
 /* sum_i (x[i] - m)^2 */
 static inline float row_sqdev(const float *x, float m, int n)
 {
@@ -140,8 +151,8 @@ void lm_layernorm_forward(float *out, float *mean, float *rstd, const float *inp
 {
     const float eps = 1e-5f;
     for (int n = 0; n < N; n++) {
-        const float *x = inp + (size_t)n * C;
-        float *o = out + (size_t)n * C;
+        const float *restrict x = inp + (size_t)n * C;
+        float *restrict o = out + (size_t)n * C;
         const float m = row_sum(x, C) / (float)C;
         const float v = row_sqdev(x, m, C) / (float)C;
         const float s = 1.0f / sqrtf(v + eps);
@@ -152,13 +163,16 @@ void lm_layernorm_forward(float *out, float *mean, float *rstd, const float *inp
 }
 
 LM_VEC
-void lm_layernorm_backward(float *dinp, float *dw, float *db, const float *dout, const float *inp,
+void lm_layernorm_backward(float *dinp, float *dw_, float *db_, const float *dout, const float *inp,
                            const float *w, const float *mean, const float *rstd, int N, int C)
 {
+    /* the outputs are distinct from each other and from the inputs; without
+     * restrict GCC gives up on alias checks for six arrays and stays scalar */
+    float *restrict dw = dw_, *restrict db = db_;
     for (int n = 0; n < N; n++) {
-        const float *d = dout + (size_t)n * C;
-        const float *x = inp + (size_t)n * C;
-        float *dx = dinp + (size_t)n * C;
+        const float *restrict d = dout + (size_t)n * C;
+        const float *restrict x = inp + (size_t)n * C;
+        float *restrict dx = dinp + (size_t)n * C;
         const float m = mean[n], s = rstd[n];
         float am[LM_LANES] = {0}, anm[LM_LANES] = {0};
         int i0 = 0;
@@ -364,8 +378,7 @@ static void softmax_causal_backward_rows(float *ds, const float *att, int T, flo
         const float *a = att + (size_t)t * T;
         float *d = ds + (size_t)t * T;
         const int n = t + 1;
-        float adot = 0.0f;
-        for (int t2 = 0; t2 < n; t2++) adot += a[t2] * d[t2];
+        const float adot = row_dot(a, d, n);
         for (int t2 = 0; t2 < n; t2++) d[t2] = a[t2] * (d[t2] - adot) * scale;
         for (int t2 = n; t2 < T; t2++) d[t2] = 0.0f;
     }
