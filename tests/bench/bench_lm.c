@@ -2,7 +2,7 @@
  * (common/env/lm/lm_model.c) and decisions per second of the LM environment.
  *
  *   OPENBLAS_CORETYPE=SkylakeX build/tests/bench_lm [tests/unit/lm_torch_check.py]
- *       [--profile deploy/profiles/quick.ini] [--quick] [--size I] [--attn-both]
+ *       [--profile deploy/profiles/quick.ini] [--quick] [--size I] [--attn-both] [--shapes]
  *
  * For each model size: one AdamW step (forward + backward + clip + AdamW) in
  * steps/s and per CPU second, its forward / backward / optimizer parts, the
@@ -19,7 +19,7 @@
  * the built-in defaults (one episode of the "train" instance set).
  * A summary table at the end has one line per size. --attn-both also times
  * both attention variants; --quick skips the largest size; --size I runs only
- * size I (0-2). One BLAS thread unless OPENBLAS_NUM_THREADS is set.
+ * size I (0-2); --shapes prints each product's sgemm rate. One BLAS thread unless OPENBLAS_NUM_THREADS is set.
  * OpenBLAS 0.3.21 picks a slow fallback kernel on recent Xeons unless
  * OPENBLAS_CORETYPE is set before the process starts: the core is printed.
  */
@@ -193,6 +193,8 @@ static void torch_steps(const char *script, const lm_config_t *c, int steps, res
 
 /* The sgemm figures: main-shape GFLOP/s, and the share of the step the
  * step's products would take as standalone sgemm calls. */
+static int g_verbose; /* --shapes: print every product's sgemm rate */
+
 static void gemm_figures(const lm_config_t *cfg, result_t *res)
 {
     shape_t s[32];
@@ -201,7 +203,12 @@ static void gemm_figures(const lm_config_t *cfg, result_t *res)
     for (int i = 0; i < n; i++) {
         const double g = sgemm_gflops(&s[i]);
         if (i == 6) res->main_peak = g; /* forward N x C -> 4C */
-        if (g > 0) t += s[i].count * 2.0 * s[i].M * s[i].N * s[i].K / (g * 1e9);
+        const double ti = g > 0 ? s[i].count * 2.0 * s[i].M * s[i].N * s[i].K / (g * 1e9) : 0.0;
+        t += ti;
+        if (g_verbose)
+            printf("  sgemm %c%c M=%d N=%d K=%d x%g: %.1f GFLOP/s, %.3f ms per step\n",
+                   s[i].ta ? 'T' : 'N', s[i].tb ? 'T' : 'N', s[i].M, s[i].N, s[i].K, s[i].count, g,
+                   1e3 * ti);
     }
     res->gemm_share = t * res->cpu_sps;
 }
@@ -326,6 +333,8 @@ int main(int argc, char **argv)
             quick = 1;
         else if (strcmp(argv[i], "--attn-both") == 0)
             both = 1;
+        else if (strcmp(argv[i], "--shapes") == 0)
+            g_verbose = 1;
         else
             script = argv[i];
     }
