@@ -442,11 +442,11 @@ static void test_partial_batch_and_determinism(void **state)
     lm_free(&a);
 }
 
-/* lm_eval_loss (inference-only, chunks of max_batch, one layer's buffers)
- * gives the training forward's loss: a 2-layer model, trained a few steps so
- * the layers matter, with 7 sequences through a forward sized for all 7 and
- * through lm_eval_loss on a copy sized for 3 (chunks 3, 3, 1); both attention
- * variants. */
+/* lm_eval_loss (inference-only, its own one-layer buffers, chunks of
+ * infer_batch) gives the training forward's loss: a 2-layer model, trained a
+ * few steps so the layers matter, with 7 sequences through a forward sized
+ * for all 7 and through lm_eval_loss on a copy sized for 3; then more
+ * sequences than one inference chunk; both attention variants. */
 static void test_eval_loss_matches_forward(void **state)
 {
     (void)state;
@@ -488,6 +488,31 @@ static void test_eval_loss_matches_forward(void **state)
         assert_int_equal(lm_forward(&big, tok + 2 * T, tgt + 2 * T, 1, &one), DQ_OK);
         assert_int_equal(lm_eval_loss(&small, tok + 2 * T, tgt + 2 * T, 1, &ev), DQ_OK);
         assert_true(fabs(ev - one) < 1e-6);
+    }
+    /* More sequences than one inference chunk (infer_batch, >= 2048 positions):
+     * chunks of infer_batch and a remainder, against lm_forward in batches. */
+    {
+        const int nb = 2 * small.infer_batch + 5;
+        assert_true(small.infer_batch >= 2048 / T && small.infer_batch >= cfg.max_batch);
+        uint8_t *mt = malloc((size_t)nb * T), *mg = malloc((size_t)nb * T);
+        assert_non_null(mt);
+        assert_non_null(mg);
+        for (int i = 0; i < nb * T; i++) {
+            mt[i] = (uint8_t)dq_rng_below(&r, 40);
+            mg[i] = (uint8_t)((mt[i] * 7 + i % 3) % 40);
+        }
+        double ref_sum = 0.0, ev = 0.0;
+        for (int b0 = 0; b0 < nb; b0 += N) {
+            const int bb = nb - b0 < N ? nb - b0 : N;
+            assert_int_equal(lm_forward(&big, mt + (size_t)b0 * T, mg + (size_t)b0 * T, bb, NULL),
+                             DQ_OK);
+            for (int i = 0; i < bb * T; i++) ref_sum += big.acts.losses[i];
+        }
+        assert_int_equal(lm_eval_loss(&small, mt, mg, nb, &ev), DQ_OK);
+        const double ref = ref_sum / ((double)nb * T);
+        if (fabs(ev - ref) > 1e-6) fail_msg("%d sequences: eval %.9f vs forward %.9f", nb, ev, ref);
+        free(mt);
+        free(mg);
     }
     assert_int_equal(lm_backward(&small), DQ_EINVAL); /* nothing kept for a backward */
     tok[5] = 255;
