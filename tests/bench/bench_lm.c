@@ -32,6 +32,7 @@
 #include <cblas.h>
 
 #include "config.h"
+#include "lm_kernels.h"
 #include "lm_model.h"
 #include "lmenv.h"
 #include "rng.h"
@@ -50,6 +51,8 @@ static double now(void) { return clock_s(CLOCK_MONOTONIC); }
 /* CPU time of this process: on a shared machine, time spent descheduled is
  * not the code's cost. */
 static double cpu_now(void) { return clock_s(CLOCK_PROCESS_CPUTIME_ID); }
+
+#define MAX_SHAPES (15 + 3 * 4096 / LM_ATTN_BLOCK)
 
 /* One sgemm shape of the step: C (M,N) = op(A) op(B), K inner; ta/tb:
  * A / B transposed; count: calls per step. */
@@ -88,8 +91,9 @@ static double sgemm_gflops(const shape_t *s)
     return best;
 }
 
-/* The products of one training step, as lm_model.c issues them. Returns the
- * number of shapes written to s (at most 32). */
+/* The products of one training step, as lm_model.c and lm_kernels.c issue
+ * them (sgemm attention). Returns the number of shapes written to s (at most
+ * MAX_SHAPES). */
 static int step_shapes(const lm_config_t *c, shape_t *s)
 {
     const int N = c->max_batch * c->max_seq, C = c->channels, T = c->max_seq;
@@ -104,11 +108,15 @@ static int step_shapes(const lm_config_t *c, shape_t *s)
         s[n++] = (shape_t){0, 0, N, IC, OC, cnt}; /* dinp = dout . w */
         s[n++] = (shape_t){1, 0, OC, IC, N, cnt}; /* dw = dout^T . inp */
     }
-    /* attention per (batch, head): forward S = Q K^T, O = A V; backward dA =
-     * dO V^T, dV = A^T dO, dQ = dS K, dK = dS^T Q */
-    s[n++] = (shape_t){0, 1, T, T, hs, 2 * L * BH};
-    s[n++] = (shape_t){0, 0, T, hs, T, 2 * L * BH};
-    s[n++] = (shape_t){1, 0, T, hs, T, 2 * L * BH};
+    /* attention per (batch, head) and causal block of queries [r0, r1) (keys
+     * [0, r1)): forward S = Q K^T, O = A V; backward dA = dO V^T, dQ = dS K;
+     * and per block of keys [r0, r1) (queries [r0, T)): dV = A^T dO, dK = dS^T Q */
+    for (int r0 = 0; r0 < T; r0 += LM_ATTN_BLOCK) {
+        const int r1 = r0 + LM_ATTN_BLOCK < T ? r0 + LM_ATTN_BLOCK : T;
+        s[n++] = (shape_t){0, 1, r1 - r0, r1, hs, 2 * L * BH};
+        s[n++] = (shape_t){0, 0, r1 - r0, hs, r1, 2 * L * BH};
+        s[n++] = (shape_t){1, 0, r1 - r0, hs, T - r0, 2 * L * BH};
+    }
     return n;
 }
 
@@ -197,7 +205,7 @@ static int g_verbose; /* --shapes: print every product's sgemm rate */
 
 static void gemm_figures(const lm_config_t *cfg, result_t *res)
 {
-    shape_t s[32];
+    shape_t s[MAX_SHAPES];
     const int n = step_shapes(cfg, s);
     double t = 0.0;
     for (int i = 0; i < n; i++) {

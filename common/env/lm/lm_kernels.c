@@ -344,20 +344,19 @@ void lm_attention_backward(float *dinp, float *work, const float *dout, const fl
         }
 }
 
-/* The same attention with cblas_sgemm per (batch, head): S = scale Q K^T and
- * O = A V over the full T x T (the masked half is computed and discarded),
- * which wins once T * hs is large enough that BLAS beats the loops' short
- * causal rows. work: T*T floats (backward). */
+/* The same attention with cblas_sgemm per (batch, head) and causal block of
+ * queries: S = scale Q K^T and O = A V over the keys each block sees, which
+ * wins once T * hs is large enough that BLAS beats the loops' short causal
+ * rows. work: T*T floats (backward). */
 LM_VEC
 static void softmax_causal_rows(float *att, int T)
 {
     for (int t = 0; t < T; t++) softmax_causal_row(att + (size_t)t * T, t + 1, T);
 }
 
-/* Causal blocking: rows in blocks of LM_ATTN_BLOCK queries; block [r0, r1)
- * sees keys [0, r1) only, so the products skip the blocks above the
- * diagonal (3/4 of the full T x T at two blocks, 5/8 at four). */
-#define LM_ATTN_BLOCK 32
+/* Causal blocking (LM_ATTN_BLOCK, lm_kernels.h): query block [r0, r1) sees
+ * keys [0, r1) only, so the products skip the blocks above the diagonal (3/4
+ * of the full T x T at two blocks, 5/8 at four). */
 
 void lm_attention_forward_gemm(float *out, float *att, const float *inp, int B, int T, int C,
                                int NH)

@@ -40,8 +40,10 @@ void lm_attention_forward(float *out, float *att, float *work, const float *inp,
 /* dinp (B,T,3C) += gradient. work: scratch of LM_ATTN_WORK(T, C/NH) floats
  * (the forward needs less: 2*hs*T). */
 #define LM_ATTN_WORK(T, hs) ((size_t)(4 * (size_t)(hs) + 1) * (size_t)(T))
-/* The same on sgemm per (batch, head), identical results up to rounding.
- * work: T*T floats (backward only). */
+/* The same on sgemm per (batch, head) and causal block of LM_ATTN_BLOCK
+ * queries (each block's products only over the keys [0, block end) it sees),
+ * identical results up to rounding. work: T*T floats (backward only). */
+#define LM_ATTN_BLOCK 32
 void lm_attention_forward_gemm(float *out, float *att, const float *inp, int B, int T, int C,
                                int NH);
 void lm_attention_backward_gemm(float *dinp, float *work, const float *dout, const float *inp,
