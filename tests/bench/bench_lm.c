@@ -3,6 +3,7 @@
  *
  *   OPENBLAS_CORETYPE=SkylakeX build/tests/bench_lm [tests/unit/lm_torch_check.py]
  *       [--profile deploy/profiles/quick.ini] [--quick] [--size I] [--attn-both] [--shapes]
+ *       [--no-validation]
  *
  * For each model size: one AdamW step (forward + backward + clip + AdamW) in
  * steps/s and per CPU second, its forward / backward / optimizer parts, the
@@ -19,7 +20,8 @@
  * the built-in defaults (one episode of the "train" instance set).
  * A summary table at the end has one line per size. --attn-both also times
  * both attention variants; --quick skips the largest size; --size I runs only
- * size I (0-2); --shapes prints each product's sgemm rate. One BLAS thread unless OPENBLAS_NUM_THREADS is set.
+ * size I (0-2); --shapes prints each product's sgemm rate; --no-validation
+ * skips the validation pass (to profile training steps alone). One BLAS thread unless OPENBLAS_NUM_THREADS is set.
  * OpenBLAS 0.3.21 picks a slow fallback kernel on recent Xeons unless
  * OPENBLAS_CORETYPE is set before the process starts: the core is printed.
  */
@@ -53,6 +55,9 @@ static double now(void) { return clock_s(CLOCK_MONOTONIC); }
 static double cpu_now(void) { return clock_s(CLOCK_PROCESS_CPUTIME_ID); }
 
 #define MAX_SHAPES (15 + 3 * 4096 / LM_ATTN_BLOCK)
+
+static int g_verbose; /* --shapes: print every product's sgemm rate */
+static int g_no_val;  /* --no-validation: training steps only (for profiling) */
 
 /* One sgemm shape of the step: C (M,N) = op(A) op(B), K inner; ta/tb:
  * A / B transposed; count: calls per step. */
@@ -201,7 +206,6 @@ static void torch_steps(const char *script, const lm_config_t *c, int steps, res
 
 /* The sgemm figures: main-shape GFLOP/s, and the share of the step the
  * step's products would take as standalone sgemm calls. */
-static int g_verbose; /* --shapes: print every product's sgemm rate */
 
 static void gemm_figures(const lm_config_t *cfg, result_t *res)
 {
@@ -246,7 +250,7 @@ static int bench_one(const lm_config_t *cfg, int steps, const char *script, int 
     memset(res, 0, sizeof *res);
     time_steps(&m, tok, tgt, steps, res);
     const int nval = (int)(dc->lm_val_batches * dc->lm_val_batch_size);
-    res->val_ms = time_validation(&m, nval, &r);
+    res->val_ms = g_no_val ? 0.0 : time_validation(&m, nval, &r);
     const double K = (double)dc->lm_opt_steps, step_ms = 1e3 / res->cpu_sps;
     res->val_share = res->val_ms / (K * step_ms + res->val_ms);
     res->gflops = 3.0 * lm_flops_per_token(cfg) * n * res->cpu_sps / 1e9;
@@ -343,6 +347,8 @@ int main(int argc, char **argv)
             both = 1;
         else if (strcmp(argv[i], "--shapes") == 0)
             g_verbose = 1;
+        else if (strcmp(argv[i], "--no-validation") == 0)
+            g_no_val = 1;
         else
             script = argv[i];
     }
