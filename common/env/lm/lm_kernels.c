@@ -162,6 +162,21 @@ void lm_layernorm_forward(float *out, float *mean, float *rstd, const float *inp
     }
 }
 
+/* One row of the layernorm backward once its two means are known. */
+static inline void ln_backward_row(float *restrict dx, float *restrict dw, float *restrict db,
+                                   const float *restrict d, const float *restrict x,
+                                   const float *restrict w, float m, float s, float dnorm_mean,
+                                   float dnorm_norm_mean, int C)
+{
+    for (int i = 0; i < C; i++) {
+        const float norm = (x[i] - m) * s;
+        const float dnorm = w[i] * d[i];
+        db[i] += d[i];
+        dw[i] += norm * d[i];
+        dx[i] += (dnorm - dnorm_mean - norm * dnorm_norm_mean) * s;
+    }
+}
+
 LM_VEC
 void lm_layernorm_backward(float *dinp, float *dw_, float *db_, const float *dout, const float *inp,
                            const float *w, const float *mean, const float *rstd, int N, int C)
@@ -191,13 +206,7 @@ void lm_layernorm_backward(float *dinp, float *dw_, float *db_, const float *dou
         }
         const float dnorm_mean = lanes_total(am) / (float)C;
         const float dnorm_norm_mean = lanes_total(anm) / (float)C;
-        for (int i = 0; i < C; i++) {
-            float norm = (x[i] - m) * s;
-            float dnorm = w[i] * d[i];
-            db[i] += d[i];
-            dw[i] += norm * d[i];
-            dx[i] += (dnorm - dnorm_mean - norm * dnorm_norm_mean) * s;
-        }
+        ln_backward_row(dx, dw, db, d, x, w, m, s, dnorm_mean, dnorm_norm_mean, C);
     }
 }
 
