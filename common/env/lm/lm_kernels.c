@@ -222,6 +222,14 @@ void lm_matmul_forward(float *out, const float *inp, const float *w, const float
                 OC);
 }
 
+/* db (OC) += column sums of d (N, OC). */
+LM_VEC
+static void col_sums_add(float *restrict db, const float *restrict d, int N, int OC)
+{
+    for (int n = 0; n < N; n++)
+        for (int o = 0; o < OC; o++) db[o] += d[(size_t)n * OC + o];
+}
+
 void lm_matmul_backward(float *dinp, float *dw, float *dbias, const float *dout, const float *inp,
                         const float *w, int N, int IC, int OC)
 {
@@ -230,11 +238,7 @@ void lm_matmul_backward(float *dinp, float *dw, float *dbias, const float *dout,
                     1.0f, dinp, IC);
     cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, OC, IC, N, 1.0f, dout, OC, inp, IC, 1.0f,
                 dw, IC);
-    if (dbias)
-        for (int n = 0; n < N; n++) {
-            const float *d = dout + (size_t)n * OC;
-            for (int o = 0; o < OC; o++) dbias[o] += d[o];
-        }
+    if (dbias) col_sums_add(dbias, dout, N, OC);
 }
 
 /* K^T and V^T of one (batch, head): kt, vt (hs, T) from inp (T, 3C). */
