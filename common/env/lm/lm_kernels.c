@@ -230,15 +230,28 @@ static void col_sums_add(float *restrict db, const float *restrict d, int N, int
         for (int o = 0; o < OC; o++) db[o] += d[(size_t)n * OC + o];
 }
 
-void lm_matmul_backward(float *dinp, float *dw, float *dbias, const float *dout, const float *inp,
-                        const float *w, int N, int IC, int OC)
+static void matmul_backward(float *dinp, float dinp_beta, float *dw, float *dbias,
+                            const float *dout, const float *inp, const float *w, int N, int IC,
+                            int OC)
 {
     if (dinp)
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, N, IC, OC, 1.0f, dout, OC, w, IC,
-                    1.0f, dinp, IC);
+                    dinp_beta, dinp, IC);
     cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, OC, IC, N, 1.0f, dout, OC, inp, IC, 1.0f,
                 dw, IC);
     if (dbias) col_sums_add(dbias, dout, N, OC);
+}
+
+void lm_matmul_backward(float *dinp, float *dw, float *dbias, const float *dout, const float *inp,
+                        const float *w, int N, int IC, int OC)
+{
+    matmul_backward(dinp, 1.0f, dw, dbias, dout, inp, w, N, IC, OC);
+}
+
+void lm_matmul_backward_set(float *dinp, float *dw, float *dbias, const float *dout,
+                            const float *inp, const float *w, int N, int IC, int OC)
+{
+    matmul_backward(dinp, 0.0f, dw, dbias, dout, inp, w, N, IC, OC);
 }
 
 /* K^T and V^T of one (batch, head): kt, vt (hs, T) from inp (T, 3C). */

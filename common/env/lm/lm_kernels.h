@@ -31,6 +31,9 @@ void lm_matmul_forward(float *out, const float *inp, const float *w, const float
  * of dout. dinp or dbias may be NULL to skip them. */
 void lm_matmul_backward(float *dinp, float *dw, float *dbias, const float *dout, const float *inp,
                         const float *w, int N, int IC, int OC);
+/* The same with dinp written (=) instead of accumulated (no zeroing first). */
+void lm_matmul_backward_set(float *dinp, float *dw, float *dbias, const float *dout,
+                            const float *inp, const float *w, int N, int IC, int OC);
 
 /* Causal multi-head attention. inp (B,T,3C) holds q,k,v (each C = NH heads of
  * hs = C/NH), out (B,T,C), att (B,NH,T,T) softmax of q·k/sqrt(hs) over keys

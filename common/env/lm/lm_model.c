@@ -446,8 +446,7 @@ dq_err_t lm_backward(lm_model_t *m)
 
     memset(m->grads_memory, 0, m->num_params * sizeof(float));
     lm_softmax_xent_backward_set(dlogits, a->probs, m->targets, N, V);
-    memset(dln, 0, NC * sizeof(float));
-    lm_matmul_backward(dln, g->wte, NULL, dlogits, a->lnf, p->wte, N, C, V);
+    lm_matmul_backward_set(dln, g->wte, NULL, dlogits, a->lnf, p->wte, N, C, V);
     const float *xL = L > 0 ? a->residual3 + (size_t)(L - 1) * BTmax * C : a->encoded;
     memset(dres, 0, NC * sizeof(float));
     lm_layernorm_backward(dres, g->lnfw, g->lnfb, dln, xL, p->lnfw, a->lnf_mean, a->lnf_rstd, N, C);
@@ -458,28 +457,24 @@ dq_err_t lm_backward(lm_model_t *m)
         const float *att = a->att + (size_t)l * BTmax * NH * T;
         const float *res2 = a->residual2 + lc, *ln2 = a->ln2 + lc, *fch = a->fch + 4 * lc;
         const float *fchg = a->fch_gelu + 4 * lc;
-        memset(datty, 0, NC * sizeof(float));
         /* MLP branch: dres is the gradient of residual3 = residual2 + fcproj. */
-        memset(dfchg, 0, NC * 4 * sizeof(float));
-        lm_matmul_backward(dfchg, g->fcprojw + (size_t)l * 4 * C * C, g->fcprojb + l * C, dres,
-                           fchg, p->fcprojw + (size_t)l * 4 * C * C, N, 4 * C, C);
+        lm_matmul_backward_set(dfchg, g->fcprojw + (size_t)l * 4 * C * C, g->fcprojb + l * C, dres,
+                               fchg, p->fcprojw + (size_t)l * 4 * C * C, N, 4 * C, C);
         lm_gelu_backward_set(dfch, fch, dfchg, N * 4 * C);
-        memset(dln, 0, NC * sizeof(float));
-        lm_matmul_backward(dln, g->fcw + (size_t)l * 4 * C * C, g->fcb + l * 4 * C, dfch, ln2,
-                           p->fcw + (size_t)l * 4 * C * C, N, C, 4 * C);
+        lm_matmul_backward_set(dln, g->fcw + (size_t)l * 4 * C * C, g->fcb + l * 4 * C, dfch, ln2,
+                               p->fcw + (size_t)l * 4 * C * C, N, C, 4 * C);
         lm_layernorm_backward(dres, g->ln2w + l * C, g->ln2b + l * C, dln, res2, p->ln2w + l * C,
                               a->ln2_mean + lr, a->ln2_rstd + lr, N, C);
         /* Attention branch: dres is now the gradient of residual2 = x + attproj. */
-        lm_matmul_backward(datty, g->attprojw + (size_t)l * C * C, g->attprojb + l * C, dres, atty,
-                           p->attprojw + (size_t)l * C * C, N, C, C);
+        lm_matmul_backward_set(datty, g->attprojw + (size_t)l * C * C, g->attprojb + l * C, dres,
+                               atty, p->attprojw + (size_t)l * C * C, N, C, C);
         memset(dqkv, 0, NC * 3 * sizeof(float));
         if (m->attn_gemm)
             lm_attention_backward_gemm(dqkv, attwork, datty, qkv, att, B, T, C, NH);
         else
             lm_attention_backward(dqkv, attwork, datty, qkv, att, B, T, C, NH);
-        memset(dln, 0, NC * sizeof(float));
-        lm_matmul_backward(dln, g->qkvw + (size_t)l * 3 * C * C, g->qkvb + l * 3 * C, dqkv, ln1,
-                           p->qkvw + (size_t)l * 3 * C * C, N, C, 3 * C);
+        lm_matmul_backward_set(dln, g->qkvw + (size_t)l * 3 * C * C, g->qkvb + l * 3 * C, dqkv, ln1,
+                               p->qkvw + (size_t)l * 3 * C * C, N, C, 3 * C);
         lm_layernorm_backward(dres, g->ln1w + l * C, g->ln1b + l * C, dln, x, p->ln1w + l * C,
                               a->ln1_mean + lr, a->ln1_rstd + lr, N, C);
     }
