@@ -187,13 +187,18 @@ static size_t scratch_floats(const lm_config_t *cfg)
     return N * C * 3 + N * 3 * C + N * 8 * C + N * (size_t)cfg->vocab + att;
 }
 
-/* Sequences per lm_eval_loss chunk: max_batch or enough for LM_EVAL_ROWS
- * positions, whichever is larger (bigger sgemms, fewer calls; the buffers
- * hold one layer only). */
+/* Sequences per lm_eval_loss chunk: enough for LM_EVAL_ROWS positions
+ * (bigger sgemms, fewer calls; the buffers hold one layer only), fewer if
+ * their row buffers would pass LM_EVAL_MAX_FLOATS (wide models), but never
+ * fewer than max_batch. */
 #define LM_EVAL_ROWS 2048
+#define LM_EVAL_MAX_FLOATS ((size_t)16 << 20) /* 64 MiB */
 static int eval_batch(const lm_config_t *cfg)
 {
-    const int b = (LM_EVAL_ROWS + cfg->max_seq - 1) / cfg->max_seq;
+    const size_t per_row = 10 * (size_t)cfg->channels + (size_t)cfg->vocab + 3;
+    size_t rows = LM_EVAL_ROWS;
+    if (rows * per_row > LM_EVAL_MAX_FLOATS) rows = LM_EVAL_MAX_FLOATS / per_row;
+    const int b = (int)((rows + (size_t)cfg->max_seq - 1) / (size_t)cfg->max_seq);
     return b > cfg->max_batch ? b : cfg->max_batch;
 }
 

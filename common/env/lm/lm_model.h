@@ -25,7 +25,7 @@
  *   lm_free(&m);
  *
  * Validation: lm_eval_loss on any number of sequences (inference: in chunks
- * of at least 2048 positions through one layer's buffers), so the model need
+ * of up to 2048 positions through one layer's buffers), so the model need
  * only be sized for the training batch.
  * The model struct is transparent numeric state (llm.c style): parameters,
  * gradients and AdamW moments are each one contiguous float array of
@@ -179,8 +179,9 @@ void lm_free(lm_model_t *m);
 dq_err_t lm_forward(lm_model_t *m, const uint8_t *tokens, const uint8_t *targets, int B,
                     float *loss);
 /* Inference-only mean cross-entropy (nats) of n >= 1 sequences tokens/targets
- * (n, T): runs them in chunks of infer_batch (max_batch or 2048 positions,
- * whichever is larger) through the same kernels as lm_forward, on its own
+ * (n, T): runs them in chunks of infer_batch (2048 positions, fewer for wide
+ * models whose buffers would pass 64 MiB, at least max_batch sequences)
+ * through the same kernels as lm_forward, on its own
  * one-layer buffers updated in place (no probabilities, attention one
  * sequence at a time); nothing is kept for a backward (lm_backward
  * afterwards is DQ_EINVAL). Losses are
