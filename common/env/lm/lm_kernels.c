@@ -425,7 +425,7 @@ static void softmax_causal_backward_rows(float *ds, const float *att, int T, flo
  * forward: ds (T, T) work. */
 static void attention_backward_head(float *dq, float *dk, float *dv, float *ds, const float *q,
                                     const float *k, const float *v, const float *a, const float *d,
-                                    int T, int C, int hs, float scale)
+                                    int T, int C, int hs, float scale, float beta)
 {
     const int C3 = 3 * C, TB = LM_ATTN_BLOCK;
     for (int r0 = 0; r0 < T; r0 += TB) { /* dA = dO V^T, rows [r0, r1), keys [0, r1) */
@@ -436,25 +436,27 @@ static void attention_backward_head(float *dq, float *dk, float *dv, float *ds, 
     for (int c0 = 0; c0 < T; c0 += TB) { /* dV = A^T dO: keys [c0, c1) from queries >= c0 */
         const int c1 = c0 + TB < T ? c0 + TB : T;
         cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, c1 - c0, hs, T - c0, 1.0f,
-                    a + (size_t)c0 * T + c0, T, d + (size_t)c0 * C, C, 1.0f, dv + (size_t)c0 * C3,
+                    a + (size_t)c0 * T + c0, T, d + (size_t)c0 * C, C, beta, dv + (size_t)c0 * C3,
                     C3);
     }
     softmax_causal_backward_rows(ds, a, T, scale); /* zeros above the diagonal */
     for (int r0 = 0; r0 < T; r0 += TB) {           /* dQ = dS K */
         const int r1 = r0 + TB < T ? r0 + TB : T;
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, r1 - r0, hs, r1, 1.0f,
-                    ds + (size_t)r0 * T, T, k, C3, 1.0f, dq + (size_t)r0 * C3, C3);
+                    ds + (size_t)r0 * T, T, k, C3, beta, dq + (size_t)r0 * C3, C3);
     }
     for (int c0 = 0; c0 < T; c0 += TB) { /* dK = dS^T Q */
         const int c1 = c0 + TB < T ? c0 + TB : T;
         cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, c1 - c0, hs, T - c0, 1.0f,
-                    ds + (size_t)c0 * T + c0, T, q + (size_t)c0 * C3, C3, 1.0f,
+                    ds + (size_t)c0 * T + c0, T, q + (size_t)c0 * C3, C3, beta,
                     dk + (size_t)c0 * C3, C3);
     }
 }
 
-void lm_attention_backward_gemm(float *dinp, float *work, const float *dout, const float *inp,
-                                const float *att, int B, int T, int C, int NH)
+/* beta 1: dinp += gradient; beta 0: dinp = gradient (each block of dq, dk, dv
+ * is written by exactly one product per (batch, head)). */
+static void attention_backward_gemm(float *dinp, float *work, const float *dout, const float *inp,
+                                    const float *att, int B, int T, int C, int NH, float beta)
 {
     const int C3 = 3 * C, hs = C / NH;
     const float scale = 1.0f / sqrtf((float)hs);
@@ -466,8 +468,20 @@ void lm_attention_backward_gemm(float *dinp, float *work, const float *dout, con
             float *dq = dinp + qo;
             attention_backward_head(dq, dq + C, dq + 2 * C, ds, q, q + C, q + 2 * C,
                                     att + ((size_t)b * NH + h) * T * T,
-                                    dout + (size_t)b * T * C + h * hs, T, C, hs, scale);
+                                    dout + (size_t)b * T * C + h * hs, T, C, hs, scale, beta);
         }
+}
+
+void lm_attention_backward_gemm(float *dinp, float *work, const float *dout, const float *inp,
+                                const float *att, int B, int T, int C, int NH)
+{
+    attention_backward_gemm(dinp, work, dout, inp, att, B, T, C, NH, 1.0f);
+}
+
+void lm_attention_backward_gemm_set(float *dinp, float *work, const float *dout, const float *inp,
+                                    const float *att, int B, int T, int C, int NH)
+{
+    attention_backward_gemm(dinp, work, dout, inp, att, B, T, C, NH, 0.0f);
 }
 
 #define GELU_SCALE 0.7978845608028654f /* sqrt(2/pi) */

@@ -51,6 +51,9 @@ void lm_attention_forward_gemm(float *out, float *att, const float *inp, int B, 
                                int NH);
 void lm_attention_backward_gemm(float *dinp, float *work, const float *dout, const float *inp,
                                 const float *att, int B, int T, int C, int NH);
+/* The same with dinp written (=) instead of accumulated (no zeroing first). */
+void lm_attention_backward_gemm_set(float *dinp, float *work, const float *dout, const float *inp,
+                                    const float *att, int B, int T, int C, int NH);
 void lm_attention_backward(float *dinp, float *work, const float *dout, const float *inp,
                            const float *att, int B, int T, int C, int NH);
 

@@ -473,11 +473,12 @@ dq_err_t lm_backward(lm_model_t *m)
         /* Attention branch: dres is now the gradient of residual2 = x + attproj. */
         lm_matmul_backward_set(datty, g->attprojw + (size_t)l * C * C, g->attprojb + l * C, dres,
                                atty, p->attprojw + (size_t)l * C * C, N, C, C);
-        memset(dqkv, 0, NC * 3 * sizeof(float));
-        if (m->attn_gemm)
-            lm_attention_backward_gemm(dqkv, attwork, datty, qkv, att, B, T, C, NH);
-        else
+        if (m->attn_gemm) {
+            lm_attention_backward_gemm_set(dqkv, attwork, datty, qkv, att, B, T, C, NH);
+        } else {
+            memset(dqkv, 0, NC * 3 * sizeof(float));
             lm_attention_backward(dqkv, attwork, datty, qkv, att, B, T, C, NH);
+        }
         lm_matmul_backward_set(dln, g->qkvw + (size_t)l * 3 * C * C, g->qkvb + l * 3 * C, dqkv, ln1,
                                p->qkvw + (size_t)l * 3 * C * C, N, C, 3 * C);
         lm_layernorm_backward(dres, g->ln1w + l * C, g->ln1b + l * C, dln, x, p->ln1w + l * C,
