@@ -15,6 +15,18 @@
 #include "fileio.h"
 
 #define ALIGN_FLOATS 16 /* 64 bytes */
+
+/* The optimizer loops are compiled for AVX-512, AVX2 and baseline x86-64 and
+ * picked at load time, as the LM kernels are (the build has no -march);
+ * qnet.c is built without errno for libm (sqrtf in Adam then vectorises). */
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__) && \
+    !defined(__SANITIZE_ADDRESS__)
+#define QNET_VEC __attribute__((target_clones("arch=x86-64-v4", "avx2", "default")))
+#else
+#define QNET_VEC
+#endif
+#define QNET_LANES 16
+#define QNET_BLOCK 512
 #define QNET_FILE_MAX_BYTES ((size_t)1 << 31)
 
 static size_t round_up(size_t n) { return (n + ALIGN_FLOATS - 1) / ALIGN_FLOATS * ALIGN_FLOATS; }
@@ -113,6 +125,22 @@ void dq_qnet_ws_free(dq_qnet_ws_t *ws)
     memset(ws, 0, sizeof *ws);
 }
 
+/* y (B, out) += b per row, then ReLU if relu. */
+QNET_VEC
+static void bias_act(float *restrict y, const float *restrict b, int B, int out, int relu)
+{
+    for (int i = 0; i < B; i++) {
+        float *row = y + (size_t)i * out;
+        if (relu)
+            for (int j = 0; j < out; j++) {
+                const float z = row[j] + b[j];
+                row[j] = z > 0.0f ? z : 0.0f;
+            }
+        else
+            for (int j = 0; j < out; j++) row[j] += b[j];
+    }
+}
+
 int dq_qnet_forward(const dq_qnet_t *net, dq_qnet_ws_t *ws, const float *x, int B, float *q)
 {
     if (B < 1 || B > ws->max_batch) return DQ_EINVAL;
@@ -125,20 +153,7 @@ int dq_qnet_forward(const dq_qnet_t *net, dq_qnet_ws_t *ws, const float *x, int 
         /* y (B, out) = act (B, in) . W (in, out) */
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, B, out, in, 1.0f, ws->act[l], in,
                     net->W[l], out, 0.0f, y, out);
-        if (l < L - 1) {
-            for (int i = 0; i < B; i++) {
-                float *row = y + (size_t)i * out;
-                for (int j = 0; j < out; j++) {
-                    float z = row[j] + b[j];
-                    row[j] = z > 0.0f ? z : 0.0f;
-                }
-            }
-        } else {
-            for (int i = 0; i < B; i++) {
-                float *row = y + (size_t)i * out;
-                for (int j = 0; j < out; j++) row[j] += b[j];
-            }
-        }
+        bias_act(y, b, B, out, l < L - 1);
     }
     if (!net->dueling) {
         memcpy(q, ws->act[L], (size_t)B * (size_t)net->sizes[L] * sizeof(float));
@@ -154,6 +169,24 @@ int dq_qnet_forward(const dq_qnet_t *net, dq_qnet_ws_t *ws, const float *x, int 
         for (int a = 0; a < A; a++) q[(size_t)i * A + a] = o[0] + o[1 + a] - mean;
     }
     return DQ_OK;
+}
+
+/* g[i] = 0 where the ReLU output a[i] is not positive: a select and a store
+ * for every element (a branch per element mispredicts on ReLU patterns). */
+QNET_VEC
+static void relu_mask(float *restrict g, const float *restrict a, size_t n)
+{
+    for (size_t i = 0; i < n; i++) g[i] = a[i] > 0.0f ? g[i] : 0.0f;
+}
+
+/* db (out) += column sums of g (B, out). */
+QNET_VEC
+static void col_sums_add(float *restrict db, const float *restrict g, int B, int out)
+{
+    for (int i = 0; i < B; i++) {
+        const float *row = g + (size_t)i * out;
+        for (int j = 0; j < out; j++) db[j] += row[j];
+    }
 }
 
 int dq_qnet_backward(dq_qnet_t *net, dq_qnet_ws_t *ws, const float *dq, int B)
@@ -183,11 +216,7 @@ int dq_qnet_backward(dq_qnet_t *net, dq_qnet_ws_t *ws, const float *dq, int B)
         /* dW (in, out) += act[l]^T (in, B) . g (B, out) */
         cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, in, out, B, 1.0f, ws->act[l], in, g,
                     out, 1.0f, net->dW[l], out);
-        float *db = net->db[l];
-        for (int i = 0; i < B; i++) {
-            const float *row = g + (size_t)i * out;
-            for (int j = 0; j < out; j++) db[j] += row[j];
-        }
+        col_sums_add(net->db[l], g, B, out);
         if (l == 0) break;
         /* gin (B, in) = g (B, out) . W^T (out, in), then through the ReLU of
          * layer l-1, whose output act[l] is positive exactly where it passed. */
@@ -195,10 +224,7 @@ int dq_qnet_backward(dq_qnet_t *net, dq_qnet_ws_t *ws, const float *dq, int B)
         next ^= 1;
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, B, in, out, 1.0f, g, out, net->W[l],
                     out, 0.0f, gin, in);
-        const float *a = ws->act[l];
-        size_t n = (size_t)B * (size_t)in;
-        for (size_t i = 0; i < n; i++)
-            if (!(a[i] > 0.0f)) gin[i] = 0.0f;
+        relu_mask(gin, ws->act[l], (size_t)B * (size_t)in);
         g = gin;
     }
     return DQ_OK;
@@ -209,16 +235,50 @@ void dq_qnet_zero_grad(dq_qnet_t *net)
     if (net->grads) memset(net->grads, 0, net->n_params * sizeof(float));
 }
 
+/* sum of x^2 over n floats: float partial sums in QNET_LANES lanes over
+ * blocks of QNET_BLOCK (so the loop vectorises), blocks added in double. */
+QNET_VEC
+static double sum_squares(const float *x, size_t n)
+{
+    double s = 0.0;
+    for (size_t j0 = 0; j0 < n; j0 += QNET_BLOCK) {
+        const size_t len = n - j0 < QNET_BLOCK ? n - j0 : QNET_BLOCK;
+        float acc[QNET_LANES] = {0};
+        size_t i = 0;
+        for (; i + QNET_LANES <= len; i += QNET_LANES)
+            for (int l = 0; l < QNET_LANES; l++) acc[l] += x[j0 + i + l] * x[j0 + i + l];
+        for (int l = 0; i < len; i++, l++) acc[l] += x[j0 + i] * x[j0 + i];
+        float b = 0.0f;
+        for (int l = 0; l < QNET_LANES; l++) b += acc[l];
+        s += (double)b;
+    }
+    return s;
+}
+
 float dq_qnet_clip_grad(dq_qnet_t *net, float max_norm)
 {
-    double ss = 0.0;
-    for (size_t i = 0; i < net->n_params; i++) ss += (double)net->grads[i] * net->grads[i];
-    double norm = sqrt(ss);
+    double norm = sqrt(sum_squares(net->grads, net->n_params));
     if (max_norm > 0.0f && isfinite(norm) && norm > max_norm) {
         float scale = (float)(max_norm / norm);
         for (size_t i = 0; i < net->n_params; i++) net->grads[i] *= scale;
     }
     return (float)norm;
+}
+
+/* The four arrays are distinct (a network's parameter-shaped arrays). */
+QNET_VEC
+static void adam_loop(float *restrict params, const float *restrict grads, float *restrict m,
+                      float *restrict v, size_t n, float b1, float b2, float c1, float c2, float lr,
+                      float eps)
+{
+    for (size_t i = 0; i < n; i++) {
+        float g = grads[i];
+        float mi = b1 * m[i] + (1.0f - b1) * g;
+        float vi = b2 * v[i] + (1.0f - b2) * g * g;
+        m[i] = mi;
+        v[i] = vi;
+        params[i] -= lr * (mi * c1) / (sqrtf(vi * c2) + eps);
+    }
 }
 
 void dq_adam_step(float *params, const float *grads, float *m, float *v, size_t n,
@@ -228,15 +288,7 @@ void dq_adam_step(float *params, const float *grads, float *m, float *v, size_t 
     double tt = (double)(t ? t : 1);
     const float c1 = (float)(1.0 / (1.0 - pow(b1, tt)));
     const float c2 = (float)(1.0 / (1.0 - pow(b2, tt)));
-    const float lr = adam->lr;
-    for (size_t i = 0; i < n; i++) {
-        float g = grads[i];
-        float mi = b1 * m[i] + (1.0f - b1) * g;
-        float vi = b2 * v[i] + (1.0f - b2) * g * g;
-        m[i] = mi;
-        v[i] = vi;
-        params[i] -= lr * (mi * c1) / (sqrtf(vi * c2) + eps);
-    }
+    adam_loop(params, grads, m, v, n, b1, b2, c1, c2, adam->lr, eps);
 }
 
 static int same_shape(const dq_qnet_t *a, const dq_qnet_t *b)

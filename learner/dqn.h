@@ -17,8 +17,11 @@
 #include "wire.h"
 
 typedef struct {
-    dq_qnet_ws_t ws_online, ws_next, ws_target;
-    float *q, *q_next, *q_target, *dq; /* (max_batch, n_actions) */
+    dq_qnet_ws_t ws_online; /* for 2 max_batch rows: s then s' */
+    dq_qnet_ws_t ws_target; /* s' */
+    float *obs2;            /* (2 max_batch, obs_dim): s then s' */
+    float *q;               /* (2 max_batch, n_actions): Q(s), then Q(s') */
+    float *q_target, *dq;   /* (max_batch, n_actions) */
     int max_batch;
 } dqn_work_t;
 

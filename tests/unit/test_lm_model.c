@@ -197,11 +197,13 @@ static void test_attention_backward(void **state)
     attention_check(1);
 }
 
-/* The loop and sgemm variants agree on a larger random case (T*T work fits). */
+/* The loop and sgemm variants agree on a larger random case (T*T work fits),
+ * long enough that the sgemm variant's causal blocks (32 queries) are five,
+ * the last one short. */
 static void test_attention_variants_agree(void **state)
 {
     (void)state;
-    enum { B = 2, T = 40, C = 24, NH = 3, HS = C / NH };
+    enum { B = 2, T = 150, C = 24, NH = 3, HS = C / NH };
     static float inp[B * T * 3 * C], dout[B * T * C], o1[B * T * C], o2[B * T * C];
     static float a1[B * NH * T * T], a2[B * NH * T * T], d1[B * T * 3 * C], d2[B * T * 3 * C];
     static float work[T * T + (4 * HS + 1) * T];
@@ -396,7 +398,9 @@ static void test_model_gradient(void **state)
 }
 
 /* A forward with B < max_batch computes the same losses as the first B rows of
- * a full batch; the same seed gives identical weights. */
+ * a full batch (up to rounding: OpenBLAS picks its small-matrix kernels, whose
+ * summation order differs, by the row count); the same seed gives identical
+ * weights. */
 static void test_partial_batch_and_determinism(void **state)
 {
     (void)state;
@@ -420,7 +424,10 @@ static void test_partial_batch_and_determinism(void **state)
     float first[16];
     memcpy(first, a.acts.losses, sizeof first);
     assert_int_equal(lm_forward(&a, tok, tgt, 2, &lpart), DQ_OK);
-    assert_memory_equal(first, a.acts.losses, sizeof first);
+    for (int i = 0; i < 16; i++)
+        if (fabsf(first[i] - a.acts.losses[i]) > 1e-5f * fabsf(first[i]))
+            fail_msg("position %d: loss %.9g with B=4, %.9g with B=2", i, (double)first[i],
+                     (double)a.acts.losses[i]);
     assert_true(fabsf(lfull - logf(256.0f)) < 0.1f); /* near uniform at init */
     /* errors */
     assert_int_equal(lm_forward(&a, tok, tgt, 5, NULL), DQ_ERANGE);
@@ -437,11 +444,11 @@ static void test_partial_batch_and_determinism(void **state)
     lm_free(&a);
 }
 
-/* lm_eval_loss (inference-only, chunks of max_batch, one layer's buffers)
- * gives the training forward's loss: a 2-layer model, trained a few steps so
- * the layers matter, with 7 sequences through a forward sized for all 7 and
- * through lm_eval_loss on a copy sized for 3 (chunks 3, 3, 1); both attention
- * variants. */
+/* lm_eval_loss (inference-only, its own one-layer buffers, chunks of
+ * infer_batch) gives the training forward's loss: a 2-layer model, trained a
+ * few steps so the layers matter, with 7 sequences through a forward sized
+ * for all 7 and through lm_eval_loss on a copy sized for 3; then more
+ * sequences than one inference chunk; both attention variants. */
 static void test_eval_loss_matches_forward(void **state)
 {
     (void)state;
@@ -483,6 +490,31 @@ static void test_eval_loss_matches_forward(void **state)
         assert_int_equal(lm_forward(&big, tok + 2 * T, tgt + 2 * T, 1, &one), DQ_OK);
         assert_int_equal(lm_eval_loss(&small, tok + 2 * T, tgt + 2 * T, 1, &ev), DQ_OK);
         assert_true(fabs(ev - one) < 1e-6);
+    }
+    /* More sequences than one inference chunk (infer_batch, >= 2048 positions):
+     * chunks of infer_batch and a remainder, against lm_forward in batches. */
+    {
+        const int nb = 2 * small.infer_batch + 5;
+        assert_true(small.infer_batch >= 2048 / T && small.infer_batch >= cfg.max_batch);
+        uint8_t *mt = malloc((size_t)nb * T), *mg = malloc((size_t)nb * T);
+        assert_non_null(mt);
+        assert_non_null(mg);
+        for (int i = 0; i < nb * T; i++) {
+            mt[i] = (uint8_t)dq_rng_below(&r, 40);
+            mg[i] = (uint8_t)((mt[i] * 7 + i % 3) % 40);
+        }
+        double ref_sum = 0.0, ev = 0.0;
+        for (int b0 = 0; b0 < nb; b0 += N) {
+            const int bb = nb - b0 < N ? nb - b0 : N;
+            assert_int_equal(lm_forward(&big, mt + (size_t)b0 * T, mg + (size_t)b0 * T, bb, NULL),
+                             DQ_OK);
+            for (int i = 0; i < bb * T; i++) ref_sum += big.acts.losses[i];
+        }
+        assert_int_equal(lm_eval_loss(&small, mt, mg, nb, &ev), DQ_OK);
+        const double ref = ref_sum / ((double)nb * T);
+        if (fabs(ev - ref) > 1e-6) fail_msg("%d sequences: eval %.9f vs forward %.9f", nb, ev, ref);
+        free(mt);
+        free(mg);
     }
     assert_int_equal(lm_backward(&small), DQ_EINVAL); /* nothing kept for a backward */
     tok[5] = 255;

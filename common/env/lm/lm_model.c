@@ -133,7 +133,7 @@ size_t lm_num_params(const lm_config_t *cfg)
     return n;
 }
 
-#define LM_NUM_ACT_TENSORS 22
+#define LM_NUM_ACT_TENSORS 20
 
 static void act_sizes(const lm_config_t *cfg, size_t s[LM_NUM_ACT_TENSORS])
 {
@@ -146,30 +146,28 @@ static void act_sizes(const lm_config_t *cfg, size_t s[LM_NUM_ACT_TENSORS])
     s[4] = L * B * T * 3 * C;  /* qkv */
     s[5] = L * B * T * C;      /* atty */
     s[6] = L * B * NH * T * T; /* att */
-    s[7] = L * B * T * C;      /* attproj */
-    s[8] = L * B * T * C;      /* residual2 */
-    s[9] = L * B * T * C;      /* ln2 */
-    s[10] = L * B * T;         /* ln2_mean */
-    s[11] = L * B * T;         /* ln2_rstd */
-    s[12] = L * B * T * 4 * C; /* fch */
-    s[13] = L * B * T * 4 * C; /* fch_gelu */
-    s[14] = L * B * T * C;     /* fcproj */
-    s[15] = L * B * T * C;     /* residual3 */
-    s[16] = B * T * C;         /* lnf */
-    s[17] = B * T;             /* lnf_mean */
-    s[18] = B * T;             /* lnf_rstd */
-    s[19] = B * T * V;         /* logits */
-    s[20] = B * T * V;         /* probs */
-    s[21] = B * T;             /* losses */
+    s[7] = L * B * T * C;      /* residual2 */
+    s[8] = L * B * T * C;      /* ln2 */
+    s[9] = L * B * T;          /* ln2_mean */
+    s[10] = L * B * T;         /* ln2_rstd */
+    s[11] = L * B * T * 4 * C; /* fch */
+    s[12] = L * B * T * 4 * C; /* fch_gelu */
+    s[13] = L * B * T * C;     /* residual3 */
+    s[14] = B * T * C;         /* lnf */
+    s[15] = B * T;             /* lnf_mean */
+    s[16] = B * T;             /* lnf_rstd */
+    s[17] = B * T * V;         /* logits */
+    s[18] = B * T * V;         /* probs */
+    s[19] = B * T;             /* losses */
 }
 
 static void lm_carve_acts(lm_acts_t *a, float *mem, const size_t s[LM_NUM_ACT_TENSORS])
 {
-    float **ptrs[LM_NUM_ACT_TENSORS] = {
-        &a->encoded,  &a->ln1,      &a->ln1_mean,  &a->ln1_rstd,  &a->qkv,      &a->atty,
-        &a->att,      &a->attproj,  &a->residual2, &a->ln2,       &a->ln2_mean, &a->ln2_rstd,
-        &a->fch,      &a->fch_gelu, &a->fcproj,    &a->residual3, &a->lnf,      &a->lnf_mean,
-        &a->lnf_rstd, &a->logits,   &a->probs,     &a->losses};
+    float **ptrs[LM_NUM_ACT_TENSORS] = {&a->encoded,  &a->ln1,       &a->ln1_mean, &a->ln1_rstd,
+                                        &a->qkv,      &a->atty,      &a->att,      &a->residual2,
+                                        &a->ln2,      &a->ln2_mean,  &a->ln2_rstd, &a->fch,
+                                        &a->fch_gelu, &a->residual3, &a->lnf,      &a->lnf_mean,
+                                        &a->lnf_rstd, &a->logits,    &a->probs,    &a->losses};
     for (int i = 0; i < LM_NUM_ACT_TENSORS; i++) {
         *ptrs[i] = mem;
         mem += s[i];
@@ -187,6 +185,32 @@ static size_t scratch_floats(const lm_config_t *cfg)
     size_t att = LM_ATTN_WORK(T, cfg->channels / cfg->heads);
     if (att < T * T) att = T * T; /* the sgemm attention's backward */
     return N * C * 3 + N * 3 * C + N * 8 * C + N * (size_t)cfg->vocab + att;
+}
+
+/* Sequences per lm_eval_loss chunk: enough for LM_EVAL_ROWS positions
+ * (bigger sgemms, fewer calls; the buffers hold one layer only), fewer if
+ * their row buffers would pass LM_EVAL_MAX_FLOATS (wide models), but never
+ * fewer than max_batch. */
+#define LM_EVAL_ROWS 2048
+#define LM_EVAL_MAX_FLOATS ((size_t)16 << 20) /* 64 MiB */
+static int eval_batch(const lm_config_t *cfg)
+{
+    const size_t per_row = 10 * (size_t)cfg->channels + (size_t)cfg->vocab + 3;
+    size_t rows = LM_EVAL_ROWS;
+    if (rows * per_row > LM_EVAL_MAX_FLOATS) rows = LM_EVAL_MAX_FLOATS / per_row;
+    const int b = (int)((rows + (size_t)cfg->max_seq - 1) / (size_t)cfg->max_seq);
+    return b > cfg->max_batch ? b : cfg->max_batch;
+}
+
+/* Inference buffers for R = eval_batch * T rows: x, ln (R,C), qkv (R,3C),
+ * atty (R,C), fch (R,4C), logits (R,V), losses, mean, rstd (R); one
+ * sequence's attention (NH,T,T) and work; V floats for the cross-entropy. */
+static size_t infer_floats(const lm_config_t *cfg)
+{
+    const size_t R = (size_t)eval_batch(cfg) * (size_t)cfg->max_seq, C = (size_t)cfg->channels;
+    const size_t T = (size_t)cfg->max_seq;
+    return R * (10 * C + (size_t)cfg->vocab + 3) + (size_t)cfg->heads * T * T +
+           LM_ATTN_WORK(T, C / (size_t)cfg->heads) + (size_t)cfg->vocab;
 }
 
 static float *alloc_floats(size_t n)
@@ -215,7 +239,8 @@ dq_err_t lm_init(lm_model_t *m, const lm_config_t *cfg, dq_rng_t *rng)
     act_sizes(cfg, as);
     m->num_acts = 0;
     for (int i = 0; i < LM_NUM_ACT_TENSORS; i++) m->num_acts += as[i];
-    const size_t NT = (size_t)cfg->max_batch * (size_t)cfg->max_seq;
+    m->infer_batch = eval_batch(cfg);
+    const size_t NT = (size_t)m->infer_batch * (size_t)cfg->max_seq; /* >= max_batch rows */
 
     rc = DQ_ENOMEM;
     m->params_memory = alloc_floats(m->num_params);
@@ -225,10 +250,11 @@ dq_err_t lm_init(lm_model_t *m, const lm_config_t *cfg, dq_rng_t *rng)
     m->decay_mask = calloc(m->num_params, 1);
     m->acts_memory = alloc_floats(m->num_acts);
     m->scratch = alloc_floats(scratch_floats(cfg));
+    m->infer_memory = alloc_floats(infer_floats(cfg));
     m->inputs = calloc(NT, sizeof(int));
     m->targets = calloc(NT, sizeof(int));
     if (!m->params_memory || !m->grads_memory || !m->m_memory || !m->v_memory || !m->decay_mask ||
-        !m->acts_memory || !m->scratch || !m->inputs || !m->targets)
+        !m->acts_memory || !m->scratch || !m->infer_memory || !m->inputs || !m->targets)
         goto fail;
     lm_carve_params(&m->params, m->params_memory, m->param_sizes);
     lm_carve_params(&m->grads, m->grads_memory, m->param_sizes);
@@ -271,6 +297,7 @@ void lm_free(lm_model_t *m)
     free(m->decay_mask);
     free(m->acts_memory);
     free(m->scratch);
+    free(m->infer_memory);
     free(m->inputs);
     free(m->targets);
     memset(m, 0, sizeof *m);
@@ -300,9 +327,9 @@ dq_err_t lm_forward(lm_model_t *m, const uint8_t *tokens, const uint8_t *targets
     for (int l = 0; l < L; l++) {
         const size_t lc = (size_t)l * BTmax * C, lr = (size_t)l * BTmax;
         float *ln1 = a->ln1 + lc, *qkv = a->qkv + 3 * lc, *atty = a->atty + lc;
-        float *att = a->att + (size_t)l * BTmax * NH * T, *attproj = a->attproj + lc;
+        float *att = a->att + (size_t)l * BTmax * NH * T;
         float *res2 = a->residual2 + lc, *ln2 = a->ln2 + lc, *fch = a->fch + 4 * lc;
-        float *fchg = a->fch_gelu + 4 * lc, *fcproj = a->fcproj + lc, *res3 = a->residual3 + lc;
+        float *fchg = a->fch_gelu + 4 * lc, *res3 = a->residual3 + lc;
         lm_layernorm_forward(ln1, a->ln1_mean + lr, a->ln1_rstd + lr, x, p->ln1w + l * C,
                              p->ln1b + l * C, N, C);
         lm_matmul_forward(qkv, ln1, p->qkvw + (size_t)l * 3 * C * C, p->qkvb + l * 3 * C, N, C,
@@ -311,17 +338,16 @@ dq_err_t lm_forward(lm_model_t *m, const uint8_t *tokens, const uint8_t *targets
             lm_attention_forward_gemm(atty, att, qkv, B, T, C, NH);
         else
             lm_attention_forward(atty, att, m->scratch, qkv, B, T, C, NH);
-        lm_matmul_forward(attproj, atty, p->attprojw + (size_t)l * C * C, p->attprojb + l * C, N, C,
-                          C);
-        lm_residual_forward(res2, x, attproj, N * C);
+        /* residual2 = x + attproj(atty): x + bias first, the sgemm adds into it */
+        lm_residual_bias(res2, x, p->attprojb + l * C, N, C);
+        lm_matmul_forward_acc(res2, atty, p->attprojw + (size_t)l * C * C, N, C, C);
         lm_layernorm_forward(ln2, a->ln2_mean + lr, a->ln2_rstd + lr, res2, p->ln2w + l * C,
                              p->ln2b + l * C, N, C);
         lm_matmul_forward(fch, ln2, p->fcw + (size_t)l * 4 * C * C, p->fcb + l * 4 * C, N, C,
                           4 * C);
         lm_gelu_forward(fchg, fch, N * 4 * C);
-        lm_matmul_forward(fcproj, fchg, p->fcprojw + (size_t)l * 4 * C * C, p->fcprojb + l * C, N,
-                          4 * C, C);
-        lm_residual_forward(res3, res2, fcproj, N * C);
+        lm_residual_bias(res3, res2, p->fcprojb + l * C, N, C);
+        lm_matmul_forward_acc(res3, fchg, p->fcprojw + (size_t)l * 4 * C * C, N, 4 * C, C);
         x = res3;
     }
     lm_layernorm_forward(a->lnf, a->lnf_mean, a->lnf_rstd, x, p->lnfw, p->lnfb, N, C);
@@ -339,46 +365,46 @@ dq_err_t lm_forward(lm_model_t *m, const uint8_t *tokens, const uint8_t *targets
     return DQ_OK;
 }
 
-/* One chunk of lm_eval_loss: the forward of lm_forward, but every layer
- * reuses layer 0's activation slices (nothing is kept for a backward), and
- * the per-position losses are summed in double into *sum. */
+/* One chunk of lm_eval_loss (B sequences in m->inputs/targets): the forward
+ * of lm_forward with the same kernels in the same order (so the losses are
+ * the same), but on one layer's buffers updated in place, attention one
+ * sequence at a time, and no probabilities; losses summed in double. */
 static void eval_chunk(lm_model_t *m, int B, double *sum)
 {
     const lm_config_t *cfg = &m->cfg;
     const int T = cfg->max_seq, C = cfg->channels, V = cfg->vocab, NH = cfg->heads, L = cfg->layers;
     const int N = B * T;
+    const size_t R = (size_t)m->infer_batch * T;
     const lm_params_t *p = &m->params;
-    const lm_acts_t *a = &m->acts;
-    lm_encoder_forward(a->encoded, m->inputs, p->wte, p->wpe, B, T, C);
-    const float *x = a->encoded;
+    float *x = m->infer_memory, *ln = x + R * C, *qkv = ln + R * C, *atty = qkv + R * 3 * C;
+    float *fch = atty + R * C, *logits = fch + R * 4 * C, *losses = logits + R * V;
+    float *mean = losses + R, *rstd = mean + R, *att = rstd + R;
+    float *work = att + (size_t)NH * T * T, *xwork = work + LM_ATTN_WORK(T, C / NH);
+    lm_encoder_forward(x, m->inputs, p->wte, p->wpe, B, T, C);
     for (int l = 0; l < L; l++) {
-        /* x is read by the first layer norm and the attention residual only,
-         * so the MLP residual may overwrite it (x = residual3 after layer 0). */
-        lm_layernorm_forward(a->ln1, a->ln1_mean, a->ln1_rstd, x, p->ln1w + l * C, p->ln1b + l * C,
-                             N, C);
-        lm_matmul_forward(a->qkv, a->ln1, p->qkvw + (size_t)l * 3 * C * C, p->qkvb + l * 3 * C, N,
-                          C, 3 * C);
-        if (m->attn_gemm)
-            lm_attention_forward_gemm(a->atty, a->att, a->qkv, B, T, C, NH);
-        else
-            lm_attention_forward(a->atty, a->att, m->scratch, a->qkv, B, T, C, NH);
-        lm_matmul_forward(a->attproj, a->atty, p->attprojw + (size_t)l * C * C, p->attprojb + l * C,
-                          N, C, C);
-        lm_residual_forward(a->residual2, x, a->attproj, N * C);
-        lm_layernorm_forward(a->ln2, a->ln2_mean, a->ln2_rstd, a->residual2, p->ln2w + l * C,
-                             p->ln2b + l * C, N, C);
-        lm_matmul_forward(a->fch, a->ln2, p->fcw + (size_t)l * 4 * C * C, p->fcb + l * 4 * C, N, C,
-                          4 * C);
-        lm_gelu_forward(a->fch_gelu, a->fch, N * 4 * C);
-        lm_matmul_forward(a->fcproj, a->fch_gelu, p->fcprojw + (size_t)l * 4 * C * C,
-                          p->fcprojb + l * C, N, 4 * C, C);
-        lm_residual_forward(a->residual3, a->residual2, a->fcproj, N * C);
-        x = a->residual3;
+        lm_layernorm_forward(ln, mean, rstd, x, p->ln1w + l * C, p->ln1b + l * C, N, C);
+        lm_matmul_forward(qkv, ln, p->qkvw + (size_t)l * 3 * C * C, p->qkvb + l * 3 * C, N, C,
+                          3 * C);
+        for (int b = 0; b < B; b++) {
+            const float *qb = qkv + (size_t)b * T * 3 * C;
+            float *yb = atty + (size_t)b * T * C;
+            if (m->attn_gemm)
+                lm_attention_forward_gemm(yb, att, qb, 1, T, C, NH);
+            else
+                lm_attention_forward(yb, att, work, qb, 1, T, C, NH);
+        }
+        lm_residual_bias(x, x, p->attprojb + l * C, N, C);
+        lm_matmul_forward_acc(x, atty, p->attprojw + (size_t)l * C * C, N, C, C);
+        lm_layernorm_forward(ln, mean, rstd, x, p->ln2w + l * C, p->ln2b + l * C, N, C);
+        lm_matmul_forward(fch, ln, p->fcw + (size_t)l * 4 * C * C, p->fcb + l * 4 * C, N, C, 4 * C);
+        lm_gelu_forward(fch, fch, N * 4 * C);
+        lm_residual_bias(x, x, p->fcprojb + l * C, N, C);
+        lm_matmul_forward_acc(x, fch, p->fcprojw + (size_t)l * 4 * C * C, N, 4 * C, C);
     }
-    lm_layernorm_forward(a->lnf, a->lnf_mean, a->lnf_rstd, x, p->lnfw, p->lnfb, N, C);
-    lm_matmul_forward(a->logits, a->lnf, p->wte, NULL, N, C, V);
-    lm_softmax_xent_forward(a->probs, a->losses, a->logits, m->targets, N, V);
-    for (int i = 0; i < N; i++) *sum += a->losses[i];
+    lm_layernorm_forward(ln, mean, rstd, x, p->lnfw, p->lnfb, N, C);
+    lm_matmul_forward(logits, ln, p->wte, NULL, N, C, V);
+    lm_xent_loss_forward(losses, xwork, logits, m->targets, N, V);
+    for (int i = 0; i < N; i++) *sum += losses[i];
 }
 
 dq_err_t lm_eval_loss(lm_model_t *m, const uint8_t *tokens, const uint8_t *targets, int n,
@@ -393,8 +419,8 @@ dq_err_t lm_eval_loss(lm_model_t *m, const uint8_t *tokens, const uint8_t *targe
     m->last_B = 0; /* the activations no longer belong to a training forward */
     m->have_targets = 0;
     double sum = 0.0;
-    for (int b0 = 0; b0 < n; b0 += cfg->max_batch) {
-        const int B = n - b0 < cfg->max_batch ? n - b0 : cfg->max_batch;
+    for (int b0 = 0; b0 < n; b0 += m->infer_batch) {
+        const int B = n - b0 < m->infer_batch ? n - b0 : m->infer_batch;
         const size_t off = (size_t)b0 * (size_t)T;
         for (int i = 0; i < B * T; i++) {
             m->inputs[i] = tokens[off + (size_t)i];
@@ -424,10 +450,8 @@ dq_err_t lm_backward(lm_model_t *m)
     const lm_acts_t *a = &m->acts;
 
     memset(m->grads_memory, 0, m->num_params * sizeof(float));
-    memset(dlogits, 0, (size_t)N * V * sizeof(float));
-    lm_softmax_xent_backward(dlogits, a->probs, m->targets, N, V);
-    memset(dln, 0, NC * sizeof(float));
-    lm_matmul_backward(dln, g->wte, NULL, dlogits, a->lnf, p->wte, N, C, V);
+    lm_softmax_xent_backward_set(dlogits, a->probs, m->targets, N, V);
+    lm_matmul_backward_set(dln, g->wte, NULL, dlogits, a->lnf, p->wte, N, C, V);
     const float *xL = L > 0 ? a->residual3 + (size_t)(L - 1) * BTmax * C : a->encoded;
     memset(dres, 0, NC * sizeof(float));
     lm_layernorm_backward(dres, g->lnfw, g->lnfb, dln, xL, p->lnfw, a->lnf_mean, a->lnf_rstd, N, C);
@@ -438,29 +462,25 @@ dq_err_t lm_backward(lm_model_t *m)
         const float *att = a->att + (size_t)l * BTmax * NH * T;
         const float *res2 = a->residual2 + lc, *ln2 = a->ln2 + lc, *fch = a->fch + 4 * lc;
         const float *fchg = a->fch_gelu + 4 * lc;
-        memset(datty, 0, NC * sizeof(float));
         /* MLP branch: dres is the gradient of residual3 = residual2 + fcproj. */
-        memset(dfchg, 0, NC * 4 * sizeof(float));
-        lm_matmul_backward(dfchg, g->fcprojw + (size_t)l * 4 * C * C, g->fcprojb + l * C, dres,
-                           fchg, p->fcprojw + (size_t)l * 4 * C * C, N, 4 * C, C);
-        memset(dfch, 0, NC * 4 * sizeof(float));
-        lm_gelu_backward(dfch, fch, dfchg, N * 4 * C);
-        memset(dln, 0, NC * sizeof(float));
-        lm_matmul_backward(dln, g->fcw + (size_t)l * 4 * C * C, g->fcb + l * 4 * C, dfch, ln2,
-                           p->fcw + (size_t)l * 4 * C * C, N, C, 4 * C);
+        lm_matmul_backward_set(dfchg, g->fcprojw + (size_t)l * 4 * C * C, g->fcprojb + l * C, dres,
+                               fchg, p->fcprojw + (size_t)l * 4 * C * C, N, 4 * C, C);
+        lm_gelu_backward_set(dfch, fch, dfchg, N * 4 * C);
+        lm_matmul_backward_set(dln, g->fcw + (size_t)l * 4 * C * C, g->fcb + l * 4 * C, dfch, ln2,
+                               p->fcw + (size_t)l * 4 * C * C, N, C, 4 * C);
         lm_layernorm_backward(dres, g->ln2w + l * C, g->ln2b + l * C, dln, res2, p->ln2w + l * C,
                               a->ln2_mean + lr, a->ln2_rstd + lr, N, C);
         /* Attention branch: dres is now the gradient of residual2 = x + attproj. */
-        lm_matmul_backward(datty, g->attprojw + (size_t)l * C * C, g->attprojb + l * C, dres, atty,
-                           p->attprojw + (size_t)l * C * C, N, C, C);
-        memset(dqkv, 0, NC * 3 * sizeof(float));
-        if (m->attn_gemm)
-            lm_attention_backward_gemm(dqkv, attwork, datty, qkv, att, B, T, C, NH);
-        else
+        lm_matmul_backward_set(datty, g->attprojw + (size_t)l * C * C, g->attprojb + l * C, dres,
+                               atty, p->attprojw + (size_t)l * C * C, N, C, C);
+        if (m->attn_gemm) {
+            lm_attention_backward_gemm_set(dqkv, attwork, datty, qkv, att, B, T, C, NH);
+        } else {
+            memset(dqkv, 0, NC * 3 * sizeof(float));
             lm_attention_backward(dqkv, attwork, datty, qkv, att, B, T, C, NH);
-        memset(dln, 0, NC * sizeof(float));
-        lm_matmul_backward(dln, g->qkvw + (size_t)l * 3 * C * C, g->qkvb + l * 3 * C, dqkv, ln1,
-                           p->qkvw + (size_t)l * 3 * C * C, N, C, 3 * C);
+        }
+        lm_matmul_backward_set(dln, g->qkvw + (size_t)l * 3 * C * C, g->qkvb + l * 3 * C, dqkv, ln1,
+                               p->qkvw + (size_t)l * 3 * C * C, N, C, 3 * C);
         lm_layernorm_backward(dres, g->ln1w + l * C, g->ln1b + l * C, dln, x, p->ln1w + l * C,
                               a->ln1_mean + lr, a->ln1_rstd + lr, N, C);
     }
@@ -471,12 +491,7 @@ dq_err_t lm_backward(lm_model_t *m)
 float lm_grad_norm(const lm_model_t *m)
 {
     if (!m || !m->grads_memory) return 0.0f;
-    double s = 0.0;
-    for (size_t i = 0; i < m->num_params; i++) {
-        const double g = m->grads_memory[i];
-        s += g * g;
-    }
-    return (float)sqrt(s);
+    return (float)sqrt(lm_sum_squares(m->grads_memory, m->num_params));
 }
 
 float lm_clip_grad_norm(lm_model_t *m, float max_norm)
@@ -509,29 +524,17 @@ dq_err_t lm_adamw_step(lm_model_t *m, const lm_adamw_config_t *opt, float lr,
     const float bc2 = 1.0f - (float)pow(b2, (double)m->step);
     /* update = lr * mhat / (sqrt(vhat) + eps), folded into per-step constants */
     const float step_m = lr / bc1, inv_sqrt_bc2 = 1.0f / sqrtf(bc2);
+    /* One vectorised pass over the contiguous arrays; the decay mask selects
+     * the matrices. */
+    const lm_adamw_consts_t k = {.beta1 = b1,
+                                 .beta2 = b2,
+                                 .eps = eps,
+                                 .step_m = step_m,
+                                 .inv_sqrt_bc2 = inv_sqrt_bc2,
+                                 .decay = lr * wd};
     double sum_p2 = 0.0, sum_u2 = 0.0;
-    float *p = m->params_memory, *g = m->grads_memory, *mm = m->m_memory, *vv = m->v_memory;
-    size_t off = 0;
-    for (int t = 0; t < LM_NUM_PARAM_TENSORS; t++) {
-        const size_t n = m->param_sizes[t];
-        const float decay = k_decay[t] ? lr * wd : 0.0f;
-        double sp = 0.0, su = 0.0;
-        for (size_t j = off; j < off + n; j++) {
-            const float gj = g[j];
-            const float mj = b1 * mm[j] + (1.0f - b1) * gj;
-            const float vj = b2 * vv[j] + (1.0f - b2) * gj * gj;
-            mm[j] = mj;
-            vv[j] = vj;
-            const float pj = p[j];
-            const float u = step_m * mj / (sqrtf(vj) * inv_sqrt_bc2 + eps) + decay * pj;
-            sp += (double)pj * pj;
-            su += (double)u * u;
-            p[j] = pj - u;
-        }
-        sum_p2 += sp;
-        sum_u2 += su;
-        off += n;
-    }
+    lm_adamw_update(m->params_memory, m->grads_memory, m->m_memory, m->v_memory, m->decay_mask,
+                    m->num_params, &k, &sum_p2, &sum_u2);
     if (stats) {
         const double n = (double)m->num_params;
         stats->param_rms = (float)sqrt(sum_p2 / n);

@@ -24,9 +24,9 @@
  *   rc = lm_adamw_step(&m, &opt, lr, &st);              // st.update_ratio etc.
  *   lm_free(&m);
  *
- * Validation: lm_eval_loss on any number of sequences (in chunks of
- * max_batch, one layer's activations reused), so the model need only be sized
- * for the training batch.
+ * Validation: lm_eval_loss on any number of sequences (inference: in chunks
+ * of up to 2048 positions through one layer's buffers), so the model need
+ * only be sized for the training batch.
  * The model struct is transparent numeric state (llm.c style): parameters,
  * gradients and AdamW moments are each one contiguous float array of
  * num_params floats with the same layout (lm_params_t describes the views), so
@@ -87,14 +87,13 @@ typedef struct {
     float *qkv;       /* (L, B, T, 3C) */
     float *atty;      /* (L, B, T, C)     attention output, heads concatenated */
     float *att;       /* (L, B, NH, T, T) softmax probabilities (0 above diagonal) */
-    float *attproj;   /* (L, B, T, C) */
-    float *residual2; /* (L, B, T, C)     x after the attention residual */
+    float *residual2; /* (L, B, T, C)     x after the attention residual (the
+                                             projection's sgemm adds into x + bias) */
     float *ln2;       /* (L, B, T, C) */
     float *ln2_mean;  /* (L, B, T) */
     float *ln2_rstd;  /* (L, B, T) */
     float *fch;       /* (L, B, T, 4C)    pre-GELU */
     float *fch_gelu;  /* (L, B, T, 4C) */
-    float *fcproj;    /* (L, B, T, C) */
     float *residual3; /* (L, B, T, C)     x after the MLP residual = block output */
     float *lnf;       /* (B, T, C) */
     float *lnf_mean;  /* (B, T) */
@@ -139,16 +138,18 @@ typedef struct {
     size_t num_acts;
     float *acts_memory; /* num_acts floats */
     lm_acts_t acts;
-    float *scratch;   /* backward work buffers (one allocation, internal) */
-    int *inputs;      /* (max_batch, T) tokens of the last forward */
-    int *targets;     /* (max_batch, T) targets of the last forward */
-    int last_B;       /* batch of the last forward, 0 if none */
-    int have_targets; /* the last forward had targets (backward allowed) */
-    float mean_loss;  /* loss of the last forward (-1 if no targets) */
-    long step;        /* AdamW steps taken (for bias correction) */
-    int attn_gemm;    /* attention on sgemm per (batch, head) (1) or loops (0);
+    float *scratch;      /* backward work buffers (one allocation, internal) */
+    int *inputs;         /* (max_batch, T) tokens of the last forward */
+    int *targets;        /* (max_batch, T) targets of the last forward */
+    int last_B;          /* batch of the last forward, 0 if none */
+    int have_targets;    /* the last forward had targets (backward allowed) */
+    float mean_loss;     /* loss of the last forward (-1 if no targets) */
+    long step;           /* AdamW steps taken (for bias correction) */
+    int attn_gemm;       /* attention on sgemm per (batch, head) (1) or loops (0);
                              set by lm_init from lm_attention_prefers_gemm(), may be
                              changed between steps (same results up to rounding) */
+    float *infer_memory; /* lm_eval_loss buffers (internal): one layer, infer_batch rows */
+    int infer_batch;     /* sequences per lm_eval_loss chunk (>= max_batch) */
 } lm_model_t;
 
 /* Context length from which attention on sgemm beats the loops (measured). */
@@ -178,9 +179,12 @@ void lm_free(lm_model_t *m);
 dq_err_t lm_forward(lm_model_t *m, const uint8_t *tokens, const uint8_t *targets, int B,
                     float *loss);
 /* Inference-only mean cross-entropy (nats) of n >= 1 sequences tokens/targets
- * (n, T): runs them in chunks of max_batch through the same kernels as
- * lm_forward, but every layer reuses layer 0's activation slices, so nothing
- * is kept for a backward (lm_backward afterwards is DQ_EINVAL). Losses are
+ * (n, T): runs them in chunks of infer_batch (2048 positions, fewer for wide
+ * models whose buffers would pass 64 MiB, at least max_batch sequences)
+ * through the same kernels as lm_forward, on its own
+ * one-layer buffers updated in place (no probabilities, attention one
+ * sequence at a time); nothing is kept for a backward (lm_backward
+ * afterwards is DQ_EINVAL). Losses are
  * summed in double. DQ_ERANGE for n < 1 or a token/target >= vocab; a
  * non-finite loss is returned as computed. */
 dq_err_t lm_eval_loss(lm_model_t *m, const uint8_t *tokens, const uint8_t *targets, int n,
