@@ -33,7 +33,7 @@ DQ_TASK=$DQ_ROOT/deploy/cluster-task.sh
 DQ_BIN=${DQNLM_BUILD:-$DQ_ROOT/build}
 source "$DQ_ROOT/deploy/ini.sh"
 dq_profile=chain dq_run_dir="" dq_sets=() dq_ranks="" dq_actors="" dq_bind='*' dq_port_base='*'
-dq_hostfile="" dq_grid="" dq_srun_mpi=${DQNLM_SRUN_MPI:-pmix} dq_resume=""
+dq_hostfile="" dq_srun_mpi=${DQNLM_SRUN_MPI:-pmix} dq_resume=""
 declare -gA dq_rows0=() # rows each metric file had when this job started (resume)
 dq_pid_replay="" dq_pid_learner="" dq_pid_actors="" dq_stop_status=0 dq_learner_status=0
 
@@ -62,7 +62,7 @@ dq_parse_args() {
         --bind) dq_bind=$2; shift 2 ;;
         --port-base) dq_port_base=$2; shift 2 ;;
         --hostfile) dq_hostfile=$2; shift 2 ;;
-        --grid) dq_grid=$2; shift 2 ;;
+        --grid) dq_die "--grid: a grid of settings is an ablation: deploy/ablate.sh --grid FILE [--slurm] runs one variant per line x seeds into one folder that dqnlm-report reads (docs/exploration.md, \"Ablations\")" ;;
         --mpi) dq_srun_mpi=$2; shift 2 ;;
         --resume) dq_resume=$2; shift 2 ;;
         --site-setup) [ -r "$2" ] || dq_die "--site-setup '$2': no such readable file"
