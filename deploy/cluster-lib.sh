@@ -328,14 +328,16 @@ dq_watch() {
 }
 
 # dq_resume_setup: --resume RUN continues RUN with its own configuration (kept
-# as logs/config-before-resume-N.ini, as config.ini is written anew) and the
-# learner and replay restored from RUN/learner.ckpt and replay.checkpoint.
+# as logs/config-before-resume-N.ini, as config.ini is written anew), the
+# learner and replay restored from RUN/learner.ckpt and replay.checkpoint, and
+# the actors continuing their metric files (actor.resume: time_s, env steps,
+# episodes and counters go on).
 dq_resume_setup() {
     local n=1 ckpt
     while [ -e "$dq_run_dir/logs/config-before-resume-$n.ini" ]; do n=$((n + 1)); done
     cp "$dq_run_dir/config.ini" "$dq_run_dir/logs/config-before-resume-$n.ini"
     dq_profile_file=$dq_run_dir/logs/config-before-resume-$n.ini
-    dq_sets=(--set learner.resume=true --set replay.restore=true "${dq_sets[@]}")
+    dq_sets=(--set learner.resume=true --set replay.restore=true --set actor.resume=true "${dq_sets[@]}")
     ckpt=$(dq_ini_get "$dq_profile_file" replay checkpoint)
     [ -n "$ckpt" ] || dq_log "warning: $dq_run_dir was run without replay.checkpoint: the replay starts empty"
     local f

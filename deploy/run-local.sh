@@ -18,8 +18,8 @@
 # learner.ckpt, replay.ckpt (replay.checkpoint, unless set otherwise) and
 # qnet.bin. --resume RUN continues a stopped run with its config.ini: the
 # learner from RUN/learner.ckpt, the replay from its checkpoint, learner.csv
-# appended with continuous time_s and counters (--actors defaults to the
-# run's actor.count). With the LM environment (the quick profile) the run
+# and the actors' actor-*.csv appended with continuous time_s and counters
+# (--actors defaults to the run's actor.count). With the LM environment (the quick profile) the run
 # ends with dqnlm-eval: the learned controller against the baseline
 # schedules, tables in eval/.
 set -euo pipefail
