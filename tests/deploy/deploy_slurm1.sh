@@ -8,7 +8,8 @@
 #   2. scancel of an unbounded job: stopped in order — Q-network saved, no
 #      process left, job CANCELLED, the batch script's status 143; then
 #      sbatch dqnlm.sbatch --resume RUN continues it to a budget (learner and
-#      replay restored, learner.csv monotone across the resume);
+#      replay restored, learner.csv and the actors' CSVs monotone across the
+#      resume);
 #   3. sbatch deploy/slurm/dqnlm-array.sbatch: two array tasks at once (seeds
 #      of one configuration), each with its own run folder, seed and ports,
 #      the --set settings in both, with --mpi pmix_v4 (not the default)
@@ -126,6 +127,11 @@ awk -F, 'NR == 1 {for (i = 1; i <= NF; i++) c[$i] = i; next}
     {u = $c["updates"]; t = $c["time_s"]} END {exit bad}' "$D/cancel/learner.csv" ||
     fail "learner.csv not monotone across the resume"
 [ "$(($(wc -l <"$D/cancel/learner.csv") - 1))" -gt "$rows" ] || fail "no learner.csv rows after the resume"
+for f in "$D"/cancel/actor-[0-9].csv; do
+    awk -F, 'NR == 1 {for (i = 1; i <= NF; i++) c[$i] = i; next}
+        NR > 2 && !($c["env_steps"] >= s && $c["time_s"] >= t) {print "row " NR - 1 ": env_steps " $c["env_steps"] ", time_s " $c["time_s"]; bad = 1}
+        {s = $c["env_steps"]; t = $c["time_s"]} END {exit bad}' "$f" || fail "$f not monotone across the resume"
+done
 echo "resume: from update $stop_u to $budget in $((SECONDS - t0)) s, $(sed -n 's/.*restored \([0-9]*\) items.*/\1/p' "$D/cancel/logs/replay-0.log") replay items restored"
 
 # 3. A job array of two seeds, both tasks at once.
