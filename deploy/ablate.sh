@@ -214,7 +214,7 @@ grid_spec() {
         if [ -n "$user_spec" ]; then
             cat "$user_spec"
         else
-            printf '; the ablation of: deploy/ablate.sh --grid %s\n[ablation]\n' "$grid"
+            printf '; made by deploy/ablate.sh --grid %s\n[ablation]\n' "$(basename "$grid")"
             printf 'name = %s\nbase = %s\n' "$g_name" "$g_base"
             for kv in seeds="$g_seeds" actors="$g_actors" ranks="$g_ranks"; do
                 [ -z "${kv#*=}" ] || printf '%s = %s\n' "${kv%%=*}" "${kv#*=}"
