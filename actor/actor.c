@@ -53,7 +53,12 @@ struct actor {
 
     uint64_t env_steps, episodes, transitions, content_hash, explored_steps;
     uint64_t unsent; /* assembled but never handed to the outbox (stopped with it full) */
+    uint64_t steps0; /* env_steps when this process started (actor.resume: the last row's) */
     double t0, t_end, param_now;
+    struct { /* what a resumed run's earlier processes wrote last (metric offsets) */
+        double t;
+        uint64_t sent, acked, resent, disconnects;
+    } base;
     dq_metrics_t *metrics, *episodes_csv;
 };
 
@@ -113,16 +118,56 @@ static int open_sockets(actor_t *a, char *why, size_t whylen)
     return a->outbox ? DQ_OK : DQ_ENET;
 }
 
+/* The last row of a metric file of a resumed run (NAN where absent): 1 when
+ * there is one; a torn last line is cut. */
+static int last_row(const char *path, const char *counter, const char *const *names, double *v,
+                    int n)
+{
+    char why[512];
+    for (int k = 0; k < n; k++) v[k] = NAN;
+    int rc = dq_metrics_resume(path, counter, INFINITY, names, v, n, why, sizeof why);
+    if (rc < 0) DQ_WARN("actor.resume: %s does not continue: %s", path, why);
+    return rc == 1;
+}
+
+static uint64_t count_of(double v) { return isfinite(v) && v > 0 ? (uint64_t)v : 0; }
+
+/* actor.resume: this process continues the metric files of the run's earlier
+ * actor with this id, so that time_s, env_steps, episodes and the counters
+ * go on from their last rows (env_steps also drives the exploration schedule
+ * and actor.max_steps). */
+static void continue_metrics(actor_t *a, const char *csv, const char *episodes_csv)
+{
+    static const char *const names[] = {"time_s", "env_steps", "episodes",   "sent",
+                                        "acked",  "resent",    "disconnects"};
+    static const char *const ep_names[] = {"time_s", "episode"};
+    double v[7], e[2];
+    int have = last_row(csv, "env_steps", names, v, 7);
+    int have_ep = last_row(episodes_csv, "episode", ep_names, e, 2);
+    if (!have && !have_ep) return;
+    a->base.t = fmax(isfinite(v[0]) ? v[0] : 0, isfinite(e[0]) ? e[0] : 0);
+    a->env_steps = a->steps0 = count_of(v[1]);
+    a->episodes = count_of(v[2]) > count_of(e[1]) ? count_of(v[2]) : count_of(e[1]);
+    a->base.sent = count_of(v[3]);
+    a->base.acked = count_of(v[4]);
+    a->base.resent = count_of(v[5]);
+    a->base.disconnects = count_of(v[6]);
+    DQ_INFO("actor %u: actor.resume: metrics continue at time_s %.3f, env step %" PRIu64
+            ", episode %" PRIu64,
+            a->id, a->base.t, a->env_steps, a->episodes);
+}
+
 static int open_metrics(actor_t *a)
 {
-    char path[DQ_CONFIG_STR_MAX + 64];
+    char path[DQ_CONFIG_STR_MAX + 64], ep_path[DQ_CONFIG_STR_MAX + 64];
     dq_mkdir_p(a->cfg->run_dir);
     snprintf(path, sizeof path, "%s/actor-%u.csv", a->cfg->run_dir, a->id);
+    snprintf(ep_path, sizeof ep_path, "%s/actor-%u-episodes.csv", a->cfg->run_dir, a->id);
+    if (a->cfg->actor_resume) continue_metrics(a, path, ep_path);
     a->metrics = dq_metrics_open(path, DQ_METRICS_HEADER(ACTOR_METRIC_COLS));
     if (!a->metrics) DQ_WARN("cannot write metrics to %s", path);
-    snprintf(path, sizeof path, "%s/actor-%u-episodes.csv", a->cfg->run_dir, a->id);
-    a->episodes_csv = dq_metrics_open(path, DQ_METRICS_HEADER(ACTOR_EPISODE_COLS));
-    if (!a->episodes_csv) DQ_WARN("cannot write episode metrics to %s", path);
+    a->episodes_csv = dq_metrics_open(ep_path, DQ_METRICS_HEADER(ACTOR_EPISODE_COLS));
+    if (!a->episodes_csv) DQ_WARN("cannot write episode metrics to %s", ep_path);
     return DQ_OK;
 }
 
@@ -364,7 +409,7 @@ static void log_summary(const actor_t *a, const outbox_stats_t *os)
             " transitions sent, %" PRIu64 " acknowledged%s; %.1f env steps/s",
             a->id, a->env_steps, a->episodes, a->transitions, os->acked_items,
             os->unacked ? " (replay server stopped answering)" : "",
-            (double)a->env_steps / (a->t_end - a->t0));
+            (double)(a->env_steps - a->steps0) / (a->t_end - a->t0));
     DQ_INFO("actor %u: content hash %016" PRIx64 " over %" PRIu64 " transitions; %" PRIu64
             " INSERTs, %" PRIu64 " resent, %" PRIu64 " duplicate acks, %" PRIu64
             " disconnects, %" PRIu64 " reopens, %" PRIu64 " server timeouts, %" PRIu64
@@ -418,7 +463,7 @@ int actor_run(actor_t *a)
     char desc[256];
     dq_explore_describe(&a->explore, desc, sizeof desc);
     a->t0 = dq_now();
-    window_t w = {.t = a->t0};
+    window_t w = {.t = a->t0, .steps = a->env_steps, .explored = a->explored_steps};
     double last_poll = 0;
     int rc = DQ_OK;
     DQ_INFO(
@@ -473,5 +518,5 @@ void actor_summary(const actor_t *a, actor_summary_t *s)
                            .content_hash = a->content_hash,
                            .acked = os.acked_items,
                            .unacknowledged = lost_transitions(a, &os),
-                           .steps_per_s = (double)a->env_steps / (end - a->t0)};
+                           .steps_per_s = (double)(a->env_steps - a->steps0) / (end - a->t0)};
 }

@@ -18,7 +18,7 @@
 
 /* clang-format off */
 #define ACTOR_METRIC_COLS(X)                                                                       \
-    X(time_s,            "%.3f",       now - a->t0)                                                \
+    X(time_s,            "%.3f",       a->base.t + now - a->t0)                                    \
     X(env_steps,         "%" PRIu64,   a->env_steps)                                               \
     X(episodes,          "%" PRIu64,   a->episodes)                                                \
     X(steps_per_s,       "%.1f",       (double)steps / (now - w->t))                               \
@@ -30,17 +30,17 @@
     X(weights_version,   "%" PRIu64,   a->weights_version)                                         \
     X(policy_lag,        "%" PRIu64,   policy_lag(a))                                              \
     X(send_queue,        "%d",         os.unacked)                                                 \
-    X(sent,              "%" PRIu64,   os.pushed_items)                                            \
-    X(acked,             "%" PRIu64,   os.acked_items)                                             \
-    X(resent,            "%" PRIu64,   os.resent_msgs)                                             \
-    X(disconnects,       "%" PRIu64,   os.disconnects)
+    X(sent,              "%" PRIu64,   a->base.sent + os.pushed_items)                             \
+    X(acked,             "%" PRIu64,   a->base.acked + os.acked_items)                             \
+    X(resent,            "%" PRIu64,   a->base.resent + os.resent_msgs)                            \
+    X(disconnects,       "%" PRIu64,   a->base.disconnects + os.disconnects)
 /* clang-format on */
 
 /* RUN_DIR/actor-ID-episodes.csv, a row per finished episode; evaluated in
  * actor.c's step_env over the actor a, the env index e and its last step st. */
 /* clang-format off */
 #define ACTOR_EPISODE_COLS(X)                                                                      \
-    X(time_s,          "%.3f",     dq_now() - a->t0)                                               \
+    X(time_s,          "%.3f",     a->base.t + dq_now() - a->t0)                                   \
     X(env,             "%d",       e)                                                              \
     X(episode,         "%" PRIu64, a->episodes)                                                    \
     X(steps,           "%" PRIu64, a->ep_steps[e])                                                 \

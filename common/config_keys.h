@@ -157,6 +157,9 @@
       "INSERTs kept until acknowledged (resent after a reconnect); a full buffer makes the actor " \
       "wait")                                                                                      \
     X(actor, metrics_every, INT, "200", 1, 1e9, "env steps between metric rows")                   \
+    X(actor, resume, BOOL, "false", 0, 0,                                                          \
+      "continue RUN_DIR/actor-ID.csv and actor-ID-episodes.csv from their last rows (time_s, "     \
+      "env steps, episodes, counters)")                                                            \
     X(actor, send, BOOL, "true", 0, 0,                                                             \
       "false: assemble transitions but send nothing (benchmarks of the networking cost)")          \
     X(actor, priorities, BOOL, "false", 0, 0,                                                      \

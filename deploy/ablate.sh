@@ -1,11 +1,15 @@
 #!/bin/bash
 # ablate.sh - runs an ablation: a grid of named variants (any configuration
 # keys) x seeds, every run a whole dqnlm job in its own folder, locally or as
-# a Slurm job array, then dqnlm-report.
+# a Slurm job array, then dqnlm-report. The one runner of grids of settings.
 #
-#   deploy/ablate.sh SPEC.ini [--dir DIR] [--jobs N] [--no-report]
-#                    [--slurm [--partition P] [--account A] [--time T]
-#                     [--mem M] [--cpus-per-task N] [--sbatch-arg ARG ...]]
+#   deploy/ablate.sh SPEC.ini [--grid FILE] [OPTIONS]
+#   deploy/ablate.sh --grid FILE [--base PROFILE|FILE.ini] [--name NAME]
+#                    [--seeds N] [--actors N] [--ranks P]
+#                    [--set SECTION.KEY=VALUE ...] [OPTIONS]
+#   OPTIONS: [--dir DIR] [--jobs N] [--no-report] [--site-setup FILE]
+#            [--slurm [--partition P] [--account A] [--time T] [--mem M]
+#             [--cpus-per-task N] [--mpi TYPE] [--sbatch-arg ARG ...]]
 #   deploy/ablate.sh --report DIR            # only (re)build DIR/report
 #   deploy/ablate.sh --run-one DIR INDEX     # one run of the grid (Slurm tasks)
 #
@@ -18,6 +22,13 @@
 #   [schedule NAME] exploration = SCHEDULE   (short for [variant NAME]
 #              actor.exploration = SCHEDULE)
 #   [SECTION] key = value   any other section: held-fixed overrides of the base
+# --grid FILE: one variant per line, `NAME: section.key=value ...` or the
+# settings alone (named after them, e.g. lr-0.002_n_step-3); blank lines and
+# # comments skipped. With a SPEC the lines add to its variants; without,
+# the [ablation] comes from --base (default chain), --name (default the
+# file's name), --seeds (default 5), --actors, --ranks and `--set
+# ablation.KEY=VALUE` (seed_base, snapshots, ...), the held-fixed overrides
+# from `--set SECTION.KEY=VALUE`. DIR/spec.ini is then the spec they make.
 # The folder (default runs/ablation-NAME) gets spec.ini, base.ini (the
 # effective configuration every run starts from), manifest.tsv (one row per
 # run: index, variant, settings, seed, run folder) and runs/VARIANT/seed-S/
@@ -29,10 +40,12 @@
 # (deploy/slurm/ablation-array.sbatch, one task per run, 1 + ranks + actors
 # tasks of one node each) and the report as a job that depends on it;
 # --partition, --account and --time go to both, --mem and --cpus-per-task
-# (per task) to the array, each --sbatch-arg to both. The programs and the
-# deploy scripts are copied into DIR/bin first (the scripts under
-# DIR/bin/root/deploy), so a rebuild or an edit during a long ablation does
-# not change them halfway.
+# (per task) to the array, each --sbatch-arg to both; --mpi TYPE is the
+# learner ranks' srun --mpi (default pmix). --site-setup FILE (or
+# DQNLM_SITE_SETUP=FILE) is sourced here, in every Slurm job and before every
+# task. The programs and the deploy scripts are copied into DIR/bin first (the
+# scripts under DIR/bin/root/deploy), so a rebuild or an edit during a long
+# ablation does not change them halfway.
 set -euo pipefail
 # The deploy folder this copy runs from: the checkout's, or DIR/bin/root/deploy
 # (DIR/bin/ablate.sh is a link to the frozen copy there).
@@ -150,6 +163,108 @@ evaluate() {
 }
 
 # ================================================================ the grid
+# grid_variants FILE: the lines of a grid file as [variant NAME] sections on
+# stdout. A line is `NAME: section.key=value ...` or the settings alone (its
+# name is then made of them: `key-value_key-value`, characters other than
+# letters, digits, . _ - as _); blank lines and # comments are skipped.
+grid_variants() {
+    local f=$1 line n=0 v kv k settings names=" " gen
+    [ -r "$f" ] || die "--grid $f: no such readable file"
+    declare -A seen=() keys=()
+    while IFS= read -r line || [ -n "$line" ]; do
+        n=$((n + 1))
+        line=${line%$'\r'}
+        [[ "$line" =~ ^[[:space:]]*(#|$) ]] && continue
+        read -r -a kv <<<"$line"
+        v="" gen=""
+        if [[ "${kv[0]}" == *: && "${kv[0]}" != *=* ]]; then
+            v=${kv[0]%:}
+            kv=("${kv[@]:1}")
+            [[ "$v" =~ ^[A-Za-z0-9._-]+$ ]] || die "$f:$n: variant name '$v' (letters, digits, . _ -)"
+        fi
+        [ ${#kv[@]} -ge 1 ] || die "$f:$n: '${v:-$line}' sets nothing (give section.key=value settings)"
+        keys=() settings=""
+        for k in "${kv[@]}"; do
+            [[ "$k" =~ ^[a-z_]+\.[a-z_0-9]+= ]] ||
+                die "$f:$n: '$k' is not section.key=value (e.g. dqn.gamma=0.95)"
+            [ -z "${keys[${k%%=*}]:-}" ] || die "$f:$n: ${k%%=*} set twice"
+            keys[${k%%=*}]=1
+            settings+="${k%%=*}=${k#*=}"$'\n'
+            gen+="${gen:+_}$(sed 's/^[^.]*\.//; s/=/-/; s/[^A-Za-z0-9._-]/_/g' <<<"$k")"
+        done
+        if [ -z "$v" ]; then
+            v=$gen
+            [ ${#v} -le 64 ] || die "$f:$n: the name made of its settings is over 64 characters; name the line (NAME: settings)"
+        fi
+        [ -z "${seen[$v]:-}" ] || die "$f:$n: variant '$v' is also line ${seen[$v]}; name the lines (NAME: settings)"
+        seen[$v]=$n
+        printf '\n[variant %s]\n%s' "$v" "$settings"
+    done <"$f"
+    [ ${#seen[@]} -ge 1 ] || die "--grid $f: no settings lines"
+}
+
+# grid_spec: the spec an ablation over --grid FILE runs (written to $spec):
+# SPEC's text (or an [ablation] section of --name, --base, --seeds, --actors,
+# --ranks, `--set ablation.KEY=VALUE`, and the held-fixed `--set
+# SECTION.KEY=VALUE` overrides) followed by one variant per grid line. The
+# same command makes the same spec, so it resumes the ablation in DIR.
+grid_spec() {
+    local out=$1 kv sec
+    {
+        if [ -n "$user_spec" ]; then
+            cat "$user_spec"
+        else
+            printf '; made by deploy/ablate.sh --grid %s\n[ablation]\n' "$(basename "$grid")"
+            printf 'name = %s\nbase = %s\n' "$g_name" "$g_base"
+            for kv in seeds="$g_seeds" actors="$g_actors" ranks="$g_ranks"; do
+                [ -z "${kv#*=}" ] || printf '%s = %s\n' "${kv%%=*}" "${kv#*=}"
+            done
+            for sec in ablation $(printf '%s\n' "${g_sets[@]}" | sed -n 's/^\([a-z_]*\)\..*/\1/p' | grep -vx ablation | awk '!s[$0]++'); do
+                [ "$sec" = ablation ] || printf '[%s]\n' "$sec"
+                for kv in "${g_sets[@]}"; do
+                    [ "${kv%%.*}" = "$sec" ] || continue
+                    kv=${kv#*.}
+                    printf '%s=%s\n' "${kv%%=*}" "${kv#*=}"
+                done
+            done
+        fi
+        grid_variants "$grid"
+    } >"$out"
+}
+
+# check_grid_opts: the options that make the [ablation] section of a --grid
+# without a SPEC: the name defaults to the grid file's (without extension),
+# the base to chain; each --set is SECTION.KEY=VALUE.
+check_grid_opts() {
+    local kv k
+    g_name=${g_name:-$(basename "$grid" | sed 's/\.[^.]*$//; s/[^A-Za-z0-9._-]/_/g')}
+    g_base=${g_base:-chain}
+    case "$g_base" in *.ini) g_base=$(cd "$(dirname "$g_base")" 2>/dev/null && pwd)/$(basename "$g_base") ;; esac
+    for kv in "${g_sets[@]}"; do
+        [[ "$kv" =~ ^[a-z_]+\.[a-z_0-9]+= ]] || die "--set '$kv' is not SECTION.KEY=VALUE"
+        case "${kv%%=*}" in
+        ablation.name | ablation.base | ablation.seeds | ablation.actors | ablation.ranks)
+            k=${kv%%=*}
+            die "--set $kv: give --${k#ablation.} instead" ;;
+        esac
+    done
+}
+
+# site_setup: sources DQNLM_SITE_SETUP (--site-setup FILE) here, as the
+# launchers do (deploy/cluster-lib.sh, dq_site_setup), for the programs this
+# script runs itself (the configuration check, the report).
+site_setup() {
+    [ -n "${DQNLM_SITE_SETUP:-}" ] || return 0
+    [ -r "$DQNLM_SITE_SETUP" ] || die "DQNLM_SITE_SETUP=$DQNLM_SITE_SETUP: no such readable file"
+    local st=0
+    set +eu
+    # shellcheck disable=SC1090
+    source "$DQNLM_SITE_SETUP"
+    st=$?
+    set -eu
+    [ "$st" = 0 ] || die "site setup $DQNLM_SITE_SETUP failed (status $st)"
+}
+
 # read_spec: checks SPEC and sets name, seeds, seed_base, actors, ranks,
 # base_file, variants ("NAME<TAB>KEY=VALUE KEY=VALUE..." each) and overrides
 # (--set ...).
@@ -157,21 +272,21 @@ read_spec() {
     local kv sec s base
     local known=" name base seeds seed_base actors ranks jobs snapshots efficiency window "
     while IFS= read -r kv; do
-        [[ "$known" == *" ${kv%%=*} "* ]] || die "$spec: [ablation] has no key '${kv%%=*}'"
+        [[ "$known" == *" ${kv%%=*} "* ]] || die "$spec_label: [ablation] has no key '${kv%%=*}'"
     done < <(dq_ini_keys "$spec" ablation)
     name=$(dq_ini_get "$spec" ablation name)
-    [[ "$name" =~ ^[A-Za-z0-9._-]+$ ]] || die "$spec: [ablation] name = '$name' (letters, digits, . _ -)"
+    [[ "$name" =~ ^[A-Za-z0-9._-]+$ ]] || die "$spec_label: [ablation] name = '$name' (letters, digits, . _ -)"
     base=$(dq_ini_get "$spec" ablation base)
     seeds=$(dq_ini_get "$spec" ablation seeds) seed_base=$(dq_ini_get "$spec" ablation seed_base)
     actors=$(dq_ini_get "$spec" ablation actors) ranks=$(dq_ini_get "$spec" ablation ranks)
     seeds=${seeds:-5} seed_base=${seed_base:-1} actors=${actors:-1} ranks=${ranks:-1}
-    for s in "$seeds" "$actors" "$ranks"; do [[ "$s" =~ ^[1-9][0-9]*$ ]] || die "$spec: '$s' is not a positive count"; done
-    [[ "$seed_base" =~ ^[0-9]+$ ]] || die "$spec: seed_base = '$seed_base'"
+    for s in "$seeds" "$actors" "$ranks"; do [[ "$s" =~ ^[1-9][0-9]*$ ]] || die "$spec_label: '$s' is not a positive count"; done
+    [[ "$seed_base" =~ ^[0-9]+$ ]] || die "$spec_label: seed_base = '$seed_base'"
     case "${base:-chain}" in
-    *.ini) base_file=$(cd "$(dirname "$spec")" && cd "$(dirname "$base")" && pwd)/$(basename "$base") ;;
+    *.ini) base_file=$(cd "$spec_origin" && cd "$(dirname "$base")" && pwd)/$(basename "$base") ;;
     *) base_file=$root/deploy/profiles/${base:-chain}.ini ;;
     esac
-    [ -f "$base_file" ] || die "$spec: base profile '$base' not found ($base_file)"
+    [ -f "$base_file" ] || die "$spec_label: base profile '$base' not found ($base_file)"
     variants=() overrides=()
     while IFS= read -r sec; do
         case "$sec" in
@@ -180,28 +295,28 @@ read_spec() {
         *) while IFS= read -r kv; do overrides+=(--set "$sec.$kv"); done < <(dq_ini_keys "$spec" "$sec") ;;
         esac
     done < <(dq_ini_sections "$spec")
-    [ ${#variants[@]} -ge 1 ] || die "$spec: no [variant NAME] (or [schedule NAME]) sections"
+    [ ${#variants[@]} -ge 1 ] || die "$spec_label: no [variant NAME] (or [schedule NAME]) sections"
 }
 
 # read_variant SECTION: one [variant NAME] or [schedule NAME] into variants.
 read_variant() {
     local sec=$1 v kv settings="" n=0
     v=$(sed 's/^[a-z]* *//; s/ *$//' <<<"$sec")
-    [[ "$v" =~ ^[A-Za-z0-9._-]+$ ]] || die "$spec: variant name '$v' in [$sec] (letters, digits, . _ -)"
-    for kv in "${variants[@]}"; do [ "${kv%%	*}" != "$v" ] || die "$spec: variant '$v' given twice"; done
+    [[ "$v" =~ ^[A-Za-z0-9._-]+$ ]] || die "$spec_label: variant name '$v' in [$sec] (letters, digits, . _ -)"
+    for kv in "${variants[@]}"; do [ "${kv%%	*}" != "$v" ] || die "$spec_label: variant '$v' given twice"; done
     while IFS= read -r kv; do
         n=$((n + 1))
         if [[ "$sec" == schedule\ * ]]; then
             [ "${kv%%=*}" = exploration ] ||
-                die "$spec: [$sec] sets '${kv%%=*}': a [schedule] sets only exploration; use [variant $v] with section.key = value"
+                die "$spec_label: [$sec] sets '${kv%%=*}': a [schedule] sets only exploration; use [variant $v] with section.key = value"
             kv=actor.$kv
         fi
         [[ "${kv%%=*}" =~ ^[a-z_]+\.[a-z_0-9]+$ ]] ||
-            die "$spec: [$sec] key '${kv%%=*}' is not section.key (e.g. dqn.gamma = 0.95)"
-        [[ "$kv" != *[[:space:]]* ]] || die "$spec: [$sec] ${kv%%=*} = '${kv#*=}': values may not contain spaces"
+            die "$spec_label: [$sec] key '${kv%%=*}' is not section.key (e.g. dqn.gamma = 0.95)"
+        [[ "$kv" != *[[:space:]]* ]] || die "$spec_label: [$sec] ${kv%%=*} = '${kv#*=}': values may not contain spaces"
         settings+="${settings:+ }$kv"
     done < <(dq_ini_keys "$spec" "$sec")
-    [ "$n" -ge 1 ] || die "$spec: [$sec] sets nothing (give section.key = value lines)"
+    [ "$n" -ge 1 ] || die "$spec_label: [$sec] sets nothing (give section.key = value lines)"
     variants+=("$v	$settings")
 }
 
@@ -232,7 +347,7 @@ write_base() {
         --set run.dir="$dir" --print-config >"$dir/base.ini.new" || die "bad base configuration (see above)"
     if [ -f "$dir/base.ini" ] && ! cmp -s "$dir/base.ini" "$dir/base.ini.new"; then
         rm -f "$dir/base.ini.new"
-        die "$dir/base.ini differs from what $spec now gives (base profile changed?); give another --dir"
+        die "$dir/base.ini differs from what $spec_label now gives (base profile changed?); give another --dir"
     fi
     mv "$dir/base.ini.new" "$dir/base.ini"
     for s in "${variants[@]}"; do
@@ -275,13 +390,19 @@ write_manifest() {
 
 # submit_slurm: the missing runs as one job array, the report as a job after it.
 submit_slurm() {
-    local list jid rjid dep=()
+    local list jid rjid dep=() site=""
     command -v sbatch >/dev/null || die "--slurm: no sbatch in PATH"
+    # The site's setup reaches the tasks as an argument, not through the
+    # environment (a site may submit with --export=NONE).
+    if [ -n "${DQNLM_SITE_SETUP:-}" ]; then
+        task_args+=(--site-setup "$DQNLM_SITE_SETUP")
+        site="DQNLM_SITE_SETUP=\"$DQNLM_SITE_SETUP\" "
+    fi
     if [ ${#todo[@]} -gt 0 ]; then
         list=$(IFS=,; echo "${todo[*]}")
         jid=$(sbatch --parsable --array="$list" -n $((1 + actors + ranks)) -N 1 -J "abl-$name" \
             "${sb_both[@]}" "${sb_array[@]}" \
-            -o "$dir/slurm-%A_%a.out" "$bin/root/deploy/slurm/ablation-array.sbatch" "$dir") ||
+            -o "$dir/slurm-%A_%a.out" "$bin/root/deploy/slurm/ablation-array.sbatch" "$dir" "${task_args[@]}") ||
             die "sbatch of the job array failed (see above)"
         jid=${jid%%;*}
         log "submitted job array $jid (${#todo[@]} tasks)"
@@ -289,7 +410,7 @@ submit_slurm() {
     fi
     rjid=$(sbatch --parsable "${dep[@]}" -n 1 -N 1 -J "abl-$name-report" "${sb_both[@]}" \
         -o "$dir/slurm-report-%j.out" \
-        --wrap "\"$bin/ablate.sh\" --report \"$dir\"") || die "sbatch of the report job failed (see above)"
+        --wrap "$site\"$bin/ablate.sh\" --report \"$dir\"") || die "sbatch of the report job failed (see above)"
     log "report job ${rjid%%;*}: $dir/report/report.md when it ends"
 }
 
@@ -371,7 +492,8 @@ if [ "${1:-}" = --run-one ]; then
     exit
 fi
 
-spec="" dir="" jobs="" slurm=0 report=1 report_only=0 sb_both=() sb_array=()
+spec="" dir="" jobs="" slurm=0 report=1 report_only=0 sb_both=() sb_array=() task_args=()
+grid="" g_name="" g_base="" g_seeds="" g_actors="" g_ranks="" g_sets=() g_opts=()
 need() { [ $# -ge 2 ] && [ -n "$2" ] || die "$1 needs a value (try --help)"; }
 while [ $# -gt 0 ]; do
     case "$1" in
@@ -379,11 +501,22 @@ while [ $# -gt 0 ]; do
     --partition | --account | --time) need "$@"; sb_both+=("$1=$2"); shift 2 ;;
     --mem | --cpus-per-task) need "$@"; sb_array+=("$1=$2"); shift 2 ;;
     --sbatch-arg) need "$@"; sb_both+=("$2"); shift 2 ;;
+    --mpi) need "$@"; [[ "$2" =~ ^[A-Za-z0-9_]+$ ]] || die "--mpi '$2' is not an srun --mpi type (srun --mpi=list)"
+           task_args+=(--mpi "$2"); shift 2 ;;
+    --site-setup) need "$@"; [ -r "$2" ] || die "--site-setup '$2': no such readable file"
+                  DQNLM_SITE_SETUP=$(cd "$(dirname "$2")" && pwd)/$(basename "$2"); export DQNLM_SITE_SETUP; shift 2 ;;
     --dir) need "$@"; dir=$2; shift 2 ;;
     --jobs) need "$@"; jobs=$2; shift 2 ;;
     --slurm) slurm=1; shift ;;
     --no-report) report=0; shift ;;
     --report) need "$@"; report_only=1 dir=$2; shift 2 ;;
+    --grid) need "$@"; grid=$(cd "$(dirname "$2")" && pwd)/$(basename "$2") || die "--grid $2: no such file"; shift 2 ;;
+    --name) need "$@"; g_name=$2 g_opts+=("$1"); shift 2 ;;
+    --base) need "$@"; g_base=$2 g_opts+=("$1"); shift 2 ;;
+    --seeds) need "$@"; g_seeds=$2 g_opts+=("$1"); shift 2 ;;
+    --actors) need "$@"; g_actors=$2 g_opts+=("$1"); shift 2 ;;
+    --ranks) need "$@"; g_ranks=$2 g_opts+=("$1"); shift 2 ;;
+    --set | -s) need "$@"; g_sets+=("$2") g_opts+=("$1"); shift 2 ;;
     -h|--help) awk 'NR > 1 && /^#/ {sub(/^# ?/, ""); print; next} NR > 1 {exit}' "$0"; exit 0 ;;
     -*) die "unknown option '$1' (try --help)" ;;
     *) [ -z "$spec" ] || die "one SPEC only"; spec=$1; shift ;;
@@ -392,20 +525,40 @@ done
 
 if [ $report_only = 1 ]; then
     [ -f "$dir/manifest.tsv" ] || die "$dir is not an ablation folder (no manifest.tsv)"
+    site_setup
     run_report "$(cd "$dir" && pwd)"
     exit
 fi
 
-[ -n "$spec" ] && [ -f "$spec" ] || die "give an ablation spec (try --help)"
-spec=$(cd "$(dirname "$spec")" && pwd)/$(basename "$spec")
-read_spec
-if [ $slurm = 0 ] && [ $((${#sb_both[@]} + ${#sb_array[@]})) -gt 0 ]; then
-    die "--partition, --account, --time, --mem, --cpus-per-task and --sbatch-arg are for --slurm"
+if [ $slurm = 0 ] && [ $((${#sb_both[@]} + ${#sb_array[@]} + ${#task_args[@]})) -gt 0 ]; then
+    die "--partition, --account, --time, --mem, --cpus-per-task, --sbatch-arg and --mpi are for --slurm"
 fi
+user_spec="" spec_origin=$PWD
+if [ -n "$spec" ]; then
+    [ -f "$spec" ] || die "no ablation spec '$spec'"
+    user_spec=$(cd "$(dirname "$spec")" && pwd)/$(basename "$spec")
+    spec_origin=$(dirname "$user_spec")
+fi
+[ -z "$user_spec" ] || [ ${#g_opts[@]} = 0 ] ||
+    die "${g_opts[0]} is for --grid without a SPEC (a SPEC sets it in its [ablation] and other sections)"
+if [ -n "$grid" ]; then
+    [ -n "$user_spec" ] || check_grid_opts
+    spec=$(mktemp "${TMPDIR:-/tmp}/ablate-spec.XXXXXX")
+    trap 'rm -f "$spec"' EXIT
+    grid_spec "$spec"
+    spec_label="${user_spec:+$user_spec + }--grid $grid"
+else
+    [ -n "$user_spec" ] || die "give an ablation spec or --grid FILE (try --help)"
+    [ ${#g_opts[@]} = 0 ] || die "${g_opts[0]} is for --grid without a SPEC"
+    spec=$user_spec spec_label=$user_spec
+fi
+read_spec
 dir=${dir:-$root/runs/ablation-$name}
 mkdir -p "$dir"
 dir=$(cd "$dir" && pwd)
-[ ! -f "$dir/spec.ini" ] || cmp -s "$spec" "$dir/spec.ini" || die "$dir holds another spec (spec.ini differs); give another --dir"
+[ ! -f "$dir/spec.ini" ] || cmp -s "$spec" "$dir/spec.ini" ||
+    die "$dir holds another ablation (its spec.ini differs from what $spec_label gives); give another --dir"
+site_setup
 freeze_programs
 bin=$dir/bin
 write_base

@@ -33,7 +33,7 @@ DQ_TASK=$DQ_ROOT/deploy/cluster-task.sh
 DQ_BIN=${DQNLM_BUILD:-$DQ_ROOT/build}
 source "$DQ_ROOT/deploy/ini.sh"
 dq_profile=chain dq_run_dir="" dq_sets=() dq_ranks="" dq_actors="" dq_bind='*' dq_port_base='*'
-dq_hostfile="" dq_grid="" dq_srun_mpi=${DQNLM_SRUN_MPI:-pmix} dq_resume=""
+dq_hostfile="" dq_srun_mpi=${DQNLM_SRUN_MPI:-pmix} dq_resume=""
 declare -gA dq_rows0=() # rows each metric file had when this job started (resume)
 dq_pid_replay="" dq_pid_learner="" dq_pid_actors="" dq_stop_status=0 dq_learner_status=0
 
@@ -62,7 +62,7 @@ dq_parse_args() {
         --bind) dq_bind=$2; shift 2 ;;
         --port-base) dq_port_base=$2; shift 2 ;;
         --hostfile) dq_hostfile=$2; shift 2 ;;
-        --grid) dq_grid=$2; shift 2 ;;
+        --grid) dq_die "--grid: a grid of settings is an ablation: deploy/ablate.sh --grid FILE [--slurm] runs one variant per line x seeds into one folder that dqnlm-report reads (docs/exploration.md, \"Ablations\")" ;;
         --mpi) dq_srun_mpi=$2; shift 2 ;;
         --resume) dq_resume=$2; shift 2 ;;
         --site-setup) [ -r "$2" ] || dq_die "--site-setup '$2': no such readable file"
@@ -328,14 +328,16 @@ dq_watch() {
 }
 
 # dq_resume_setup: --resume RUN continues RUN with its own configuration (kept
-# as logs/config-before-resume-N.ini, as config.ini is written anew) and the
-# learner and replay restored from RUN/learner.ckpt and replay.checkpoint.
+# as logs/config-before-resume-N.ini, as config.ini is written anew), the
+# learner and replay restored from RUN/learner.ckpt and replay.checkpoint, and
+# the actors continuing their metric files (actor.resume: time_s, env steps,
+# episodes and counters go on).
 dq_resume_setup() {
     local n=1 ckpt
     while [ -e "$dq_run_dir/logs/config-before-resume-$n.ini" ]; do n=$((n + 1)); done
     cp "$dq_run_dir/config.ini" "$dq_run_dir/logs/config-before-resume-$n.ini"
     dq_profile_file=$dq_run_dir/logs/config-before-resume-$n.ini
-    dq_sets=(--set learner.resume=true --set replay.restore=true "${dq_sets[@]}")
+    dq_sets=(--set learner.resume=true --set replay.restore=true --set actor.resume=true "${dq_sets[@]}")
     ckpt=$(dq_ini_get "$dq_profile_file" replay checkpoint)
     [ -n "$ckpt" ] || dq_log "warning: $dq_run_dir was run without replay.checkpoint: the replay starts empty"
     local f

@@ -18,8 +18,8 @@
 # learner.ckpt, replay.ckpt (replay.checkpoint, unless set otherwise) and
 # qnet.bin. --resume RUN continues a stopped run with its config.ini: the
 # learner from RUN/learner.ckpt, the replay from its checkpoint, learner.csv
-# appended with continuous time_s and counters (--actors defaults to the
-# run's actor.count). With the LM environment (the quick profile) the run
+# and the actors' actor-*.csv appended with continuous time_s and counters
+# (--actors defaults to the run's actor.count). With the LM environment (the quick profile) the run
 # ends with dqnlm-eval: the learned controller against the baseline
 # schedules, tables in eval/.
 set -euo pipefail
@@ -32,7 +32,7 @@ main() {
     source "$DQ_ROOT/deploy/cluster-lib.sh"
     dq_profile=quick dq_ranks=2 dq_bind=127.0.0.1
     dq_parse_args "$@"
-    [ -z "$dq_hostfile$dq_grid" ] || dq_die "--hostfile and --grid are for the cluster launchers"
+    [ -z "$dq_hostfile" ] || dq_die "--hostfile is for deploy/mpirun-hosts.sh"
     if [ -n "$dq_resume" ]; then
         dq_actors=${dq_actors:-$(dq_ini_get "$dq_resume/config.ini" actor count)}
     fi

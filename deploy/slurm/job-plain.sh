@@ -6,9 +6,9 @@
 # left for actors.
 #
 # In an array task, the run folder is RUN_BASE/task-ID (RUN_BASE defaults to
-# runs/slurm-ARRAYJOBID), run.seed is raised by the task id, and with
-# --grid FILE the task's line of FILE (line ID+1, # comments and blank lines
-# skipped) holds more settings, `section.key=value` separated by spaces.
+# runs/slurm-ARRAYJOBID) and run.seed is raised by the task id: the same
+# configuration with as many seeds as tasks. (A grid of settings is an
+# ablation: deploy/ablate.sh --grid FILE --slurm.)
 DQ_SELF=${DQ_SELF:-$DQ_ROOT/deploy/slurm/job-plain.sh} DQ_NAME=${DQ_NAME:-$(basename "$0")}
 source "$DQ_ROOT/deploy/cluster-lib.sh"
 dq_parse_args "$@"
@@ -24,12 +24,7 @@ if [ -n "${SLURM_ARRAY_TASK_ID:-}" ]; then
     seed=$(dq_ini_get <("$DQ_BIN/replay_server/dqnlm-replay" --config "$dq_profile_file" "${dq_sets[@]}" --print-config) \
            run seed)
     dq_sets+=(--set run.seed=$((${seed:-1} + SLURM_ARRAY_TASK_ID)))
-    if [ -n "$dq_grid" ]; then
-        line=$(grep -v '^[[:space:]]*\(#\|$\)' "$dq_grid" | sed -n "$((SLURM_ARRAY_TASK_ID + 1))p")
-        [ -n "$line" ] || dq_die "--grid $dq_grid has no line for array task $SLURM_ARRAY_TASK_ID"
-        for kv in $line; do dq_sets+=(--set "$kv"); done
-        dq_log "array task $SLURM_ARRAY_TASK_ID: $line"
-    fi
+    dq_log "array task $SLURM_ARRAY_TASK_ID: run.seed $((${seed:-1} + SLURM_ARRAY_TASK_ID)), run folder $dq_run_dir"
 fi
 [ -n "$dq_run_dir" ] || dq_run_dir=$SLURM_SUBMIT_DIR/runs/slurm-$SLURM_JOB_ID
 head_node=$(scontrol show hostnames "$SLURM_JOB_NODELIST" | sed -n 1p)

@@ -8,7 +8,12 @@
 # job that depends on it; the jobs must carry those options, every array task
 # must complete with its run DONE and its variant's gamma, the report must
 # build and count 4 finished runs. Then one run's DONE is removed and --slurm
-# again submits only that run.
+# again submits only that run. Then a grid file (ablate.sh --grid, 2 lines x
+# 1 seed, the held-fixed overrides as --set) with --mpi pmix_v4 and
+# --site-setup: 2 array tasks and the report job complete, each run DONE with
+# its line's settings, the learner ranks started with srun --mpi=pmix_v4, the
+# hook sourced before the tasks and in the report job, and the report counts
+# 2 finished runs of the grid's variants.
 # Needs root and slurm-wlm/munge (skips otherwise). About 30-60 s.
 set -uo pipefail
 B=$(cd "$1" && pwd)
@@ -19,7 +24,7 @@ dl_require slurmctld slurmd sbatch munged mpirun
 D=$(mktemp -d /tmp/dqnlm-ablslurm.XXXXXX)
 chmod 755 "$D"
 export DQNLM_BUILD=$B
-cleanup() { dl_slurm1_finish "$D/abl/slurm-*.out" "$D/slurm/*.log" "$D/abl/runs/*/*/logs/train.log"; }
+cleanup() { dl_slurm1_finish "$D/abl/slurm-*.out" "$D/grid/slurm-*.out" "$D/slurm/*.log" "$D/abl/runs/*/*/logs/train.log" "$D/grid/runs/*/*/logs/train.log"; }
 trap cleanup EXIT
 fail() { echo "FAIL: $*"; exit 1; }
 
@@ -78,5 +83,35 @@ s=$(dl_job_state "${array}_2")
 [ -f "$D/abl/runs/gamma-0.5/seed-1/DONE" ] || fail "the resubmitted run is not DONE"
 grep -q '\*\*4 finished\*\*' "$D/abl/report/report.md" || fail "the second report does not count 4 finished runs"
 echo "resubmission: 1 run and the report in $((SECONDS - t0)) s"
+
+# a grid file instead of a spec, with --mpi and the site hook
+printf 'learner.lr=0.002\nslow: learner.lr=0.0005 dqn.gamma=0.5\n' >"$D/grid.txt"
+printf 'echo "${SLURM_STEP_ID:-batch} ${SLURM_PROCID:-0}" >>"%s/site-marks.${SLURM_JOB_ID:-none}"\ntrue\n' "$D" >"$D/site.sh"
+t0=$SECONDS
+"$src/deploy/ablate.sh" --grid "$D/grid.txt" --base chain --seeds 1 --set learner.updates=300 \
+    --set learner.min_replay=200 --set learner.metrics_every=50 --set actor.metrics_every=100 \
+    --dir "$D/grid" --slurm --time 10 --mpi pmix_v4 --site-setup "$D/site.sh" >"$D/grid-submit.log" 2>&1 ||
+    { cat "$D/grid-submit.log"; fail "ablate.sh --grid --slurm failed"; }
+array=$(sed -n 's/.*submitted job array \([0-9]*\).*/\1/p' "$D/grid-submit.log")
+report=$(sed -n 's/.*report job \([0-9]*\).*/\1/p' "$D/grid-submit.log")
+[ -n "$array" ] && [ -n "$report" ] || { cat "$D/grid-submit.log"; fail "--grid: no job array or report job submitted"; }
+jobs_started="$array $report"
+grep -q 'ablation grid: 2 variants x 1 seeds = 2 runs' "$D/grid-submit.log" || fail "--grid did not plan 2 runs"
+state=$(dl_wait_job "$report" 150)
+[ "$state" = COMPLETED ] || fail "--grid report job ended $state"
+for t in 0 1; do
+    s=$(dl_job_state "${array}_$t")
+    [ "$s" = COMPLETED ] || fail "--grid array task $t ended $s"
+done
+r=$D/grid/runs/lr-0.002/seed-1 r2=$D/grid/runs/slow/seed-1
+[ -f "$r/DONE" ] && [ -f "$r2/DONE" ] || fail "--grid runs not DONE"
+grep -q '^lr = 0\.002$' "$r/config.ini" || fail "lr-0.002 did not run with learner.lr 0.002"
+grep -q '^lr = 0\.0005$' "$r2/config.ini" && grep -q '^gamma = 0.5$' "$r2/config.ini" || fail "slow did not get its line's settings"
+grep -q "learner group: srun --mpi=pmix_v4" "$r/logs/train.log" || fail "--mpi pmix_v4 did not reach the learner's srun"
+grep -q "site setup $D/site.sh sourced" "$r/logs/learner-0.log" || fail "the learner task did not source the site hook"
+grep -q "^batch 0$" "$D/site-marks.$report" 2>/dev/null || fail "the report job did not source the site hook"
+grep -q '2 planned runs; \*\*2 finished\*\*' "$D/grid/report/report.md" || fail "the --grid report does not count 2 finished runs"
+grep -q '^| slow | `learner.lr=0.0005 dqn.gamma=0.5` | 1/1 |' "$D/grid/report/report.md" || fail "no row of variant slow in the --grid report"
+echo "--grid: 2 runs and the report in $((SECONDS - t0)) s"
 jobs_started=""
 ok=1

@@ -8,10 +8,13 @@
 #   2. scancel of an unbounded job: stopped in order — Q-network saved, no
 #      process left, job CANCELLED, the batch script's status 143; then
 #      sbatch dqnlm.sbatch --resume RUN continues it to a budget (learner and
-#      replay restored, learner.csv monotone across the resume);
-#   3. sbatch deploy/slurm/dqnlm-array.sbatch --grid: two array tasks at once,
-#      each with its own run folder, seed, settings and ports, with
-#      --mpi pmix_v4 (not the default) reaching the learner's srun;
+#      replay restored, learner.csv and the actors' CSVs monotone across the
+#      resume);
+#   3. sbatch deploy/slurm/dqnlm-array.sbatch: two array tasks at once (seeds
+#      of one configuration), each with its own run folder, seed and ports,
+#      the --set settings in both, with --mpi pmix_v4 (not the default)
+#      reaching the learner's srun; with --grid the job fails at once, its
+#      message pointing to deploy/ablate.sh --grid;
 #   4. the site-setup hook (DQNLM_SITE_SETUP in job 1, --site-setup in job 3)
 #      is sourced in the batch script and before every task: each leaves a
 #      marker, and a variable it exports reaches the task; a failing hook
@@ -124,13 +127,17 @@ awk -F, 'NR == 1 {for (i = 1; i <= NF; i++) c[$i] = i; next}
     {u = $c["updates"]; t = $c["time_s"]} END {exit bad}' "$D/cancel/learner.csv" ||
     fail "learner.csv not monotone across the resume"
 [ "$(($(wc -l <"$D/cancel/learner.csv") - 1))" -gt "$rows" ] || fail "no learner.csv rows after the resume"
+for f in "$D"/cancel/actor-[0-9].csv; do
+    awk -F, 'NR == 1 {for (i = 1; i <= NF; i++) c[$i] = i; next}
+        NR > 2 && !($c["env_steps"] >= s && $c["time_s"] >= t) {print "row " NR - 1 ": env_steps " $c["env_steps"] ", time_s " $c["time_s"]; bad = 1}
+        {s = $c["env_steps"]; t = $c["time_s"]} END {exit bad}' "$f" || fail "$f not monotone across the resume"
+done
 echo "resume: from update $stop_u to $budget in $((SECONDS - t0)) s, $(sed -n 's/.*restored \([0-9]*\) items.*/\1/p' "$D/cancel/logs/replay-0.log") replay items restored"
 
-# 3. A job array over a two-line grid, both tasks at once.
+# 3. A job array of two seeds, both tasks at once.
 t0=$SECONDS
-printf '# learning rate per task\nlearner.lr=0.002\n\nlearner.lr=0.0005\n' >"$D/grid.txt"
 jid=$(sbatch --parsable --array=0-1 -N 1 -n 3 -t 5 -o "$D/array-%A_%a.out" "$src/deploy/slurm/dqnlm-array.sbatch" \
-      "${sets[@]}" --run-dir "$D/array" --set learner.updates=800 --grid "$D/grid.txt" \
+      "${sets[@]}" --run-dir "$D/array" --set learner.updates=800 --set learner.lr=0.002 \
       --mpi pmix_v4 --site-setup "$D/site.sh") || fail "sbatch refused the array"
 jobs_started=$jid
 for t in 0 1; do
@@ -140,12 +147,22 @@ for t in 0 1; do
     grep -q "learner group: srun --mpi=pmix_v4;" "$D/array-${jid}_$t.out" || fail "array task $t: --mpi pmix_v4 not used"
     grep -q "site setup $D/site.sh sourced" "$D/array/task-$t/logs/learner-0.log" ||
         fail "array task $t: the learner task did not log the site hook"
+    grep -q '^lr = 0\.002' "$D/array/task-$t/config.ini" || fail "array task $t did not get --set learner.lr"
 done
-grep -q '^lr = 0\.002' "$D/array/task-0/config.ini" && grep -q '^lr = 0\.0005' "$D/array/task-1/config.ini" ||
-    fail "array tasks did not get their grid lines"
 s0=$(sed -n 's/^seed = //p' "$D/array/task-0/config.ini") s1=$(sed -n 's/^seed = //p' "$D/array/task-1/config.ini")
 [ "$s0" != "$s1" ] || fail "array tasks share seed $s0"
 [ "$(cat "$D/array/task-0/replay.endpoint")" != "$(cat "$D/array/task-1/replay.endpoint")" ] || fail "array tasks share a port"
 echo "array: 2 tasks completed in $((SECONDS - t0)) s"
+
+# --grid is the ablation runner's: the array job refuses it, pointing there.
+printf 'learner.lr=0.002\n' >"$D/grid.txt"
+jid=$(sbatch --parsable --array=0 -N 1 -n 3 -t 5 -o "$D/grid-%A_%a.out" "$src/deploy/slurm/dqnlm-array.sbatch" \
+      "${sets[@]}" --run-dir "$D/grid" --grid "$D/grid.txt") || fail "sbatch refused the --grid array"
+jobs_started=$jid
+state=$(dl_wait_job "${jid}_0" 30)
+[ "$state" = FAILED ] || fail "dqnlm-array.sbatch --grid ended $state"
+grep -q -- "--grid: .*deploy/ablate.sh --grid FILE" "$D/grid-${jid}_0.out" || fail "no message pointing to ablate.sh --grid: $(cat "$D/grid-${jid}_0.out")"
+[ -e "$D/grid/task-0/replay.endpoint" ] && fail "dqnlm-array.sbatch --grid started a run"
+echo "dqnlm-array.sbatch --grid: refused, pointing to deploy/ablate.sh --grid"
 jobs_started=""
 ok=1

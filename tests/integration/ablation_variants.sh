@@ -10,7 +10,13 @@
 #     that 2 seeds make the bootstrap intervals meaningless;
 #   - bad specs are refused before anything runs, naming the bad value: an
 #     unknown key in a variant, a [schedule] that sets something else than
-#     exploration, --partition without --slurm.
+#     exploration, --partition without --slurm;
+#   - the same grid as a --grid file (a named line, an unnamed one) with the
+#     held-fixed overrides as --set, one seed: the same base.ini, manifest
+#     rows of the same variants and settings, every run DONE with its
+#     settings, a report of 2 finished runs; bad grid files (a line that is
+#     not section.key=value, two lines of one name, an unknown key) and
+#     --seeds with a SPEC are refused naming the file and line or option.
 set -uo pipefail
 B=$(cd "$1" && pwd)
 src=$(cd "$(dirname "$0")/../.." && pwd)
@@ -22,10 +28,10 @@ fail() { echo "FAIL: $*"; exit 1; }
 spec=$src/deploy/ablations/chain-gamma.ini
 
 # refusals, before anything runs
-refused() { # refused NAME PATTERN SPEC [OPTIONS...]: exit 2 and the message
-    local n=$1 pat=$2 s=$3
-    shift 3
-    "$src/deploy/ablate.sh" "$s" --dir "$D/bad-$n" "$@" >"$D/bad-$n.log" 2>&1 && fail "$n: accepted"
+refused() { # refused NAME PATTERN ARGS...: exit 2 and the message
+    local n=$1 pat=$2
+    shift 2
+    "$src/deploy/ablate.sh" "$@" --dir "$D/bad-$n" >"$D/bad-$n.log" 2>&1 && fail "$n: accepted"
     grep -q -- "$pat" "$D/bad-$n.log" || { cat "$D/bad-$n.log"; fail "$n: no message '$pat'"; }
     [ ! -f "$D/bad-$n/manifest.tsv" ] || fail "$n: a manifest was written"
 }
@@ -63,4 +69,39 @@ grep -q '^| gamma-0.5 | `dqn.gamma=0.5 dqn.n_step=2` | 2/2 | ' "$md" || fail "no
 grep -q '\*\*Warning:\*\* gamma-0.5 has 2 finished seeds' "$md" || fail "no warning about 2 seeds"
 [ -s "$D/abl/report/final.csv" ] && [ -s "$D/abl/report/curve_return.dat" ] || fail "report tables missing"
 sed -n '/^| variant | settings | runs/,/^$/p' "$md"
+
+# The same grid as a --grid file, one seed.
+printf '# the chain-gamma variants\ngamma-0.9: dqn.gamma=0.9\n\ndqn.gamma=0.5 dqn.n_step=2\n' >"$D/gamma.txt"
+gsets=(--set learner.updates=300 --set learner.min_replay=200 --set learner.metrics_every=50 --set actor.metrics_every=100)
+printf 'dqn.gamma 0.5\n' >"$D/g-form.txt"
+refused g-form "g-form.txt:1: 'dqn.gamma' is not section.key=value" --grid "$D/g-form.txt"
+printf 'a: dqn.gamma=0.5\na: dqn.gamma=0.9\n' >"$D/g-twice.txt"
+refused g-twice "g-twice.txt:2: variant 'a' is also line 1" --grid "$D/g-twice.txt"
+printf 'dqn.gama=0.5\n' >"$D/g-key.txt"
+refused g-key "variant gama-0.5: bad settings 'dqn.gama=0.5'" --grid "$D/g-key.txt"
+refused g-seeds "--seeds is for --grid without a SPEC" "$spec" --seeds 3
+t0=$SECONDS
+"$src/deploy/ablate.sh" --grid "$D/gamma.txt" --name chain-gamma --base chain --seeds 1 "${gsets[@]}" \
+    --dir "$D/grid" --jobs 1 >"$D/grid.log" 2>&1 || fail "the --grid ablation failed"
+echo "--grid: 2 runs and the report in $((SECONDS - t0)) s"
+grep -q 'ablation chain-gamma: 2 variants x 1 seeds = 2 runs' "$D/grid.log" || fail "--grid did not plan 2 variants x 1 seed"
+diff <(grep -v '^dir = ' "$D/abl/base.ini") <(grep -v '^dir = ' "$D/grid/base.ini") || fail "--grid with --set gives another base.ini than the spec"
+diff <(awk -F'\t' 'NR == 1 || $4 == 1 {print $2 "\t" $3 "\t" $4}' "$m") \
+     <(awk -F'\t' '{print $2 "\t" $3 "\t" $4}' "$D/grid/manifest.tsv" | sed 's/^gamma-0.5_n_step-2\t/gamma-0.5\t/') ||
+    fail "the --grid manifest differs from the spec's seed-1 rows"
+grep -qP '^1\tgamma-0.5_n_step-2\tdqn.gamma=0.5 dqn.n_step=2\t1\truns/gamma-0.5_n_step-2/seed-1$' "$D/grid/manifest.tsv" ||
+    fail "the unnamed line is not variant gamma-0.5_n_step-2: $(cat "$D/grid/manifest.tsv")"
+r=$D/grid/runs/gamma-0.5_n_step-2/seed-1
+[ -f "$r/DONE" ] && [ -f "$D/grid/runs/gamma-0.9/seed-1/DONE" ] || fail "a --grid run is not DONE"
+[ "$(dq_ini_get "$r/config.ini" dqn n_step)" = 2 ] || fail "$r has not dqn.n_step 2"
+grep -q '^\[variant gamma-0.9\]$' "$D/grid/spec.ini" || fail "spec.ini of the --grid ablation lacks its variants"
+grep -q '2 planned runs; \*\*2 finished\*\*' "$D/grid/report/report.md" || fail "the --grid report does not count 2 finished runs"
+grep -q '^| gamma-0.5_n_step-2 | `dqn.gamma=0.5 dqn.n_step=2` | 1/1 | ' "$D/grid/report/report.md" ||
+    fail "no gamma-0.5_n_step-2 row in the --grid report"
+"$src/deploy/ablate.sh" --grid "$D/gamma.txt" --name chain-gamma --seeds 1 "${gsets[@]}" --dir "$D/grid" \
+    --no-report >"$D/grid2.log" 2>&1 || fail "the --grid ablation run again failed"
+grep -q '2 finished runs skipped, 0 to run' "$D/grid2.log" || fail "the same --grid command did not resume"
+"$src/deploy/ablate.sh" --grid "$D/gamma.txt" --name chain-gamma --seeds 2 "${gsets[@]}" --dir "$D/grid" \
+    >"$D/grid3.log" 2>&1 && fail "--grid with other options into the same folder accepted"
+grep -q 'holds another ablation' "$D/grid3.log" || fail "no message for --grid with other options: $(cat "$D/grid3.log")"
 ok=1

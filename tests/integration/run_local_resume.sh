@@ -12,6 +12,12 @@
 #   - learner.csv has one header and across the boundary updates and time_s
 #     strictly increase and the timers wait_s, compute_s, allreduce_s never
 #     decrease;
+#   - each actor's actor-ID.csv and actor-ID-episodes.csv have one header and
+#     rows after the resume, and across the boundary time_s, env_steps,
+#     episodes and the sent/acked counters never decrease (a restarted clock
+#     or counter would fall back to about 0; rows are written within a
+#     millisecond on the chain, so time_s may repeat): the resumed actors
+#     continue them;
 #   - the resumed run's progress lines show only rows of its own.
 set -uo pipefail
 B=$(cd "$1" && pwd)
@@ -47,6 +53,8 @@ pid=""
 [ "$(dq_ini_get "$run/config.ini" replay checkpoint)" = "$run/replay.ckpt" ] ||
     fail "config.ini: replay.checkpoint is not $run/replay.ckpt"
 rows1=$(($(wc -l <"$run/learner.csv") - 1))
+declare -A arows1=()
+for f in "$run"/actor-[0-9].csv "$run"/actor-[0-9]-episodes.csv; do arows1[$f]=$(($(wc -l <"$f") - 1)); done
 last_u=$(col updates "$run/learner.csv") last_t=$(col time_s "$run/learner.csv")
 inserted=$(sed -n 's/.*stopping: \([0-9]*\) items inserted.*/\1/p' "$run/logs/replay-0.log")
 capacity=$(dq_ini_get "$run/config.ini" replay capacity)
@@ -77,6 +85,33 @@ awk -F, -v rows1="$rows1" -v held="$held" '
     END {if (NR - 1 <= rows1) {print "no rows after the resume"; bad = 1}; exit bad}' "$run/learner.csv" ||
     fail "learner.csv does not continue across the resume"
 echo "learner.csv: $rows1 rows before, $(($(wc -l <"$run/learner.csv") - 1 - rows1)) after, counters and time_s monotone"
+
+# The actors' metric files continue too.
+for i in 0 1; do
+    f=$run/actor-$i.csv
+    [ "$(grep -c '^time_s,' "$f")" = 1 ] || fail "$f has more than one header"
+    awk -F, -v rows1="${arows1[$f]}" '
+        NR == 1 {for (i = 1; i <= NF; i++) c[$i] = i; next}
+        {t = $c["time_s"]; s = $c["env_steps"]; e = $c["episodes"]; x = $c["sent"]; k = $c["acked"]}
+        NR > 2 && !(t >= pt && s >= ps && e >= pe && x >= px && k >= pk) {
+            printf "row %d (time_s %s, env_steps %s, episodes %s, sent %s, acked %s) after time_s %s, env_steps %s, episodes %s, sent %s, acked %s\n",
+                   NR - 1, t, s, e, x, k, pt, ps, pe, px, pk; bad = 1}
+        {pt = t; ps = s; pe = e; px = x; pk = k}
+        END {if (NR - 1 <= rows1) {print "no rows after the resume"; bad = 1}; exit bad}' "$f" ||
+        fail "$f does not continue across the resume"
+    f=$run/actor-$i-episodes.csv
+    [ "$(grep -c '^time_s,' "$f")" = 1 ] || fail "$f has more than one header"
+    awk -F, -v rows1="${arows1[$f]}" '
+        NR == 1 {for (i = 1; i <= NF; i++) c[$i] = i; next}
+        NR > 2 && !($c["time_s"] >= pt && $c["episode"] > pe) {
+            printf "row %d (time_s %s, episode %s) after time_s %s, episode %s\n", NR - 1, $c["time_s"], $c["episode"], pt, pe; bad = 1}
+        {pt = $c["time_s"]; pe = $c["episode"]}
+        END {if (NR - 1 <= rows1) {print "no rows after the resume"; bad = 1}; exit bad}' "$f" ||
+        fail "$f does not continue across the resume"
+    grep -q "actor $i: actor.resume: metrics continue at time_s" "$run/logs/actor-$i.log" ||
+        fail "actor $i did not log that its metrics continue"
+done
+echo "actor CSVs: time_s, env_steps, episodes, sent, acked monotone across the resume"
 
 old=$(sed -n 's/^\[ *[0-9]*s\] update \([0-9]*\),.*/\1/p' "$D/out2.log" | awk -v l="$last_u" '$1 <= l' | head -n 3)
 [ -z "$old" ] || fail "the resumed run's progress reprinted rows of before: updates $old"
