@@ -255,7 +255,8 @@ dq_csv_new() {
 }
 
 # dq_progress: the learner's last metric row and the sums over the actors'
-# last rows, in one line; rows of before a resume are not shown again. The
+# last rows (steps/s: all actors' env steps over the longest-running one's
+# time), in one line; rows of before a resume are not shown again. The
 # actors' final_metric (LM env: validation loss, nats per byte) is shown in
 # bits per byte, as every table shows it.
 dq_progress() {
@@ -264,10 +265,10 @@ dq_progress() {
         awk '{printf "[%5.0fs] update %d, loss %.3g, mean Q %.3f, %.1f updates/s, replay %d items (%d inserted)",
               $1, $2, $3, $4, $5, $6, $7}')
     a=$(for ((i = 0; i < dq_actors; i++)); do
-            dq_csv_new "$dq_run_dir/actor-$i.csv" env_steps episodes steps_per_s return_mean final_metric_mean
-        done | awk '{s += $1; e += $2; r += $3} $4 != "nan" && $4 != "?" {ret += $4; n++}
+            dq_csv_new "$dq_run_dir/actor-$i.csv" env_steps episodes time_s return_mean final_metric_mean
+        done | awk '{s += $1; e += $2; if ($3 > t) t = $3} $4 != "nan" && $4 != "?" {ret += $4; n++}
                     $5 != "nan" && $5 != "?" {m += $5; k++}
-                    END {printf "actors: %d env steps, %d episodes, %.1f steps/s", s, e, r
+                    END {printf "actors: %d env steps, %d episodes, %.1f steps/s", s, e, t > 0 ? s / t : 0
                          if (n) printf ", return %.3f", ret / n; if (k) printf ", final val %.3f bits/byte", m / k / log(2)}')
     echo "${l:-[waiting] learner waiting for the replay server to fill} | $a"
 }
