@@ -268,7 +268,7 @@ dq_progress() {
             dq_csv_new "$dq_run_dir/actor-$i.csv" env_steps episodes time_s return_mean final_metric_mean
         done | awk '{s += $1; e += $2; if ($3 > t) t = $3} $4 != "nan" && $4 != "?" {ret += $4; n++}
                     $5 != "nan" && $5 != "?" {m += $5; k++}
-                    END {printf "actors: %d env steps, %d episodes, %.1f steps/s", s, e, t > 0 ? s / t : 0
+                    END {printf "actors: %d env steps, %d episodes, %.1f steps/s", s, e, (t > 0 ? s / t : 0)
                          if (n) printf ", return %.3f", ret / n; if (k) printf ", final val %.3f bits/byte", m / k / log(2)}')
     echo "${l:-[waiting] learner waiting for the replay server to fill} | $a"
 }

@@ -67,6 +67,9 @@ timeout 120 "$src/deploy/run-local.sh" --profile chain --actors 2 --ranks 2 --ru
 [ "$st" = 0 ] || { tail -n 20 "$D/budget.log"; fail "the budgeted job exited $st, expected 0"; }
 grep -q "saved the Q-network after 1500 updates" "$D/budget/logs/learner-0.log" || fail "the learner did not save after 1500 updates"
 [ -f "$D/budget/learner.done" ] || fail "no learner.done after the budget was spent"
+# The progress lines sum the actors: env steps, episodes and a throughput.
+grep -qE '\| actors: [0-9]+ env steps, [0-9]+ episodes, [0-9.]+ steps/s' "$D/budget.log" ||
+    fail "no progress line with the actors' figures"
 for a in 0 1; do
     f=$D/budget/actor-$a.status
     [ "$(dq_ini_get "$f" actor exit)" = 0 ] || fail "budgeted job: actor $a exited $(dq_ini_get "$f" actor exit)"
