@@ -160,6 +160,14 @@ int dq_config_set_value(dq_config_t *cfg, const char *section, const char *key, 
                      where, section, key, strlen(value), str_value_max(key));
             return DQ_ECONFIG;
         }
+        for (const char *c = value; *c; c++)
+            if (c[1] == ';' && isspace((unsigned char)c[0])) {
+                snprintf(err, errlen,
+                         "%s: %s.%s: ' ;' in a value (a configuration file reads it as the "
+                         "start of a comment)",
+                         where, section, key);
+                return DQ_ECONFIG;
+            }
         if (k->lo > 0 && !in_choices(k->doc, value)) {
             int w = (int)strcspn(k->doc, "]") + 1;
             snprintf(err, errlen, "%s: %s.%s: '%s' is not one of %.*s", where, section, key, value,

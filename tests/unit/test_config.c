@@ -126,7 +126,9 @@ static void test_write_round_trip(void **state)
  * was read as two lines, so its tail could set another key; a NUL byte cut a
  * line silently; a value starting with ';' (or with outer blanks or quotes)
  * was written to the run folder's config.ini in a form that reads back as
- * something else; a --set value of 256 characters overflowed its field. */
+ * something else, and so was one holding ' ;' (from --set, or from a
+ * continuation line: inih keeps ' ;' there); a --set value of 256 characters
+ * overflowed its field. */
 static void test_fuzz_regressions(void **state)
 {
     (void)state;
@@ -160,6 +162,9 @@ static void test_fuzz_regressions(void **state)
         assert_int_equal(dq_config_load_file(&b, p, err, sizeof err), DQ_OK);
         assert_string_equal(b.run_dir, want[i]);
     }
+    assert_int_equal(dq_config_set(&a, "run.dir=a ;b", "--set", err, sizeof err), DQ_ECONFIG);
+    assert_non_null(strstr(err, "--set: run.dir: ' ;' in a value"));
+    expect_file_error("[run]\ndir =\n\n \"x ; y\n", ":4", "' ;' in a value");
     char big[300] = "run.dir=";
     memset(big + 8, 'x', 256);
     big[8 + 256] = '\0';
