@@ -91,10 +91,9 @@ fuzz_one() {
     local args=(-print_final_stats=1 -timeout=10 -rss_limit_mb=2048 -artifact_prefix="$art/")
     [ "$runs" -gt 0 ] && args+=(-runs="$runs") || args+=(-max_total_time="$secs")
     [ -f "tests/fuzz/dict/$t.dict" ] && args+=(-dict="tests/fuzz/dict/$t.dict")
-    if [ "$jobs" -gt 1 ]; then # workers write fuzz-N.log into the current folder
+    if [ "$jobs" -gt 1 ]; then # workers write fuzz-N.log here; the main log repeats them
         (cd "$art" && "$bin" "${args[@]}" -jobs="$jobs" -workers="$jobs" "$work" "$seeds") \
             >"$log" 2>&1 || rc=$?
-        cat "$art"/fuzz-*.log >>"$log" 2>/dev/null || true
     else
         "$bin" "${args[@]}" "$work" "$seeds" >"$log" 2>&1 || rc=$?
     fi
