@@ -81,6 +81,30 @@ static int needs_quotes(const char *v)
     return n >= 2 && (v[0] == '"' || v[0] == '\'') && v[n - 1] == v[0];
 }
 
+/* The run folder keeps the configuration as an INI file (dq_config_write),
+ * which must load again: the line, quoted, must fit libinih's line buffer, and
+ * ' ;' would start a comment. */
+static int check_writable(const char *section, const char *key, const char *value,
+                          const char *where, char *err, size_t errlen)
+{
+    if (strlen(value) > str_value_max(key)) {
+        snprintf(err, errlen,
+                 "%s: %s.%s: value of %zu characters; at most %zu fit on a line of a "
+                 "configuration file",
+                 where, section, key, strlen(value), str_value_max(key));
+        return DQ_ECONFIG;
+    }
+    for (const char *c = value; *c; c++)
+        if (c[1] == ';' && isspace((unsigned char)c[0])) {
+            snprintf(err, errlen,
+                     "%s: %s.%s: ' ;' in a value (a configuration file reads it as the start "
+                     "of a comment)",
+                     where, section, key);
+            return DQ_ECONFIG;
+        }
+    return DQ_OK;
+}
+
 int dq_config_set_value(dq_config_t *cfg, const char *section, const char *key, const char *raw,
                         const char *where, char *err, size_t errlen)
 {
@@ -150,24 +174,7 @@ int dq_config_set_value(dq_config_t *cfg, const char *section, const char *key, 
         break;
     }
     case DQ_CFG_STR:
-        /* The run folder keeps the configuration as an INI file
-         * (dq_config_write), which must load again: the line, quoted, must
-         * fit libinih's line buffer. */
-        if (strlen(value) > str_value_max(key)) {
-            snprintf(err, errlen,
-                     "%s: %s.%s: value of %zu characters; at most %zu fit on a line of a "
-                     "configuration file",
-                     where, section, key, strlen(value), str_value_max(key));
-            return DQ_ECONFIG;
-        }
-        for (const char *c = value; *c; c++)
-            if (c[1] == ';' && isspace((unsigned char)c[0])) {
-                snprintf(err, errlen,
-                         "%s: %s.%s: ' ;' in a value (a configuration file reads it as the "
-                         "start of a comment)",
-                         where, section, key);
-                return DQ_ECONFIG;
-            }
+        if (check_writable(section, key, value, where, err, errlen) < 0) return DQ_ECONFIG;
         if (k->lo > 0 && !in_choices(k->doc, value)) {
             int w = (int)strcspn(k->doc, "]") + 1;
             snprintf(err, errlen, "%s: %s.%s: '%s' is not one of %.*s", where, section, key, value,
