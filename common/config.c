@@ -1,6 +1,7 @@
 /* config.c - see config.h. */
 #include "config.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <ini.h>
 #include <math.h>
@@ -65,6 +66,44 @@ static void trim_copy(char *dst, size_t cap, const char *src)
     if (n >= cap) n = cap - 1;
     memcpy(dst, src, n);
     dst[n] = '\0';
+}
+
+/* libinih reads lines of at most INI_MAX_LINE - 2 characters before the
+ * newline; a written STR line is "key = \"value\"". */
+static size_t str_value_max(const char *key) { return INI_MAX_LINE - 2 - strlen(key) - 5; }
+
+/* Whether dq_config_write must quote a STR value so that reading it back
+ * (inih's trimming and inline ';' comments, then trim_copy) gives it again. */
+static int needs_quotes(const char *v)
+{
+    size_t n = strlen(v);
+    if (n == 0) return 0;
+    if (isspace((unsigned char)v[0]) || isspace((unsigned char)v[n - 1]) || v[0] == ';') return 1;
+    return n >= 2 && (v[0] == '"' || v[0] == '\'') && v[n - 1] == v[0];
+}
+
+/* The run folder keeps the configuration as an INI file (dq_config_write),
+ * which must load again: the line, quoted, must fit libinih's line buffer, and
+ * ' ;' would start a comment. */
+static int check_writable(const char *section, const char *key, const char *value,
+                          const char *where, char *err, size_t errlen)
+{
+    if (strlen(value) > str_value_max(key)) {
+        snprintf(err, errlen,
+                 "%s: %s.%s: value of %zu characters; at most %zu fit on a line of a "
+                 "configuration file",
+                 where, section, key, strlen(value), str_value_max(key));
+        return DQ_ECONFIG;
+    }
+    for (const char *c = value; *c; c++)
+        if (c[1] == ';' && isspace((unsigned char)c[0])) {
+            snprintf(err, errlen,
+                     "%s: %s.%s: ' ;' in a value (a configuration file reads it as the start "
+                     "of a comment)",
+                     where, section, key);
+            return DQ_ECONFIG;
+        }
+    return DQ_OK;
 }
 
 int dq_config_set_value(dq_config_t *cfg, const char *section, const char *key, const char *raw,
@@ -136,6 +175,7 @@ int dq_config_set_value(dq_config_t *cfg, const char *section, const char *key, 
         break;
     }
     case DQ_CFG_STR:
+        if (check_writable(section, key, value, where, err, errlen) < 0) return DQ_ECONFIG;
         if (k->lo > 0 && !in_choices(k->doc, value)) {
             int w = (int)strcspn(k->doc, "]") + 1;
             snprintf(err, errlen, "%s: %s.%s: '%s' is not one of %.*s", where, section, key, value,
@@ -202,31 +242,36 @@ static void note_section(load_ctx_t *ctx, const char *text)
     ctx->section_line[ctx->n_sections++] = ctx->line;
 }
 
-static int at_end(FILE *f)
-{
-    int c = fgetc(f);
-    if (c == EOF) return 1;
-    ungetc(c, f);
-    return 0;
-}
-
 /* inih's fgets-like reader; counting lines here gives the handler its line
  * number (Debian's libinih does not pass one). */
 static char *read_line(char *str, int num, void *stream)
 {
     load_ctx_t *ctx = stream;
-    char *r = fgets(str, num, ctx->file);
-    if (!r) return r;
+    int c = EOF, n = 0, nul = 0, too_long = 0;
+    while (n < num - 1 && (c = getc(ctx->file)) != EOF) {
+        nul |= c == '\0';
+        str[n++] = (char)c;
+        if (c == '\n') break;
+    }
+    if (n == 0) return NULL;
+    str[n] = '\0';
     ctx->line++;
-    size_t n = strlen(str);
-    if (!ctx->fail_line && n + 1 == (size_t)num && str[n - 1] != '\n' && !at_end(ctx->file)) {
-        /* inih would read the rest as a line of its own */
-        snprintf(ctx->msg, sizeof ctx->msg, ": line longer than %d characters", num - 2);
+    /* A line longer than the buffer: the rest is dropped here, never parsed
+     * as a line of its own (its tail could read as another key). */
+    if (str[n - 1] != '\n' && n == num - 1 && (c = getc(ctx->file)) != '\n' && c != EOF) {
+        too_long = 1;
+        while ((c = getc(ctx->file)) != '\n' && c != EOF) continue;
+    }
+    if ((nul || too_long) && !ctx->fail_line) {
         ctx->fail_line = ctx->line;
+        if (nul)
+            snprintf(ctx->msg, sizeof ctx->msg, ": NUL byte in the line (not a text file?)");
+        else
+            snprintf(ctx->msg, sizeof ctx->msg, ": line longer than %d characters", num - 2);
     }
     ctx->indented = str[0] == ' ' || str[0] == '\t';
     note_section(ctx, str);
-    return r;
+    return str;
 }
 
 /* A key set twice in one file is an error naming both lines. Debian's inih
@@ -314,7 +359,7 @@ int dq_config_load_file(dq_config_t *cfg, const char *path, char *err, size_t er
     if (read_error) {
         snprintf(err, errlen, "%s:%d: read error: %s", path, ctx->line + 1, strerror(read_error));
         rc = DQ_EIO;
-    } else if (ctx->fail_line && (syntax_line <= 0 || ctx->fail_line < syntax_line)) {
+    } else if (ctx->fail_line && (syntax_line <= 0 || ctx->fail_line <= syntax_line)) {
         snprintf(err, errlen, "%s:%d%s", path, ctx->fail_line, ctx->msg);
         rc = DQ_ECONFIG;
     } else if (syntax_line != 0) {
@@ -376,7 +421,9 @@ int dq_config_write(const dq_config_t *cfg, FILE *out)
         case DQ_CFG_BOOL:
             fprintf(out, "%s = %s\n", k->key, *(const int *)base ? "true" : "false");
             break;
-        case DQ_CFG_STR: fprintf(out, "%s = %s\n", k->key, base); break;
+        case DQ_CFG_STR:
+            fprintf(out, needs_quotes(base) ? "%s = \"%s\"\n" : "%s = %s\n", k->key, base);
+            break;
         }
     }
     return ferror(out) ? DQ_EIO : DQ_OK;

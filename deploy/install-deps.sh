@@ -5,7 +5,8 @@
 #   deploy/install-deps.sh            build and run
 #   deploy/install-deps.sh --tests    also what the test suite uses (PyTorch
 #                                     cross-checks, Python protocol client,
-#                                     clang-format)
+#                                     clang-format, clang and its libFuzzer
+#                                     runtime for the fuzz targets)
 #   deploy/install-deps.sh --slurm    also Slurm and munge (deployment tests)
 #
 # As root it runs apt-get; otherwise it uses sudo when available, or prints the
@@ -17,7 +18,7 @@ pkgs=(gcc pkg-config meson ninja-build libopenmpi-dev openmpi-bin libzmq3-dev li
 for arg in "$@"; do
     case "$arg" in
     --tests) pkgs+=(python3 python3-zmq python3-msgpack python3-numpy python3-torch python3-pip
-                    python3-setuptools python3-wheel iproute2 clang-format) ;;
+                    python3-setuptools python3-wheel iproute2 clang-format clang libclang-rt-dev) ;;
     --slurm) pkgs+=(slurm-wlm munge iproute2 util-linux) ;;
     -h|--help) awk 'NR > 1 && /^#/ {sub(/^# ?/, ""); print; next} NR > 1 {exit}' "$0"; exit 0 ;;
     *) echo "install-deps.sh: unknown option '$arg' (try --help)" >&2; exit 2 ;;

@@ -23,4 +23,5 @@ meson test -C build --suite unit --suite integration --suite deploy --print-erro
 deploy/build.sh build-asan -Db_sanitize=address,undefined -Db_lundef=false -Dbuildtype=debug
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
     meson test -C build-asan --suite unit --print-errorlogs --num-processes 2
+deploy/fuzz.sh --test
 echo "all test suites passed"

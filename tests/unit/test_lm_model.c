@@ -20,6 +20,7 @@
 #include <cmocka.h>
 
 #include "err.h"
+#include "fileio.h"
 #include "lm_kernels.h"
 #include "lm_model.h"
 #include "rng.h"
@@ -761,6 +762,41 @@ static void test_checkpoint(void **state)
     lm_free(&c);
 }
 
+/* Found by fuzzing (tests/fuzz/fuzz_lm_ckpt): a header alone, with a valid
+ * but large shape, made lm_checkpoint_config succeed, and the caller (lmenv's
+ * fine-tune mode) allocated a 7 GB model before lm_load found the file
+ * truncated. The reproducer is in the seed corpus
+ * (tests/fuzz/corpus/lm_ckpt/regress_big_shape_header_only). */
+static void test_checkpoint_header_only(void **state)
+{
+    (void)state;
+    char path[128], why[512] = "";
+    tmp_path(path, sizeof path, "hdr");
+    const int32_t dims[5] = {256, 1024, 2048, 8, 8}; /* V T C L NH: 405 M parameters */
+    lm_config_t c = {.vocab = dims[0],
+                     .max_seq = dims[1],
+                     .channels = dims[2],
+                     .layers = dims[3],
+                     .heads = dims[4],
+                     .max_batch = 1};
+    unsigned char hdr[36 + 8] = {0};
+    dq_put_le32(hdr, 0x4D4C5144u);
+    dq_put_le32(hdr + 4, 1);
+    for (int i = 0; i < 5; i++) dq_put_le32(hdr + 8 + 4 * i, (uint32_t)dims[i]);
+    dq_put_le64(hdr + 28, lm_num_params(&c));
+    FILE *f = fopen(path, "wb");
+    assert_non_null(f);
+    assert_int_equal(fwrite(hdr, 1, sizeof hdr, f), sizeof hdr);
+    fclose(f);
+    lm_config_t got = {0};
+    assert_int_equal(lm_checkpoint_config(path, &got, why, sizeof why), DQ_EFORMAT);
+    print_message("  refused header only: %s\n", why);
+    assert_non_null(strstr(why, path));
+    assert_non_null(strstr(why, "truncated (44 bytes, its header's shape needs"));
+    assert_int_equal(got.vocab, 0); /* *cfg untouched */
+    remove(path);
+}
+
 /* ---- training ------------------------------------------------------------------------- */
 
 static void test_training_lowers_loss(void **state)
@@ -859,6 +895,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_adamw_hand),
         cmocka_unit_test(test_adamw_stats),
         cmocka_unit_test(test_checkpoint),
+        cmocka_unit_test(test_checkpoint_header_only),
         cmocka_unit_test(test_training_lowers_loss),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

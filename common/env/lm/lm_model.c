@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "fileio.h"
 #include "lm_kernels.h"
@@ -650,6 +651,8 @@ dq_err_t lm_checkpoint_config(const char *path, lm_config_t *cfg, char *why, siz
     }
     unsigned char hdr[LM_HEADER_BYTES];
     const size_t got = fread(hdr, 1, LM_HEADER_BYTES, f);
+    struct stat st;
+    const int have_size = fstat(fileno(f), &st) == 0;
     fclose(f);
     if (got != LM_HEADER_BYTES) {
         set_why(why, why_len, "%s: truncated header (not an LM checkpoint)", path);
@@ -658,8 +661,18 @@ dq_err_t lm_checkpoint_config(const char *path, lm_config_t *cfg, char *why, siz
     uint64_t np;
     lm_config_t c;
     dq_err_t rc = parse_header(hdr, path, &c, &np, why, why_len);
-    if (rc == DQ_OK) *cfg = c;
-    return rc;
+    if (rc != DQ_OK) return rc;
+    /* The file must hold what the header promises before anyone allocates a
+     * model of that shape (a 44-byte file could otherwise ask for gigabytes). */
+    const uint64_t want = LM_HEADER_BYTES + np * 4 + 8;
+    if (have_size && (uint64_t)st.st_size != want) {
+        set_why(why, why_len, "%s: %s (%llu bytes, its header's shape needs %llu)", path,
+                (uint64_t)st.st_size < want ? "truncated" : "trailing bytes after the checksum",
+                (unsigned long long)st.st_size, (unsigned long long)want);
+        return DQ_EFORMAT;
+    }
+    *cfg = c;
+    return DQ_OK;
 }
 
 dq_err_t lm_load(lm_model_t *m, const char *path, char *why, size_t why_len)

@@ -225,7 +225,9 @@ dq_err_t lm_copy_weights(lm_model_t *dst, const lm_model_t *src);
  * (temporary file + rename). why (may be NULL) gets a one-line reason on error. */
 dq_err_t lm_save(const lm_model_t *m, const char *path, char *why, size_t why_len);
 /* Reads just the header of a checkpoint into *cfg (max_batch set to 1): for
- * sizing a model before lm_load. DQ_EIO, DQ_EFORMAT, DQ_EVERSION. */
+ * sizing a model before lm_load. DQ_EIO, DQ_EFORMAT (also when the file's
+ * length is not what the header's shape needs, so a corrupt header cannot
+ * make the caller allocate a model the file does not hold), DQ_EVERSION. */
 dq_err_t lm_checkpoint_config(const char *path, lm_config_t *cfg, char *why, size_t why_len);
 /* Loads parameters into an initialised model whose config matches the file
  * (except max_batch). Refuses, with a reason and leaving m unchanged: missing
