@@ -6,8 +6,9 @@
 # final stats) and the crashes found. Exits 1 if any target crashed.
 #
 # Targets: wire (the msgpack message decoder), replay_ckpt (replay server
-# checkpoint), learner_ckpt (learner checkpoint), qnet (Q-network file),
-# lm_ckpt (LM checkpoint), config (INI configuration); default all.
+# checkpoint), wal (replay server write-ahead log), learner_ckpt (learner
+# checkpoint), qnet (Q-network file with its description), lm_ckpt (LM
+# checkpoint), config (INI configuration); default all.
 #
 #   deploy/fuzz.sh --time 300                 every target 5 minutes
 #   deploy/fuzz.sh --runs 200000 wire qnet    two targets, 200000 inputs each
@@ -33,7 +34,7 @@
 # timeout-*, oom-*); replay one with BUILD/tests/fuzz/fuzz_TARGET FILE.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-all_targets=(wire replay_ckpt learner_ckpt qnet lm_ckpt config)
+all_targets=(wire replay_ckpt wal learner_ckpt qnet lm_ckpt config)
 secs=60 runs=0 jobs=1 build=build-fuzz corpus="" test=0 targets=()
 usage() { awk 'NR > 1 && /^#/ {sub(/^# ?/, ""); print; next} NR > 1 {exit}' "$0"; }
 need() { [ $# -ge 2 ] && [[ $2 =~ ^[0-9]+$ ]] && [ "$2" -ge 1 ] ||

@@ -261,8 +261,9 @@ int eval_report_calibration(const dq_config_t *cfg, const eval_method_t *ctrl, i
         fprintf(md, "| %d | %d | %.4f | %.4f | %.4f |\n", t, cnt[t], sq[t] / c, sg[t] / c,
                 sabs[t] / c);
     }
-    int rc = (fclose(csv) == 0) & (fclose(md) == 0) ? DQ_OK : DQ_EIO;
-    return rc;
+    int bad = fclose(csv) != 0; /* both files closed, whatever the first gives */
+    bad |= fclose(md) != 0;
+    return bad ? DQ_EIO : DQ_OK;
 }
 
 /* ---- figures ------------------------------------------------------------ */

@@ -1,5 +1,6 @@
-/* fuzz_qnet.c - libFuzzer target: the Q-network file reader (dq_qnet_load,
- * what dqnlm-eval and dqnlm-lmtrain read) through a scratch file, with the
+/* fuzz_qnet.c - libFuzzer target: the Q-network file reader with its
+ * description (dq_ctl_load: dq_qnet_load_desc and the description's INI
+ * parser, what dqnlm-eval and dqnlm-lmtrain read) through a scratch file, with the
  * trailer rewritten to the right checksum so mutations reach the checks
  * behind it. A refusal must name the file and leave the net zeroed; a net
  * that loads must run a forward pass of one row. */
@@ -8,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ctldesc.h"
 #include "err.h"
 #include "fuzz_util.h"
 #include "qnet.h"
@@ -37,8 +39,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     fuzz_write_file(path, buf, size);
     free(buf);
     dq_qnet_t net;
+    dq_ctldesc_t desc;
+    static dq_config_t trained;
+    int described = 0;
     char why[512] = "";
-    if (dq_qnet_load(&net, path, why, sizeof why) < 0) {
+    if (dq_ctl_load(&net, path, &desc, &trained, &described, why, sizeof why) < 0) {
         static const dq_qnet_t zero;
         if (!strstr(why, path) || memcmp(&net, &zero, sizeof net) != 0) {
             fprintf(stderr, "fuzz_qnet: bad refusal (net not zeroed or no file name): '%s'\n", why);

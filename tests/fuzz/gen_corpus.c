@@ -16,11 +16,13 @@
 
 #include "checkpoint.h"
 #include "config.h"
+#include "ctldesc.h"
 #include "err.h"
 #include "fileio.h"
 #include "fuzz_util.h"
 #include "lm_model.h"
 #include "qnet.h"
+#include "wal.h"
 #include "replay.h"
 #include "rng.h"
 #include "wire.h"
@@ -226,6 +228,34 @@ static void gen_replay(void)
     save_replay(r, "prioritized_wrapped");
 }
 
+/* Write-ahead logs by the real writer: empty, three records of two actors,
+ * and the same cut inside its last record (a torn tail). */
+static void gen_wal(void)
+{
+    char why[512];
+    const char *names[2] = {"empty", "three_records"};
+    for (int k = 0; k < 2; k++) {
+        wal_t *w = wal_create(seed_path("wal", names[k]), 5, WAL_FSYNC_NONE, why, sizeof why);
+        if (!w) die("wal_create", why);
+        for (uint64_t s = 0; k == 1 && s < 3; s++) {
+            dq_insert_t ins = {.actor = (uint32_t)(s % 2), .seq = s / 2, .run = 100 + s % 2};
+            fill_batch(&ins.batch, 2, 2, (int)(s % 2), s);
+            if (wal_append(w, &ins, why, sizeof why) < 0) die("wal_append", why);
+            dq_batch_free(&ins.batch);
+        }
+        if (wal_sync(w, why, sizeof why) < 0) die("wal_sync", why);
+        wal_close(&w);
+    }
+    FILE *f = fopen(seed_path("wal", "three_records"), "rb");
+    unsigned char buf[4096];
+    size_t n = f ? fread(buf, 1, sizeof buf, f) : 0;
+    if (!f || n < WAL_HEADER_BYTES + 20) die("wal seed", "cannot read it back");
+    fclose(f);
+    f = fopen(seed_path("wal", "torn_tail"), "wb");
+    if (!f || fwrite(buf, 1, n - 13, f) != n - 13 || fclose(f) != 0)
+        die("wal seed", "cannot write");
+}
+
 static void gen_qnets(void)
 {
     dq_rng_t rng;
@@ -255,6 +285,18 @@ static void gen_qnets(void)
         dq_qnet_free(&online);
         dq_qnet_free(&target);
     }
+    /* A controller with its description: the default environment's widths
+     * and the default configuration, as the learner saves qnet.bin. */
+    dq_config_t cfg;
+    dq_config_defaults(&cfg);
+    dq_ctldesc_t d;
+    dq_qnet_t net;
+    if (dq_ctldesc_of_config(&cfg, &d, why, sizeof why) < 0 ||
+        dq_qnet_build(&net, FUZZ_QNET_HIDDEN, 0, d.obs_dim, d.n_actions, &rng, why, sizeof why) <
+            0 ||
+        dq_ctl_save(&net, &cfg, seed_path("qnet", "described"), why, sizeof why) < 0)
+        die("qnet described", why);
+    dq_qnet_free(&net);
 }
 
 static void gen_lm(void)
@@ -309,6 +351,7 @@ int main(int argc, char **argv)
     if (mkdir(root, 0777) < 0 && errno != EEXIST) die(root, strerror(errno));
     gen_wire();
     gen_replay();
+    gen_wal();
     gen_qnets();
     gen_lm();
     gen_config();
