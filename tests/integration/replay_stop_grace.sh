@@ -10,7 +10,9 @@
 #     of which had waited for the rate limiter);
 #   - a server restarted from the final checkpoint holds exactly the
 #     transitions the actors counted as acknowledged (size and the multiset
-#     content hash the actors logged).
+#     content hash the actors logged);
+#   - against an actor that streams on, SIGTERM twice within 1 s is one stop
+#     (the grace runs to replay.stop_grace), a second SIGTERM later ends it.
 set -euo pipefail
 B=$(cd "$1" && pwd)
 source "$(dirname "$0")/../tools/lib.sh"
@@ -102,5 +104,39 @@ echo "actors: $total acknowledged, hash $want; restored server: $got"
     fail "the restored server holds $(awk '{print $2}' <<<"$got") items, the actors had $total acknowledged"
 [ "$(awk '{print $6}' <<<"$got")" = "$want" ] || fail "content hash differs"
 grep -q "replayed [1-9]" "$RUN/replay.log" && fail "the final checkpoint left inserts to the log"
+stop_all
 echo "PASS: a simultaneous SIGTERM loses nothing: the stop grace stored every actor's last inserts"
+
+# How the grace ends while an actor streams on (its INSERTs never pause):
+# SIGTERM twice within 1 s (as scancel delivers it, directly and through
+# cluster-task.sh) is one stop: the grace runs to replay.stop_grace; a second
+# SIGTERM later ends it at once.
+grace_case() { # NAME GAP: SIGTERM, sleep GAP, SIGTERM; sets r to the end reason and seconds
+    local name=$1 gap=$2 dir=$RUN/$1 pid a t0 t1 st=0
+    mkdir -p "$dir"
+    start "replay-$name" "$B/replay_server/dqnlm-replay" --set run.dir="$dir" --set env.name=chain \
+        --set actor.count=1 --set 'replay.endpoint=tcp://127.0.0.1:*' --set replay.stop_grace=3
+    pid=${test_pids[-1]}
+    wait_file "$dir/replay.endpoint"
+    start "actor-$name" "$B/actor/dqnlm-actor" --set run.dir="$dir" --set env.name=chain \
+        --set actor.count=1 --id 0 --set replay.endpoint="$(cat "$dir/replay.endpoint")" \
+        --set 'learner.weights_endpoint=tcp://127.0.0.1:1' --set actor.drain_timeout=1
+    wait_file "$dir/actor-0.csv"
+    t0=$(date +%s.%N)
+    kill -TERM "$pid"
+    sleep "$gap"
+    kill -TERM "$pid"
+    wait_pid "$pid" 15 "the replay server ($name)" || st=$?
+    t1=$(date +%s.%N)
+    [ "$st" = 0 ] || fail "$name: the replay server exited $st"
+    a=$(sed -n 's/.*taken in the grace.*; it ended: //p' "$RUN/replay-$name.log")
+    r="$a after $(awk -v a="$t0" -v b="$t1" 'BEGIN {printf "%.2f", b - a}') s"
+    stop_all
+}
+grace_case dup 0.1
+echo "SIGTERM twice 0.1 s apart: the grace ended: $r"
+[[ $r == "replay.stop_grace is over"* ]] || fail "a repeated SIGTERM within 1 s ended the grace: $r"
+grace_case second 1.5
+echo "SIGTERM again after 1.5 s: the grace ended: $r"
+[[ $r == "a second stop signal"* ]] || fail "a second SIGTERM did not end the grace: $r"
 ok=1
