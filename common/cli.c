@@ -188,8 +188,8 @@ static volatile sig_atomic_t stop_flag = 0;
 
 static void on_stop_signal(int sig)
 {
-    if (stop_flag) signal(sig, SIG_DFL); /* a second ^C while stopping kills */
-    stop_flag = 1;
+    if (stop_flag) signal(sig, SIG_DFL); /* a third ^C while stopping kills */
+    if (stop_flag < 1000) stop_flag++;
 }
 
 void dq_cli_install_stop_handlers(void)
@@ -210,6 +210,8 @@ void dq_cli_install_stop_handlers(void)
 }
 
 int dq_cli_stop_requested(void) { return stop_flag != 0; }
+
+int dq_cli_stop_signals(void) { return (int)stop_flag; }
 
 int dq_mkdir_p(const char *dir)
 {

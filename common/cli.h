@@ -54,6 +54,8 @@ int dq_program_start(const dq_cli_spec_t *spec, int argc, char **argv, dq_config
  * handler aborts the job (exit status 1 even when every rank exits 0). */
 void dq_cli_install_stop_handlers(void);
 int dq_cli_stop_requested(void);
+/* How many stop signals have arrived (0 before the first). */
+int dq_cli_stop_signals(void);
 
 /* Creates dir and its parents (mkdir -p). */
 int dq_mkdir_p(const char *dir);

@@ -116,6 +116,12 @@
       "a request deferred by the rate limiter longer than this gets ERROR TIMEOUT")                \
     X(replay, max_waiting, INT, "1024", 1, 1048576,                                                \
       "deferred requests held at once; more are answered ERROR TIMEOUT at once")                   \
+    X(replay, stop_grace, REAL, "10", 0, 3600,                                                     \
+      "at SIGTERM/SIGINT, seconds the server keeps storing INSERTs (no longer held by the rate "   \
+      "limiter) before its final checkpoint, so that actors stopped with it can drain; ends "      \
+      "earlier after stop_quiet s without an INSERT; 0 = stop at once")                            \
+    X(replay, stop_quiet, REAL, "1", 0.01, 3600,                                                   \
+      "the stop grace ends once no INSERT has arrived for this many seconds")                      \
     X(replay, checkpoint, STR, "", 0, 0,                                                           \
       "checkpoint file; empty = no checkpoints. Written on CHECKPOINT, every checkpoint_every s "  \
       "and at SIGTERM/SIGINT")                                                                     \

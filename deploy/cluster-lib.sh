@@ -187,9 +187,11 @@ dq_stop() {
 # A part already ended (its pid cleared) is skipped. The actors get
 # actor.drain_timeout to have their last transitions acknowledged, plus 20 s
 # (a round of env steps to finish, start-up of the drain): an actor that
-# could not hand everything over exits 1 by itself, with the count.
+# could not hand everything over exits 1 by itself, with the count. The
+# replay server gets its replay.stop_grace (ended after replay.stop_quiet s
+# without an INSERT, which here, with the actors gone, is soon) plus 20 s.
 dq_stop_all() {
-    local drain
+    local drain grace
     drain=$(dq_ini_get "$dq_run_dir/config.ini" actor drain_timeout 2>/dev/null || true)
     drain=$(awk -v d="${drain:-30}" 'BEGIN {printf "%d", (d == int(d) ? d : int(d) + 1) + 20}')
     dq_stop actors "$dq_pid_actors" "$drain"
@@ -199,7 +201,9 @@ dq_stop_all() {
         dq_learner_status=$dq_stop_status
     fi
     dq_pid_learner=""
-    dq_stop "replay server" "$dq_pid_replay"
+    grace=$(dq_ini_get "$dq_run_dir/config.ini" replay stop_grace 2>/dev/null || true)
+    grace=$(awk -v d="${grace:-10}" 'BEGIN {printf "%d", (d == int(d) ? d : int(d) + 1) + 20}')
+    dq_stop "replay server" "$dq_pid_replay" "$grace"
     dq_pid_replay=""
 }
 

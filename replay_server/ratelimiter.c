@@ -116,6 +116,8 @@ int ratelimiter_sample(ratelimiter_t *rl, uint64_t n)
     return DQ_OK;
 }
 
+void ratelimiter_record_insert(ratelimiter_t *rl, uint64_t n) { rl->inserts += n; }
+
 int ratelimiter_delete(ratelimiter_t *rl, uint64_t n)
 {
     if (n > ratelimiter_size(rl)) return DQ_ERANGE;

@@ -89,6 +89,11 @@ bool ratelimiter_can_sample(const ratelimiter_t *rl, uint64_t n);
  * limit, DQ_EINVAL if the limiter does not allow it now; nothing changes then. */
 int ratelimiter_insert(ratelimiter_t *rl, uint64_t n);
 int ratelimiter_sample(ratelimiter_t *rl, uint64_t n);
+/* Record n inserted items that were stored without asking the limiter (the
+ * replay server's stop grace, inserts replayed from the write-ahead log): no
+ * check, so diff may end above max_diff, and inserts then wait until samples
+ * bring it back. */
+void ratelimiter_record_insert(ratelimiter_t *rl, uint64_t n);
 /* Record n evicted items; DQ_ERANGE if more than are held. */
 int ratelimiter_delete(ratelimiter_t *rl, uint64_t n);
 

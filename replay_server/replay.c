@@ -23,6 +23,7 @@ struct replay {
     replay_actor_t *actors; /* (n_actors) indexed by actor id */
     size_t n_actors;
     uint64_t log_gen; /* generation of the write-ahead log this state continues (wal.h) */
+    bool stopping;    /* replay_set_stopping: inserts no longer wait for the limiter */
 };
 
 int replay_configs(const dq_config_t *cfg, replay_table_config_t *tc, ratelimiter_config_t *rc,
@@ -244,7 +245,9 @@ static int store(replay_t *r, replay_actor_t *a, const dq_insert_t *ins, dq_ack_
     uint64_t evicted = 0;
     int rc = replay_table_insert(r->table, b, &evicted, why, whylen);
     if (rc < 0) return rc;
-    ratelimiter_insert(&r->rl, b->count);
+    /* Counted without a check: replay_insert asked the limiter first, unless
+     * stopping; a log replay stores what was acknowledged, whatever the ratio. */
+    ratelimiter_record_insert(&r->rl, b->count);
     ratelimiter_delete(&r->rl, evicted);
     if (a->seen && ins->seq > a->next_seq) {
         a->gaps++;
@@ -279,7 +282,8 @@ int replay_insert(replay_t *r, const dq_insert_t *ins, dq_ack_t *ack, char *why,
                  ins->seq, ins->actor, a->resend_from);
         return DQ_ETIMEOUT;
     }
-    if (rc == DQ_OK && !ratelimiter_can_insert(&r->rl, ins->batch.count)) return REPLAY_WAIT;
+    if (rc == DQ_OK && !r->stopping && !ratelimiter_can_insert(&r->rl, ins->batch.count))
+        return REPLAY_WAIT;
     if (rc == DQ_OK) rc = store(r, a, ins, ack, why, whylen);
     if (rc < 0 && a) settle_resend(a, ins->seq); /* refused for good: not awaited */
     return rc;
@@ -295,6 +299,8 @@ int replay_apply_logged(replay_t *r, const dq_insert_t *ins, dq_ack_t *ack, char
     if (is_duplicate(r, a, ins, ack)) return DQ_OK;
     return store(r, a, ins, ack, why, whylen);
 }
+
+void replay_set_stopping(replay_t *r) { r->stopping = true; }
 
 void replay_insert_timed_out(replay_t *r, uint32_t actor, uint64_t run, uint64_t seq)
 {

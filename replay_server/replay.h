@@ -140,6 +140,12 @@ int replay_apply_logged(replay_t *r, const dq_insert_t *ins, dq_ack_t *ack, char
  * something stored after it: nothing is lost, whatever the limiter does in
  * between. */
 void replay_insert_timed_out(replay_t *r, uint32_t actor, uint64_t run, uint64_t seq);
+/* The server is stopping (its stop grace, server.h): from now on
+ * replay_insert never answers REPLAY_WAIT, the rate limiter no longer holds
+ * inserts back (it still counts them, and still decides for samples). The
+ * sequence, duplicate and TIMEOUT-block rules are unchanged. Not saved in a
+ * checkpoint. */
+void replay_set_stopping(replay_t *r);
 int replay_sample(replay_t *r, const dq_sample_t *req, dq_items_t *out, char *why, size_t whylen);
 int replay_update_priorities(replay_t *r, const dq_update_priorities_t *up, dq_ack_t *ack,
                              char *why, size_t whylen);

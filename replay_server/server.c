@@ -69,6 +69,7 @@ struct replay_server {
     int fatal;            /* the log failed: stop serving */
     double size_retry_at; /* after a failed log-size checkpoint, no retry before this */
     int ran;              /* the loop ran: a final checkpoint is worth writing */
+    double last_insert;   /* when the last INSERT arrived (the stop grace's quiet time) */
     char bound[256];      /* the endpoint actually bound (resolves a wildcard port) */
 };
 
@@ -671,6 +672,7 @@ static void handle_one(replay_server_t *srv)
     }
     switch (m.type) {
     case DQ_MSG_INSERT:
+        srv->last_insert = dq_now();
         if (srv->inserts.len > 0 || try_insert(srv, &peer, &m.u.insert) == REPLAY_WAIT)
             defer(srv, &srv->inserts, &peer, &m);
         else
@@ -740,6 +742,91 @@ static double next_wake(const replay_server_t *srv, double now)
     return wake;
 }
 
+/* Waits for requests until wake (or a signal), serves what is queued and
+ * runs the timers. DQ_ENET when polling fails. */
+static int poll_once(replay_server_t *srv, double wake)
+{
+    zmq_pollitem_t items[2] = {{srv->sock, 0, ZMQ_POLLIN, 0}, {NULL, 0, ZMQ_POLLIN, 0}};
+    int n_items = 1;
+    if (srv->curve) items[n_items++].socket = curve_server_socket(srv->curve);
+    double now = dq_now();
+    long timeout_ms = wake > now ? (long)((wake - now) * 1000.0) + 1 : 0;
+    int n = zmq_poll(items, n_items, timeout_ms);
+    if (n < 0 && zmq_errno() != EINTR) {
+        DQ_ERROR("zmq_poll: %s", zmq_strerror(zmq_errno()));
+        return DQ_ENET;
+    }
+    if (n > 0 && n_items > 1 && (items[1].revents & ZMQ_POLLIN)) curve_server_handle(srv->curve);
+    /* Drain what is queued, bounded so that timers still run. */
+    if (n > 0 && (items[0].revents & ZMQ_POLLIN)) {
+        for (int i = 0; i < 1000 && !srv->fatal; i++) {
+            handle_one(srv);
+            int ev = 0;
+            size_t sz = sizeof ev;
+            if (zmq_getsockopt(srv->sock, ZMQ_EVENTS, &ev, &sz) != 0 || !(ev & ZMQ_POLLIN)) break;
+        }
+    }
+    run_timers(srv, dq_now());
+    return DQ_OK;
+}
+
+/* A stop signal that comes this long after the first ends the grace; one
+ * sooner is the same stop delivered twice (scancel signals a task directly
+ * and through deploy/cluster-task.sh). */
+#define GRACE_SECOND_SIGNAL_S 1.0
+
+/* Why the grace ends now, or NULL while it goes on. */
+static const char *grace_over(const replay_server_t *srv, double t0, int *signals)
+{
+    const dq_config_t *cfg = srv->cfg;
+    double now = dq_now();
+    if (srv->fatal) return "the log failed";
+    if (now < t0 + GRACE_SECOND_SIGNAL_S)
+        *signals = dq_cli_stop_signals();
+    else if (dq_cli_stop_signals() > *signals)
+        return "a second stop signal";
+    if (now >= t0 + cfg->replay_stop_grace) return "replay.stop_grace is over";
+    if (now - srv->last_insert >= cfg->replay_stop_quiet) return "no INSERT for replay.stop_quiet";
+    return NULL;
+}
+
+/* The stop grace (replay.stop_grace > 0): the inserts waiting for the rate
+ * limiter are stored, and INSERTs are taken without it until none has come
+ * for replay.stop_quiet s, the grace is over or a second stop signal comes.
+ * ACKs go out as always, once the log holds the inserts durably. */
+static int stop_grace(replay_server_t *srv)
+{
+    const dq_config_t *cfg = srv->cfg;
+    if (cfg->replay_stop_grace <= 0.0 || srv->fatal) return DQ_OK;
+    const replay_counters_t *c = replay_counters(srv->r);
+    uint64_t msgs0 = c->insert_msgs, items0 = c->inserts;
+    size_t waiting = srv->inserts.len;
+    double t0 = dq_now();
+    int signals = dq_cli_stop_signals(), rc = DQ_OK;
+    DQ_INFO("stopping: storing the %zu insert(s) waiting for the rate limiter, then taking "
+            "INSERTs for up to %g s (replay.stop_grace) until none comes for %g s",
+            waiting, cfg->replay_stop_grace, cfg->replay_stop_quiet);
+    replay_set_stopping(srv->r);
+    serve_waiting(srv);
+    srv->last_insert = t0;
+    const char *why;
+    while (!(why = grace_over(srv, t0, &signals))) {
+        double now = dq_now(), wake = next_wake(srv, now);
+        double end = t0 + cfg->replay_stop_grace, quiet = srv->last_insert + cfg->replay_stop_quiet;
+        if (end < wake) wake = end;
+        if (quiet < wake) wake = quiet;
+        if (now < t0 + GRACE_SECOND_SIGNAL_S && t0 + GRACE_SECOND_SIGNAL_S < wake)
+            wake = t0 + GRACE_SECOND_SIGNAL_S;
+        if ((rc = poll_once(srv, wake)) < 0) break;
+    }
+    release_held(srv);
+    DQ_INFO("stopping: %" PRIu64 " inserts (%" PRIu64 " items, %zu of them had waited for the "
+            "rate limiter) taken in the grace of %.2f s; it ended: %s",
+            c->insert_msgs - msgs0, c->inserts - items0, waiting, dq_now() - t0,
+            rc < 0 ? "polling failed" : why);
+    return rc;
+}
+
 int replay_server_run(replay_server_t *srv)
 {
     const dq_config_t *cfg = srv->cfg;
@@ -755,30 +842,8 @@ int replay_server_run(replay_server_t *srv)
     double last_log = dq_now();
     uint64_t last_inserts = c->inserts, last_samples = c->samples;
     while (!dq_cli_stop_requested() && !srv->fatal) {
-        zmq_pollitem_t items[2] = {{srv->sock, 0, ZMQ_POLLIN, 0}, {NULL, 0, ZMQ_POLLIN, 0}};
-        int n_items = 1;
-        if (srv->curve) items[n_items++].socket = curve_server_socket(srv->curve);
-        double now = dq_now(), wake = next_wake(srv, now);
-        long timeout_ms = wake > now ? (long)((wake - now) * 1000.0) + 1 : 0;
-        int n = zmq_poll(items, n_items, timeout_ms);
-        if (n < 0 && zmq_errno() != EINTR) {
-            DQ_ERROR("zmq_poll: %s", zmq_strerror(zmq_errno()));
-            return DQ_ENET;
-        }
-        if (n > 0 && n_items > 1 && (items[1].revents & ZMQ_POLLIN))
-            curve_server_handle(srv->curve);
-        /* Drain what is queued, bounded so that timers still run. */
-        if (n > 0 && (items[0].revents & ZMQ_POLLIN)) {
-            for (int i = 0; i < 1000 && !srv->fatal; i++) {
-                handle_one(srv);
-                int ev = 0;
-                size_t sz = sizeof ev;
-                if (zmq_getsockopt(srv->sock, ZMQ_EVENTS, &ev, &sz) != 0 || !(ev & ZMQ_POLLIN))
-                    break;
-            }
-        }
-        now = dq_now();
-        run_timers(srv, now);
+        if (poll_once(srv, next_wake(srv, dq_now())) < 0) return DQ_ENET;
+        double now = dq_now();
         if (now - last_log >= 10.0) {
             double dt = now - last_log;
             DQ_INFO("size %zu/%zu, inserts %.0f/s, samples %.0f/s, duplicates %" PRIu64
@@ -792,8 +857,9 @@ int replay_server_run(replay_server_t *srv)
             last_samples = c->samples;
         }
     }
+    int rc = srv->fatal ? DQ_OK : stop_grace(srv);
     DQ_INFO("stopping: %" PRIu64 " items inserted, %" PRIu64 " sampled, %" PRIu64
             " duplicates dropped, %" PRIu64 " rejected",
             c->inserts, c->samples, c->duplicates, c->rejects);
-    return srv->fatal ? DQ_EIO : DQ_OK;
+    return srv->fatal ? DQ_EIO : rc;
 }

@@ -18,9 +18,17 @@
  * most replay.max_waiting requests wait per FIFO; beyond that they are
  * answered TIMEOUT at once.
  *
+ * Stop grace (replay.stop_grace > 0). At SIGTERM/SIGINT the loop does not
+ * end at once: the inserts waiting for the rate limiter are stored, the
+ * limiter holds no insert back from then on (replay_set_stopping), and
+ * INSERTs are taken (and acknowledged once durable, as always) until none
+ * has come for replay.stop_quiet s, replay.stop_grace is over, or a second
+ * stop signal comes more than 1 s after the first. Then waiting samples
+ * are answered TIMEOUT and the final checkpoint follows.
+ *
  * Checkpoints (replay.checkpoint set): on a CHECKPOINT request, every
  * replay.checkpoint_every seconds, when the log exceeds replay.log_max_mb,
- * and when the loop stops (SIGTERM/SIGINT). With replay.restore the server
+ * and when the loop stops (SIGTERM/SIGINT, after the stop grace). With replay.restore the server
  * starts from the file when it exists; a corrupt or mismatched file stops it
  * with the reason.
  *

@@ -6,7 +6,9 @@
 #      learner.updates runs to completion (exit 0) and leaves its checkpoint,
 #      metrics, and transitions from every actor in the replay server;
 #   2. scancel of an unbounded job: stopped in order — Q-network saved, no
-#      process left, job CANCELLED, the batch script's status 143; then
+#      process left, job CANCELLED, the batch script's status 143, every
+#      actor drained (exit 0, unacknowledged = 0: the replay server's stop
+#      grace took their last inserts, though the learner stopped with them); then
 #      sbatch dqnlm.sbatch --resume RUN continues it to a budget (learner and
 #      replay restored, learner.csv and the actors' CSVs monotone across the
 #      resume);
@@ -106,7 +108,14 @@ state=$(dl_wait_job "$jid" 60)
 grep -q "saved the Q-network" "$D"/cancel/logs/learner-0.log || fail "the learner did not save after scancel"
 grep -q "stop requested (SIGTERM)" "$D"/cancel-"$jid".out || fail "the batch script did not shut down in order"
 pgrep -f "$D/cancel" >/dev/null && fail "processes of the cancelled job still run: $(pgrep -af "$D/cancel")"
-echo "scancel: stopped in order in $((SECONDS - t0)) s, checkpoint written"
+for f in "$D"/cancel/actor-0.status "$D"/cancel/actor-1.status; do
+    [ -f "$f" ] || fail "no $f after scancel"
+    a=$(sed -n 's/^exit = //p' "$f") u=$(sed -n 's/^unacknowledged = //p' "$f")
+    [ "$a" = 0 ] && [ "$u" = 0 ] || fail "$(basename "$f") after scancel: exit = $a, unacknowledged = $u"
+done
+g=$(grep -o "[0-9]* inserts ([0-9]* items, [0-9]* of them had waited.* of [0-9.]* s" "$D"/cancel/logs/replay-0.log) ||
+    fail "the replay server logged no stop grace"
+echo "scancel: stopped in order in $((SECONDS - t0)) s, checkpoint written; actors drained; replay stop grace: $g"
 
 # 2b. The cancelled run resumed (--resume RUN) with a budget: learner and
 # replay restored, learner.csv continued with monotone updates and time_s.

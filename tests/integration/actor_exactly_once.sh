@@ -39,7 +39,10 @@ trap 'stop_all; [ "${ok:-0}" = 1 ] && rm -rf "$RUN" || { show_logs; echo "run fo
 STEPS=40000
 common=(--set run.dir="$RUN" --set env.name=chain --set env.chain_length=8 --set dqn.n_step=3
         --set dqn.hidden=512,512 --set run.seed=11 --set actor.count=2)
-replay_args=(--set replay.capacity=1000000 --set replay.checkpoint="$RUN/replay.ckpt" --set replay.restore=true)
+# replay.stop_grace = 0: the server stops at once, while the actors stream on
+# (with a grace it would take their INSERTs for the whole grace instead).
+replay_args=(--set replay.capacity=1000000 --set replay.checkpoint="$RUN/replay.ckpt" --set replay.restore=true
+             --set replay.stop_grace=0)
 
 start replay "$B/replay_server/dqnlm-replay" "${common[@]}" "${replay_args[@]}" --set 'replay.endpoint=tcp://127.0.0.1:*'
 wait_file "$RUN/replay.endpoint"

@@ -21,7 +21,9 @@
  *     refused; generations keep a checkpoint from being applied its own log
  *     twice; temporaries of dead writers are removed, a live one's kept;
  *   - seq 2^64-1 refused; per-actor STATS paged for any number of actors;
- *     table_bytes equal to what the table and sum-tree allocate. */
+ *     table_bytes equal to what the table and sum-tree allocate;
+ *   - stopping: inserts the limiter holds are stored and counted, the
+ *     exactly-once rules unchanged, and the checkpoint of it loads. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -319,6 +321,58 @@ static void test_limiter_defers(void **state)
     cfg.replay_error_buffer = 1.0;
     assert_null(replay_new(&cfg, why, sizeof why));
     assert_non_null(strstr(why, "error_buffer"));
+}
+
+/* Stopping (the server's stop grace): inserts the limiter holds are stored,
+ * its counters still match the table, the exactly-once rules hold, samples
+ * are still decided by the limiter, and the checkpoint of it loads, with
+ * inserts held again until samples catch up. */
+static void test_stopping_takes_held_inserts(void **state)
+{
+    (void)state;
+    dq_config_t cfg;
+    base_config(&cfg, 1000, "uniform");
+    cfg.replay_rate_limit = 1;
+    cfg.replay_samples_per_insert = 1.0;
+    cfg.replay_min_size_to_sample = 10;
+    cfg.replay_max_insert_batch = 10;
+    cfg.replay_max_sample_batch = 10;
+    replay_t *r = replay_new(&cfg, why, sizeof why);
+    assert_non_null(r);
+    dq_ack_t ack;
+    uint64_t s = 0;
+    int rc;
+    while ((rc = insert(r, 0, s, 10, 0, &ack)) == DQ_OK) s++;
+    assert_int_equal(rc, REPLAY_WAIT);
+    uint64_t size = replay_table_size(replay_table(r));
+    replay_set_stopping(r);
+    for (uint64_t i = 0; i < 5; i++) {
+        assert_int_equal(insert(r, 0, s + i, 10, 0, &ack), DQ_OK);
+        assert_int_equal(ack.duplicate, 0);
+    }
+    assert_int_equal(insert(r, 0, s, 10, 0, &ack), DQ_OK); /* a resend: a duplicate */
+    assert_int_equal(ack.duplicate, 1);
+    assert_int_equal(replay_table_size(replay_table(r)), size + 50);
+    const ratelimiter_t *rl = replay_limiter(r);
+    assert_int_equal(ratelimiter_size(rl), size + 50);
+    assert_true(ratelimiter_diff(rl) > rl->max_diff);
+    /* The TIMEOUT block still holds: later seqs wait for the one timed out. */
+    replay_insert_timed_out(r, 1, 0, 0);
+    assert_int_equal(insert(r, 1, 1, 10, 0, &ack), DQ_ETIMEOUT);
+    assert_int_equal(insert(r, 1, 0, 10, 0, &ack), DQ_OK);
+    dq_sample_t req = {.table = "main", .n = 10, .id = 1};
+    dq_items_t it;
+    assert_int_equal(replay_sample(r, &req, &it, why, sizeof why), DQ_OK);
+    dq_batch_free(&it.batch);
+    free(it.keys);
+    free(it.prob);
+    assert_int_equal(replay_save(r, path, NULL, NULL, why, sizeof why), DQ_OK);
+    replay_t *b = replay_load(&cfg, path, why, sizeof why);
+    if (!b) fail_msg("%s", why);
+    assert_int_equal(replay_table_size(replay_table(b)), size + 60);
+    assert_int_equal(insert(b, 0, s + 5, 10, 0, &ack), REPLAY_WAIT); /* not stopping */
+    replay_destroy(&b);
+    replay_destroy(&r);
 }
 
 /* Fills a state with items, priorities, duplicates and samples. */
@@ -980,6 +1034,7 @@ int main(void)
         cmocka_unit_test(test_actor_restart),
         cmocka_unit_test(test_prioritized),
         cmocka_unit_test(test_limiter_defers),
+        cmocka_unit_test_setup_teardown(test_stopping_takes_held_inserts, setup, teardown),
         cmocka_unit_test_setup_teardown(test_checkpoint_round_trip, setup, teardown),
         cmocka_unit_test_setup_teardown(test_killed_writer_leaves_old_checkpoint, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bad_checkpoints_refused, setup, teardown),
