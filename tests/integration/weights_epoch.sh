@@ -7,7 +7,7 @@
 # A replay server, a learner group (mpirun -np 1) and an actor on the chain.
 # Once the actor uses weights version >= 30, the group is stopped and a new
 # one started from scratch on the same weights endpoint: its versions count
-# from 1 again. Within a bounded wait the actor logs that it took the new
+# from 1 again (and slowly: it publishes every 1000 updates). Within a bounded wait the actor logs that it took the new
 # run's weights at a version below the one it held, and its policy_lag is
 # small again (it is measured within the new run).
 set -uo pipefail
@@ -23,10 +23,12 @@ col() { awk -F, -v c="$1" 'NR == 1 {for (i = 1; i <= NF; i++) if ($i == c) k = i
 start replay "$B/replay_server/dqnlm-replay" --set run.dir="$RUN" --set 'replay.endpoint=tcp://127.0.0.1:*'
 wait_file "$RUN/replay.endpoint" || exit 1
 EP=$(cat "$RUN/replay.endpoint")
-learner() { # learner NAME WEIGHTS_ENDPOINT
+learner() { # learner NAME WEIGHTS_ENDPOINT [--set ...]
+    local name=$1 wep=$2
+    shift 2
     mpirun -np 1 --oversubscribe "$B/learner/dqnlm-learner" --set run.dir="$RUN" --set replay.endpoint="$EP" \
-        --set learner.weights_endpoint="$2" --set learner.min_replay=200 --set learner.publish_every=5 \
-        >"$RUN/$1.log" 2>&1 &
+        --set learner.weights_endpoint="$wep" --set learner.min_replay=200 --set learner.publish_every=5 \
+        "$@" >"$RUN/$name.log" 2>&1 &
     lp=$!
 }
 learner learner-a 'tcp://127.0.0.1:*'
@@ -41,7 +43,11 @@ va=$(col weights_version)
 kill -USR1 "$lp"
 wait "$lp" || fail "the first learner group exited $? on SIGUSR1"
 rm -f "$RUN/weights.endpoint"
-learner learner-b "$WEP"
+# The restarted group finds a full replay and trains at thousands of
+# updates a second: publishing every 1000 updates keeps its versions low
+# (about 7 a second) so that the switch is to a lower version than the
+# first group's (at least 30) unless the actor needs seconds to reconnect.
+learner learner-b "$WEP" --set learner.publish_every=1000
 wait_file "$RUN/weights.endpoint" || exit 1
 # the actor's log line for the switch: "weights of learner run R from version
 # X, a new run (had run R0 version Y)"
