@@ -43,6 +43,10 @@ int tools_open_controller(const dq_cli_spec_t *spec, int argc, char **argv, dq_c
         rc = adopt(spec, argc, argv, cfg, tcfg, file, why, whylen);
     free(tcfg);
     if (rc == DQ_OK) {
+        /* These tools run the LM environment whatever env.name says (its
+         * default is the chain): a controller of another environment is
+         * refused by name below, never run on LM observations. */
+        snprintf(cfg->env_name, sizeof cfg->env_name, "lm");
         snprintf(cfg->eval_qnet, sizeof cfg->eval_qnet, "%s", file);
         rc = dq_ctldesc_of_config(cfg, &here, why, whylen);
     }

@@ -2,8 +2,9 @@
  * (dqnlm-eval, dqnlm-lmtrain --qnet) open its Q-network file: the network
  * brings the configuration it was trained with (ctldesc.h), which replaces
  * the defaults unless the command line names a --config; --set options and
- * aliases still apply on top; a network that does not fit the environment
- * of the configuration in force is refused with both values named.
+ * aliases still apply on top; the environment is the LM's (env.name = lm,
+ * whatever the configuration says), and a network that does not fit it is
+ * refused with both values named.
  *
  *   if (tools_open_controller(&spec, argc, argv, &cfg, path, &net, why, sizeof why) < 0)
  *       { DQ_ERROR("%s", why); return 2; }

@@ -122,5 +122,14 @@ grep -q "carries no description" "$OUT/bare.log" || fail "no warning for a Q-net
 "$B/tests/make_qnet" "$OUT/bare8.bin" 8 2 16 3 --bare
 refused "Q-network maps 8 -> 2, the lm environment needs 9 -> 3" "$OUT/m6.log" \
     "$B/learner/tools/dqnlm-eval" "${common[@]}" --qnet "$OUT/bare8.bin" --out "$OUT/m6"
+# The tools run the LM environment whatever env.name says: a file without a
+# description runs with the defaults (env.name = chain), and a controller
+# described as the chain's is refused by name.
+"$B/learner/tools/dqnlm-lmtrain" --qnet "$OUT/bare.bin" --set lm.episode_steps=2 --set lm.opt_steps=2 \
+    --set lm.val_batches=1 --set lm.sizes=1x16x2x16 --set lm.batch_sizes=4 --curve "$OUT/bare.csv" \
+    >/dev/null 2>"$OUT/bare-lmtrain.log" || { cat "$OUT/bare-lmtrain.log"; fail "dqnlm-lmtrain refused a 9 -> 3 Q-network without description"; }
+"$B/tests/make_qnet" "$OUT/chain.bin" 8 2 16 7 --set env.name=chain
+refused "the Q-network was trained for env.name = chain, this run has env.name = lm" "$OUT/m7.log" \
+    "$B/learner/tools/dqnlm-eval" "${common[@]}" --qnet "$OUT/chain.bin" --out "$OUT/m7"
 echo "dqnlm-eval: tables, trajectories, calibration, figures, determinism of the baselines, shape check, trained configuration, refusals: ok"
 ok=1
