@@ -38,6 +38,7 @@ struct outbox {
     uint64_t base;    /* oldest seq not yet released (acked seqs below it are freed) */
     uint64_t next;    /* seq of the next INSERT */
     int connected;
+    int failed;            /* a reconnect failed (no sockets): every later poll returns it */
     double last_progress;  /* last reply, (re)connect, or start of waiting */
     double drain_deadline; /* INFINITY until the drain starts (a stop, or outbox_start_drain) */
     outbox_stats_t st;
@@ -264,6 +265,7 @@ static void read_replies(outbox_t *o)
 
 int outbox_poll(outbox_t *o, int timeout_ms)
 {
+    if (o->failed) return o->failed;
     zmq_pollitem_t items[2] = {{o->sock, 0, ZMQ_POLLIN, 0}, {o->mon, 0, ZMQ_POLLIN, 0}};
     /* With nothing outstanding and connected, a 0-timeout poll is the hot path:
      * one zmq_poll call. */
@@ -281,6 +283,7 @@ int outbox_poll(outbox_t *o, int timeout_ms)
         close_sockets(o);
         if (open_sockets(o, why, sizeof why) < 0) {
             DQ_ERROR("%s", why);
+            o->failed = DQ_ENET;
             return DQ_ENET;
         }
         o->st.reopens++;
@@ -336,14 +339,18 @@ int outbox_push(outbox_t *o, const dq_batch_t *b)
     o->st.unacked++;
     o->st.pushed_msgs++;
     o->st.pushed_items += b->count;
-    outbox_poll(o, 0); /* the INSERT is taken: a socket failure now is resent later */
+    /* The INSERT is taken (and counts as handed over): a socket failure here
+     * is sticky, so the actor's next poll ends its loop and the drain
+     * reports the INSERT as unacknowledged. */
+    outbox_poll(o, 0);
     return DQ_OK;
 }
 
 int outbox_drain(outbox_t *o)
 {
     outbox_start_drain(o);
-    while (o->st.unacked > 0 && dq_now() < o->drain_deadline) outbox_poll(o, 50);
+    while (o->st.unacked > 0 && dq_now() < o->drain_deadline)
+        if (outbox_poll(o, 50) < 0) break; /* no sockets left: nothing more comes */
     return o->st.unacked > 0 ? DQ_ETIMEOUT : DQ_OK;
 }
 

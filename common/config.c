@@ -214,6 +214,7 @@ typedef struct {
     char sections[N_SECTIONS_MAX][64];
     int section_line[N_SECTIONS_MAX];
     int n_sections;
+    int read_errno; /* errno of a failed read (0: none), saved where it happened */
 } load_ctx_t;
 
 /* A "[name]" header on the line just read: a name seen before is an error
@@ -253,6 +254,7 @@ static char *read_line(char *str, int num, void *stream)
         str[n++] = (char)c;
         if (c == '\n') break;
     }
+    if (c == EOF && ferror(ctx->file) && !ctx->read_errno) ctx->read_errno = errno ? errno : EIO;
     if (n == 0) return NULL;
     str[n] = '\0';
     ctx->line++;
@@ -353,7 +355,7 @@ int dq_config_load_file(dq_config_t *cfg, const char *path, char *err, size_t er
         return DQ_EIO;
     }
     int syntax_line = ini_parse_stream(read_line, ctx, on_ini_entry, ctx);
-    int read_error = ferror(ctx->file) ? errno : 0;
+    int read_error = ferror(ctx->file) ? (ctx->read_errno ? ctx->read_errno : EIO) : 0;
     fclose(ctx->file);
     /* Report whichever error comes first in the file. */
     if (read_error) {

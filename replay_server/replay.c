@@ -213,12 +213,13 @@ static int check_insert(replay_t *r, const dq_insert_t *ins, replay_actor_t **ap
     return DQ_OK;
 }
 
-/* Seq, the one a blocked actor had to resend first, is settled (stored or
- * refused for its content): the block ends once every seq answered TIMEOUT
- * is settled, else the next one in order is awaited. */
+/* Seq, if it is the one a blocked actor had to resend first, is settled
+ * (stored or refused for its content): the block ends once every seq
+ * answered TIMEOUT is settled, else the next one in order is awaited. Any
+ * other seq leaves the block as it is (it never moves backwards). */
 static void settle_resend(replay_actor_t *a, uint64_t seq)
 {
-    if (!a->blocked || seq > a->resend_from) return;
+    if (!a->blocked || seq != a->resend_from) return;
     if (seq >= a->timeout_hi)
         a->blocked = 0;
     else
@@ -606,6 +607,7 @@ replay_t *replay_load(const dq_config_t *cfg, const char *path, char *why, size_
         a->seen = 1;
         REPLAY_ACTOR_FIELDS(ACTOR_LOAD_)
         a->blocked = a->blocked != 0;
+        a->timeout_hi = a->resend_from; /* the waiting inserts did not survive the stop */
     }
     if (rd.version >= 4) { /* version 3 files predate the log: generation 0 */
         if (expect_tag(&rd, "WLOG") < 0) goto fail;

@@ -247,7 +247,8 @@ int wal_peek_generation(const char *path, uint64_t *gen, char *why, size_t whyle
     return rc;
 }
 
-/* Whether every byte from the current position to the end is 0. */
+/* Whether every byte from the current position to the end is 0: 1, 0, or
+ * -1 on a read error. */
 static int zeros_to_end(FILE *f)
 {
     unsigned char b[4096];
@@ -255,7 +256,7 @@ static int zeros_to_end(FILE *f)
     while ((k = fread(b, 1, sizeof b, f)) > 0)
         for (size_t i = 0; i < k; i++)
             if (b[i]) return 0;
-    return 1;
+    return ferror(f) ? -1 : 1;
 }
 
 typedef struct {
@@ -268,34 +269,61 @@ typedef struct {
 
 enum { REC_OK = 0, REC_TORN = 1, REC_BAD = 2 };
 
+/* A short read inside the file (its size is known): the end of a torn record
+ * only if the stream says EOF; a read error is DQ_EIO, never taken for a torn
+ * tail (which would be cut off). */
+static int short_read(reader_t *r, char *why, size_t whylen)
+{
+    if (!ferror(r->f)) return REC_TORN;
+    snprintf(why, whylen, "a read error (%s)", strerror(errno ? errno : EIO));
+    return DQ_EIO;
+}
+
+/* From r->off on, nothing but zeros (an extension never written): REC_TORN;
+ * else REC_BAD with what in why; DQ_EIO on a read error. */
+static int torn_if_zeros(reader_t *r, const char *what, char *why, size_t whylen)
+{
+    int z = fseeko(r->f, (off_t)r->off, SEEK_SET) == 0 ? zeros_to_end(r->f) : -1;
+    if (z < 0) {
+        snprintf(why, whylen, "a read error (%s)", strerror(errno ? errno : EIO));
+        return DQ_EIO;
+    }
+    if (z == 1) return REC_TORN;
+    snprintf(why, whylen, "%s", what);
+    return REC_BAD;
+}
+
 /* Reads the record at r->off into r->buf (*n bytes): REC_OK, REC_TORN (the
  * file ends inside it, or nothing but zeros follow), REC_BAD (checksum or
- * length wrong with data behind it; the reason in why), or < 0. */
+ * length wrong with data behind it; the reason in why), or < 0 (DQ_EIO,
+ * DQ_ENOMEM; the reason in why). A length no record can have is judged
+ * before the file's end: a corrupt length field in the middle is corruption,
+ * not a record cut short. */
 static int read_record(reader_t *r, uint32_t *n, char *why, size_t whylen)
 {
     uint64_t left = r->size - r->off;
     unsigned char len4[4], sum8[8];
-    if (left < REC_OVERHEAD || fread(len4, 1, 4, r->f) != 4) return REC_TORN;
+    if (left < REC_OVERHEAD) return REC_TORN;
+    if (fread(len4, 1, 4, r->f) != 4) return short_read(r, why, whylen);
     *n = dq_get_le32(len4);
+    if (*n == 0 || *n > WAL_RECORD_MAX)
+        return torn_if_zeros(r, "an impossible length", why, whylen);
     if (*n + (uint64_t)REC_OVERHEAD > left) return REC_TORN;
-    if (*n == 0 || *n > WAL_RECORD_MAX) {
-        if (fseeko(r->f, (off_t)r->off, SEEK_SET) == 0 && zeros_to_end(r->f)) return REC_TORN;
-        snprintf(why, whylen, "an impossible length %" PRIu32, *n);
-        return REC_BAD;
-    }
     if (*n > r->cap) {
         unsigned char *p = realloc(r->buf, *n);
-        if (!p) return DQ_ENOMEM;
+        if (!p) {
+            snprintf(why, whylen, "no memory for a record of %" PRIu32 " bytes", *n);
+            return DQ_ENOMEM;
+        }
         r->buf = p;
         r->cap = *n;
     }
-    if (fread(r->buf, 1, *n, r->f) != *n || fread(sum8, 1, 8, r->f) != 8) return REC_TORN;
+    if (fread(r->buf, 1, *n, r->f) != *n || fread(sum8, 1, 8, r->f) != 8)
+        return short_read(r, why, whylen);
     uint64_t h = dq_fnv1a64(len4, 4, DQ_FNV1A64_INIT);
     if (dq_get_le64(sum8) == dq_fnv1a64(r->buf, *n, h)) return REC_OK;
     if (r->off + REC_OVERHEAD + *n == r->size) return REC_TORN; /* the last one */
-    if (fseeko(r->f, (off_t)r->off, SEEK_SET) == 0 && zeros_to_end(r->f)) return REC_TORN;
-    snprintf(why, whylen, "a checksum mismatch");
-    return REC_BAD;
+    return torn_if_zeros(r, "a checksum mismatch", why, whylen);
 }
 
 /* Decodes and applies the record in r->buf. */
@@ -337,11 +365,11 @@ static int apply_records(replay_t *rp, reader_t *r, wal_scan_t *out, char *why, 
     int rc = DQ_OK;
     while (r->off < r->size) {
         uint32_t n = 0;
-        char what[64] = "";
+        char what[128] = "";
         int k = read_record(r, &n, what, sizeof what);
         if (k < 0) {
-            snprintf(why, whylen, "log %s: out of memory for a record of %" PRIu32 " bytes",
-                     r->path, n);
+            snprintf(why, whylen, "log %s: record %" PRIu64 " at byte %" PRIu64 ": %s", r->path,
+                     r->index, r->off, what);
             rc = k;
             break;
         }
@@ -375,7 +403,7 @@ int wal_recover(replay_t *rp, const char *path, uint64_t expect_gen, wal_scan_t 
         return DQ_EIO;
     }
     out->found = 1;
-    struct stat st;
+    struct stat st = {0};
     reader_t r = {.f = f, .path = path, .off = WAL_HEADER_BYTES};
     int rc = fstat(fileno(f), &st) == 0 ? DQ_OK : DQ_EIO;
     if (rc == DQ_OK)

@@ -101,6 +101,8 @@ void report_stats_scores(report_t *R)
         if (r->x_end < xmin) xmin = r->x_end;
         if (r->ep[0].x > xfirst) xfirst = r->ep[0].x;
     }
+    for (int s = 0; s < R->n_sch; s++) /* no finished run: no score (not 0) */
+        R->sch[s].fin_m = R->sch[s].fin_lo = R->sch[s].fin_hi = NAN;
     if (!isfinite(xmin)) return;
     R->window = R->cfg->ablation_window * xmin;
     R->grid_lo = xfirst;

@@ -845,6 +845,24 @@ static void test_log_checksum_mismatch(void **state)
     assert_non_null(strstr(why, "record 0 at byte 32 has a checksum mismatch"));
     assert_non_null(strstr(why, "corrupt in the middle"));
     flip_byte(wal_path, WAL_HEADER_BYTES + 40);
+    /* The first record's length made impossible (its top byte): corruption in
+     * the middle, refused, not taken for a record cut short and the rest cut off. */
+    FILE *f = fopen(wal_path, "r+b");
+    assert_non_null(f);
+    fseek(f, WAL_HEADER_BYTES + 3, SEEK_SET);
+    int top = fgetc(f);
+    fseek(f, WAL_HEADER_BYTES + 3, SEEK_SET);
+    fputc(0xf0, f);
+    fclose(f);
+    b = recover(&cfg, &sc, DQ_ECHECKSUM);
+    assert_null(b);
+    assert_non_null(strstr(why, "record 0 at byte 32 has an impossible length"));
+    assert_int_equal(file_size(wal_path), full); /* nothing cut */
+    f = fopen(wal_path, "r+b");
+    assert_non_null(f);
+    fseek(f, WAL_HEADER_BYTES + 3, SEEK_SET);
+    fputc(top, f);
+    fclose(f);
     flip_byte(wal_path, 3); /* the header */
     b = recover(&cfg, &sc, DQ_EFORMAT);
     assert_non_null(strstr(why, "not a dqnlm replay log"));
