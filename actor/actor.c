@@ -367,6 +367,17 @@ static void metrics_row(actor_t *a, window_t *w)
     *w = (window_t){.t = now, .steps = a->env_steps, .explored = a->explored_steps};
 }
 
+/* Sends the batch if the next step could take it past actor.batch: one step
+ * adds up to dqn.n_step transitions (the n-step tail at an episode's end),
+ * and an INSERT of more than actor.batch is refused by a server whose
+ * replay.max_insert_batch is actor.batch. */
+static int make_room(actor_t *a)
+{
+    if (a->batch.count + (uint32_t)a->cfg->dqn_n_step <= (uint32_t)a->cfg->actor_batch)
+        return DQ_OK;
+    return flush_batch(a);
+}
+
 /* One env step of env e with action chosen already; handles the episode end. */
 static int step_env(actor_t *a, int e, int action, float recorded, window_t *w)
 {
@@ -380,6 +391,7 @@ static int step_env(actor_t *a, int e, int action, float recorded, window_t *w)
     a->env_steps++;
     a->ep_steps[e]++;
     a->ep_return[e] += st.reward;
+    int room = make_room(a); /* a failure ends the loop after this step is recorded */
     nstep_push(&a->nsteps[e], obs, action, recorded, (uint32_t)a->weights_version, st.reward,
                a->next_obs, st.terminated, st.truncated, &a->batch);
     if (st.terminated || st.truncated) {
@@ -399,6 +411,7 @@ static int step_env(actor_t *a, int e, int action, float recorded, window_t *w)
     } else {
         memcpy(obs, a->next_obs, (size_t)a->obs_dim * sizeof(float));
     }
+    if (room < 0) return room;
     if (a->batch.count >= (uint32_t)a->cfg->actor_batch) return flush_batch(a);
     return DQ_OK;
 }
@@ -436,6 +449,7 @@ static int actor_drain(actor_t *a)
     const dq_config_t *cfg = a->cfg;
     if (a->outbox) outbox_start_drain(a->outbox);
     for (int e = 0; e < a->n_envs; e++) {
+        make_room(a);
         nstep_truncate(&a->nsteps[e], a->obs + (size_t)e * a->obs_dim, &a->batch);
         if (a->batch.count >= (uint32_t)cfg->actor_batch) flush_batch(a);
     }

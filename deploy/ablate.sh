@@ -80,7 +80,9 @@ run_one() {
     run_what="run $index ($name, seed $seed)"
 
     local sets=(--set run.seed="$seed")
-    for kv in $settings; do sets+=(--set "$kv"); done
+    local kvs
+    read -r -a kvs <<<"$settings" # split on blanks only, never globbed
+    for kv in "${kvs[@]}"; do sets+=(--set "$kv"); done
     [ "$every" = 0 ] || sets+=(--set learner.checkpoint_every="$every")
     train "$dir" "${sets[@]}" >"$run/logs/train.log" 2>&1 &
     train_pid=$! child=""
@@ -342,7 +344,7 @@ freeze_programs() {
 # (its keys and values by the configuration loader, an exploration schedule
 # by dqnlm-report).
 write_base() {
-    local s kv sets
+    local s kv sets kvs
     "$bin/replay_server/dqnlm-replay" --config "$base_file" --set actor.count="$actors" "${overrides[@]}" \
         --set run.dir="$dir" --print-config >"$dir/base.ini.new" || die "bad base configuration (see above)"
     if [ -f "$dir/base.ini" ] && ! cmp -s "$dir/base.ini" "$dir/base.ini.new"; then
@@ -352,7 +354,8 @@ write_base() {
     mv "$dir/base.ini.new" "$dir/base.ini"
     for s in "${variants[@]}"; do
         sets=()
-        for kv in ${s#*	}; do sets+=(--set "$kv"); done
+        read -r -a kvs <<<"${s#*	}" # split on blanks only, never globbed
+        for kv in "${kvs[@]}"; do sets+=(--set "$kv"); done
         "$bin/dqnlm-report" --config "$dir/base.ini" "${sets[@]}" >/dev/null ||
             die "variant ${s%%	*}: bad settings '${s#*	}' (see above)"
     done

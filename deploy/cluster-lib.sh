@@ -36,6 +36,7 @@ dq_profile=chain dq_run_dir="" dq_sets=() dq_ranks="" dq_actors="" dq_bind='*' d
 dq_hostfile="" dq_srun_mpi=${DQNLM_SRUN_MPI:-pmix} dq_resume=""
 declare -gA dq_rows0=() # rows each metric file had when this job started (resume)
 dq_pid_replay="" dq_pid_learner="" dq_pid_actors="" dq_stop_status=0 dq_learner_status=0
+dq_actors_status=0 dq_replay_status=0 # exit statuses of the parts at the stop
 
 # Open MPI refuses to run as root unless told; only root is told.
 dq_allow_root_mpi() {
@@ -168,9 +169,13 @@ dq_wait_started() {
 # a second.
 dq_stop() {
     local name=$1 pid=$2 i
+    dq_stop_status=0
     [ -n "$pid" ] || return 0
     dq_log "stopping the $name"
-    kill -USR1 "$pid" 2>/dev/null || { wait "$pid" 2>/dev/null; return 0; }
+    if ! kill -USR1 "$pid" 2>/dev/null; then # ended already: its own status
+        wait "$pid" 2>/dev/null && dq_stop_status=0 || dq_stop_status=$?
+        return 0
+    fi
     for ((i = 0; i < ${3:-20} * 10; i++)); do
         kill -0 "$pid" 2>/dev/null || break
         sleep 0.1
@@ -194,7 +199,7 @@ dq_stop_all() {
     local drain grace
     drain=$(dq_ini_get "$dq_run_dir/config.ini" actor drain_timeout 2>/dev/null || true)
     drain=$(awk -v d="${drain:-30}" 'BEGIN {printf "%d", (d == int(d) ? d : int(d) + 1) + 20}')
-    dq_stop actors "$dq_pid_actors" "$drain"
+    [ -z "$dq_pid_actors" ] || { dq_stop actors "$dq_pid_actors" "$drain"; dq_actors_status=$dq_stop_status; }
     dq_pid_actors=""
     if [ -n "$dq_pid_learner" ]; then
         dq_stop "learner group" "$dq_pid_learner"
@@ -203,7 +208,7 @@ dq_stop_all() {
     dq_pid_learner=""
     grace=$(dq_ini_get "$dq_run_dir/config.ini" replay stop_grace 2>/dev/null || true)
     grace=$(awk -v d="${grace:-10}" 'BEGIN {printf "%d", (d == int(d) ? d : int(d) + 1) + 20}')
-    dq_stop "replay server" "$dq_pid_replay" "$grace"
+    [ -z "$dq_pid_replay" ] || { dq_stop "replay server" "$dq_pid_replay" "$grace"; dq_replay_status=$dq_stop_status; }
     dq_pid_replay=""
 }
 
@@ -387,6 +392,12 @@ dq_run() {
     dq_summary
     if [ "$status" -ne 0 ] || [ ! -s "$dq_run_dir/qnet.bin" ]; then
         dq_log "the learner group failed (exit $status); see $dq_run_dir/logs/learner-0.log"
+        exit 1
+    fi
+    # An actor that could not hand over its transitions, or a replay server
+    # whose final checkpoint failed, exits 1: the job did not end cleanly.
+    if [ "$dq_actors_status" -ne 0 ] || [ "$dq_replay_status" -ne 0 ]; then
+        dq_log "the job did not end cleanly: actors exit $dq_actors_status, replay server exit $dq_replay_status (the summary above and $dq_run_dir/logs say which)"
         exit 1
     fi
     dq_log "done: Q-network $dq_run_dir/qnet.bin, metrics $dq_run_dir/*.csv, logs $dq_run_dir/logs"
