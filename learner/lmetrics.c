@@ -71,7 +71,9 @@ void lmetrics_start(lmetrics_t *M, const learner_t *L)
     memset(M, 0, sizeof *M);
     M->t_start = M->t_row = dq_now();
     M->row_updates = L->prog.updates;
-    if (L->rank == 0 && L->cfg->learner_resume && L->prog.updates > 0) continue_csv(M, L);
+    /* with no checkpoint found (updates 0) the rows of before are cut too: the
+     * file never goes backwards */
+    if (L->rank == 0 && L->cfg->learner_resume) continue_csv(M, L);
 }
 
 static void write_row(lmetrics_t *M, learner_t *L, float grad_norm)

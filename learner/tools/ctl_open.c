@@ -14,7 +14,10 @@ static int adopt(const dq_cli_spec_t *spec, int argc, char **argv, dq_config_t *
                  const dq_config_t *trained, const char *path, char *why, size_t whylen)
 {
     dq_config_t *c = malloc(sizeof *c);
-    if (!c) return DQ_ENOMEM;
+    if (!c) {
+        snprintf(why, whylen, "%s: out of memory", path);
+        return DQ_ENOMEM;
+    }
     *c = *trained;
     int rc = dq_cli_apply_overrides(spec, argc, argv, c);
     if (rc < 0) {
@@ -38,7 +41,11 @@ int tools_open_controller(const dq_cli_spec_t *spec, int argc, char **argv, dq_c
     dq_ctldesc_t trained, here;
     dq_config_t *tcfg = malloc(sizeof *tcfg);
     int described = 0;
-    int rc = tcfg ? dq_ctl_load(net, file, &trained, tcfg, &described, why, whylen) : DQ_ENOMEM;
+    int rc = DQ_ENOMEM;
+    if (tcfg)
+        rc = dq_ctl_load(net, file, &trained, tcfg, &described, why, whylen);
+    else
+        snprintf(why, whylen, "%s: out of memory", file);
     if (rc == DQ_OK && described && !dq_cli_has_config(argc, argv))
         rc = adopt(spec, argc, argv, cfg, tcfg, file, why, whylen);
     free(tcfg);

@@ -113,8 +113,6 @@ static int parse_sizes(const char *key, const char *s, lm_config_t *out, int *n,
 
 /* ---- instance and episode ----------------------------------------------- */
 
-static double clampd(double x, double lo, double hi) { return x < lo ? lo : x > hi ? hi : x; }
-
 static void free_instance(lmenv_t *e)
 {
     lm_free(&e->model);
@@ -153,7 +151,7 @@ static int new_instance(lmenv_t *e)
     e->lr0 = e->lr_fixed > 0
                  ? e->lr_fixed
                  : exp(log(e->lr_init_min) + u * (log(e->lr_init_max) - log(e->lr_init_min)));
-    e->lr0 = clampd(e->lr0, e->lr_min, e->lr_max);
+    e->lr0 = lmobs_clampd(e->lr0, e->lr_min, e->lr_max);
     e->mcfg.max_batch = e->B; /* validation runs in chunks of B (lm_eval_loss) */
 
     dq_rng_t init_rng;
@@ -279,8 +277,8 @@ static int lmenv_reset(void *self, float *obs)
     e->s = 0;
     e->done = e->diverged = 0;
     e->lr_agent = e->lr0;
-    e->lr_last =
-        clampd(e->lr0 * schedule_factor(&e->sched, 0, (long)e->T_env * e->K), e->lr_min, e->lr_max);
+    e->lr_last = lmobs_clampd(e->lr0 * schedule_factor(&e->sched, 0, (long)e->T_env * e->K),
+                              e->lr_min, e->lr_max);
     e->last_mult = 1.0;
     double v;
     if ((rc = val_loss(e, &v)) < 0) return rc;
@@ -317,8 +315,8 @@ static int train_interval(lmenv_t *e, interval_t *iv)
         if (!isfinite(gn)) break;
         double c = cosine(e->prev_grad, e->model.grads_memory, e->model.num_params);
         memcpy(e->prev_grad, e->model.grads_memory, e->model.num_params * sizeof(float));
-        double lr =
-            clampd(e->lr_agent * schedule_factor(&e->sched, e->s, total), e->lr_min, e->lr_max);
+        double lr = lmobs_clampd(e->lr_agent * schedule_factor(&e->sched, e->s, total), e->lr_min,
+                                 e->lr_max);
         lm_step_stats_t st;
         if ((rc = lm_adamw_step(&e->model, &e->opt, (float)lr, &st)) < 0) return rc;
         e->lr_last = lr;

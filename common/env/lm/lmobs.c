@@ -3,12 +3,10 @@
 
 #include <math.h>
 
-static double clampd(double x, double lo, double hi) { return x < lo ? lo : x > hi ? hi : x; }
-
 static float fin(double x)
 {
     if (!isfinite(x)) return 0.0f;
-    return (float)clampd(x, -LMENV_OBS_CLAMP, LMENV_OBS_CLAMP);
+    return (float)lmobs_clampd(x, -LMENV_OBS_CLAMP, LMENV_OBS_CLAMP);
 }
 
 void lmobs_interval_add(lmobs_interval_t *iv, double grad_norm, double align, double update_ratio)
@@ -58,10 +56,10 @@ double lmobs_act(const double *actions, int a, int set_lr, double lr_min, double
                  double *last_mult)
 {
     if (set_lr) {
-        double next = clampd(actions[a], lr_min, lr_max);
+        double next = lmobs_clampd(actions[a], lr_min, lr_max);
         *last_mult = next / lr;
         return next;
     }
     *last_mult = actions[a];
-    return clampd(lr * actions[a], lr_min, lr_max);
+    return lmobs_clampd(lr * actions[a], lr_min, lr_max);
 }

@@ -57,4 +57,10 @@ void lmobs_write(const lmobs_src_t *src, float *obs);
 double lmobs_act(const double *actions, int a, int set_lr, double lr_min, double lr_max, double lr,
                  double *last_mult);
 
+/* x clamped to [lo, hi] (the LR clamp and the feature clamp of both files). */
+static inline double lmobs_clampd(double x, double lo, double hi)
+{
+    return x < lo ? lo : x > hi ? hi : x;
+}
+
 #endif
